@@ -1,0 +1,5 @@
+"""``python -m photostore`` runs the CLI."""
+
+from photostore.cli import main
+
+main()

@@ -1,0 +1,86 @@
+"""All configuration of photostore, in one ``Settings`` object.
+
+Every setting can be given as an environment variable ``PHOTOSTORE_<NAME>``; the CLI
+overrides a few of them from its options. ``docs/configuration.md`` documents each one
+(a test fails when one is missing there).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_DEV_SECRET = "photostore-development-secret-change-me"  # a marker, refused in production
+
+
+class Settings(BaseSettings):
+    """Service configuration; build one per process and pass it down."""
+
+    model_config = SettingsConfigDict(env_prefix="PHOTOSTORE_", extra="ignore", frozen=True)
+
+    environment: Literal["development", "production", "test"] = "development"
+    data_dir: Path = Path("photostore-data")
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL the service connects with; unset = embedded PostgreSQL.",
+    )
+    migration_database_url: str | None = Field(
+        default=None,
+        description="URL of the role that owns the schema, used for migrations; "
+        "defaults to database_url.",
+    )
+    database_pool_size: int = 10
+
+    blob_store: Literal["local"] = "local"
+    blob_dir: Path | None = None
+
+    secret_key: SecretStr = SecretStr(_DEV_SECRET)
+    token_issuer: str = "photostore"
+    token_audience: str = "photostore-api"
+    access_token_minutes: int = 60
+
+    allow_signup: bool = False
+    max_upload_bytes: int = 200 * 1024 * 1024
+    max_image_pixels: int = 100_000_000
+    reject_damaged_images: bool = Field(
+        default=True,
+        description="Refuse images whose decoder reports damaged data, not only truncation.",
+    )
+    thumbnail_small_px: int = 256
+    thumbnail_preview_px: int = 1440
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_weak_secrets(self) -> Settings:
+        if len(self.secret_key.get_secret_value()) < 32:
+            raise ValueError("PHOTOSTORE_SECRET_KEY must be at least 32 characters long")
+        if self.environment == "production" and self.secret_key.get_secret_value() == _DEV_SECRET:
+            raise ValueError(
+                "PHOTOSTORE_SECRET_KEY must be set to a long random value in production"
+            )
+        return self
+
+    @property
+    def resolved_blob_dir(self) -> Path:
+        """Where the local blob store keeps files: ``blob_dir`` or ``<data_dir>/blobs``."""
+        return self.blob_dir if self.blob_dir is not None else self.data_dir / "blobs"
+
+    @property
+    def staging_dir(self) -> Path:
+        """Where uploads stream to before they are stored: ``<data_dir>/tmp``."""
+        return self.data_dir / "tmp"
+
+    @property
+    def embedded_pgdata(self) -> Path:
+        """The folder of the embedded PostgreSQL cluster."""
+        return self.data_dir / "pgdata"
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        return self.database_url is None

@@ -1,0 +1,101 @@
+"""The domain error tree of photostore.
+
+Every failure a caller can cause or meet is one of these types; the API maps each
+type to an HTTP status and an RFC 9457 problem type in one table
+(``photostore.api.problems``). Nothing here imports FastAPI.
+
+    PhotostoreError                 base; ``type`` is the stable problem slug
+    ├── BadRequest                  400  a request that cannot be understood
+    ├── InvalidInput                422  well-formed but wrong values
+    │   └── InvalidImage            422  truncated, corrupt, lying header, bomb
+    ├── Unauthenticated             401  no or bad credentials
+    ├── Forbidden                   403  authenticated, but missing a permission
+    ├── NotFound                    404  absent, or somebody else's
+    ├── Conflict                    409  clashes with the current state
+    ├── TooLarge                    413  a body over the configured limit
+    ├── UnsupportedMediaType        415  not an image format we accept
+    ├── RangeNotSatisfiable         416  a Range header outside the file
+    ├── RateLimited                 429  too many attempts; carries ``retry_after``
+    └── ServiceUnavailable          503  a dependency (database, blob store) is down
+"""
+
+from __future__ import annotations
+
+
+class PhotostoreError(Exception):
+    """Base of every error photostore reports to a caller."""
+
+    type: str = "error"
+    title: str = "Error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class BadRequest(PhotostoreError):
+    type = "bad-request"
+    title = "Bad request"
+
+
+class InvalidInput(PhotostoreError):
+    type = "invalid-input"
+    title = "Invalid input"
+
+
+class InvalidImage(InvalidInput):
+    type = "invalid-image"
+    title = "Invalid image"
+
+
+class Unauthenticated(PhotostoreError):
+    type = "unauthenticated"
+    title = "Authentication required"
+
+
+class Forbidden(PhotostoreError):
+    type = "forbidden"
+    title = "Forbidden"
+
+
+class NotFound(PhotostoreError):
+    type = "not-found"
+    title = "Not found"
+
+
+class Conflict(PhotostoreError):
+    type = "conflict"
+    title = "Conflict"
+
+
+class TooLarge(PhotostoreError):
+    type = "too-large"
+    title = "Payload too large"
+
+
+class UnsupportedMediaType(PhotostoreError):
+    type = "unsupported-media-type"
+    title = "Unsupported media type"
+
+
+class RangeNotSatisfiable(PhotostoreError):
+    type = "range-not-satisfiable"
+    title = "Range not satisfiable"
+
+    def __init__(self, detail: str, size: int) -> None:
+        super().__init__(detail)
+        self.size = size
+
+
+class RateLimited(PhotostoreError):
+    type = "rate-limited"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class ServiceUnavailable(PhotostoreError):
+    type = "service-unavailable"
+    title = "Service unavailable"
