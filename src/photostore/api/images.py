@@ -1,0 +1,210 @@
+"""Routes: images (``/v1/images``): upload, read, list, change, trash, originals, thumbnails."""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
+from pydantic import AwareDatetime
+from starlette.concurrency import iterate_in_threadpool
+
+from photostore.api.deps import ContextDep, CurrentPrincipal, ImageServiceDep
+from photostore.api.multipart import receive_upload
+from photostore.api.ranges import parse_range
+from photostore.api.schemas.images import ImageOut, ImagePage, ImagePatch
+from photostore.services.images import BlobRef, TimelineQuery
+
+router = APIRouter(prefix="/v1/images", tags=["images"])
+
+
+class ThumbnailSize(StrEnum):
+    SMALL = "small"
+    PREVIEW = "preview"
+
+
+_UPLOAD_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "description": {"type": "string"},
+                        "tags": {"type": "array", "items": {"type": "string"}},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ImageOut,
+    openapi_extra=_UPLOAD_DOC,
+    responses={200: {"model": ImageOut, "description": "The same bytes were stored before"}},
+)
+async def upload_image(
+    request: Request,
+    response: Response,
+    principal: CurrentPrincipal,
+    images: ImageServiceDep,
+    ctx: ContextDep,
+) -> ImageOut:
+    """Store an original (JPEG, PNG, WebP, GIF, TIFF, HEIC), byte-exact.
+
+    Fields: ``file`` (required), ``description``, ``tags`` (repeat the field, or
+    separate names with commas). The same bytes again give 200 and the existing record.
+    """
+    settings = ctx.settings
+    form = await receive_upload(
+        request,
+        settings.staging_dir,
+        settings.max_upload_bytes,
+        allowed_fields=frozenset({"description", "tags"}),
+    )
+    descriptions = form.fields.get("description", [])
+    tags = [t for value in form.fields.get("tags", []) for t in value.split(",")]
+    result = await images.ingest(
+        principal.user_id,
+        form.staged,
+        form.filename,
+        description=descriptions[-1] if descriptions else None,
+        tags=tags,
+    )
+    if not result.created:
+        response.status_code = status.HTTP_200_OK
+    response.headers["Location"] = f"/v1/images/{result.view.image.id}"
+    return ImageOut.of(result.view)
+
+
+@router.get("", response_model=ImagePage)
+async def list_images(
+    principal: CurrentPrincipal,
+    images: ImageServiceDep,
+    taken_after: AwareDatetime | None = None,
+    taken_before: AwareDatetime | None = None,
+    tag: Annotated[str | None, Query(max_length=100)] = None,
+    favorite: bool | None = None,
+    trashed: bool = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> ImagePage:
+    """The timeline, newest ``taken_at`` first, in pages joined by ``next_cursor``."""
+    query = TimelineQuery(
+        taken_after=taken_after,
+        taken_before=taken_before,
+        tag=tag,
+        favorite=favorite,
+        trashed=trashed,
+        limit=limit,
+        cursor=cursor,
+    )
+    return ImagePage.of(await images.timeline(principal.user_id, query))
+
+
+@router.get("/{image_id}", response_model=ImageOut)
+async def get_image(
+    image_id: uuid.UUID, principal: CurrentPrincipal, images: ImageServiceDep
+) -> ImageOut:
+    return ImageOut.of(await images.get(principal.user_id, image_id))
+
+
+@router.patch("/{image_id}", response_model=ImageOut)
+async def update_image(
+    image_id: uuid.UUID, body: ImagePatch, principal: CurrentPrincipal, images: ImageServiceDep
+) -> ImageOut:
+    """Change description, taken_at (recorded as source ``user``), favorite or tags."""
+    return ImageOut.of(await images.update(principal.user_id, image_id, body.changes()))
+
+
+@router.delete("/{image_id}", response_model=None, status_code=status.HTTP_200_OK)
+async def delete_image(
+    image_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    images: ImageServiceDep,
+    purge: bool = False,
+) -> ImageOut | Response:
+    """Move to the trash; with ``purge=true`` delete for good (204)."""
+    if purge:
+        await images.purge(principal.user_id, image_id)
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return ImageOut.of(await images.trash(principal.user_id, image_id))
+
+
+@router.post("/{image_id}/restore", response_model=ImageOut)
+async def restore_image(
+    image_id: uuid.UUID, principal: CurrentPrincipal, images: ImageServiceDep
+) -> ImageOut:
+    return ImageOut.of(await images.restore(principal.user_id, image_id))
+
+
+@router.get("/{image_id}/content", response_class=Response)
+async def get_original(
+    image_id: uuid.UUID,
+    request: Request,
+    principal: CurrentPrincipal,
+    images: ImageServiceDep,
+    ctx: ContextDep,
+) -> Response:
+    """The original file, byte-exact; supports ``Range`` and ``If-None-Match``."""
+    ref = await images.original(principal.user_id, image_id)
+    return _blob_response(request, ctx, ref, immutable=True)
+
+
+@router.get("/{image_id}/thumbnail", response_class=Response)
+async def get_thumbnail(
+    image_id: uuid.UUID,
+    request: Request,
+    principal: CurrentPrincipal,
+    images: ImageServiceDep,
+    ctx: ContextDep,
+    size: ThumbnailSize = ThumbnailSize.SMALL,
+) -> Response:
+    """A WebP thumbnail: ``small`` (256 px long edge) or ``preview`` (1440 px)."""
+    ref = await images.thumbnail(principal.user_id, image_id, size.value)
+    return _blob_response(request, ctx, ref, immutable=False)
+
+
+def _blob_response(request: Request, ctx: ContextDep, ref: BlobRef, *, immutable: bool) -> Response:
+    etag = f'"{ref.etag}"'
+    headers = {
+        "ETag": etag,
+        "Accept-Ranges": "bytes",
+        # Private: these are one user's photos; no shared cache may keep them.
+        "Cache-Control": "private, max-age=31536000, immutable"
+        if immutable
+        else "private, max-age=86400",
+    }
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match and (if_none_match.strip() == "*" or etag in _etags(if_none_match)):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    # A stale If-Range means "send it all": decide that before looking at the range.
+    if_range = request.headers.get("if-range")
+    fresh = if_range is None or if_range.strip() == etag
+    wanted = parse_range(request.headers.get("range"), ref.byte_size) if fresh else None
+    start, end = wanted if wanted is not None else (0, ref.byte_size)
+    chunks = ctx.blobs.read_range(ref.key, start, end)
+    headers["Content-Length"] = str(end - start)
+    code = status.HTTP_200_OK
+    if wanted is not None:
+        code = status.HTTP_206_PARTIAL_CONTENT
+        headers["Content-Range"] = f"bytes {start}-{end - 1}/{ref.byte_size}"
+    return StreamingResponse(
+        iterate_in_threadpool(chunks),
+        status_code=code,
+        media_type=ref.content_type,
+        headers=headers,
+    )
+
+
+def _etags(header: str) -> set[str]:
+    return {part.strip().removeprefix("W/") for part in header.split(",")}

@@ -1,0 +1,172 @@
+"""Streaming ``multipart/form-data`` uploads.
+
+Starlette's form parser spools every file whole before the route sees it. Uploads here
+stream instead: the body is parsed as it arrives, the ``file`` part goes straight into a
+:class:`~photostore.services.staging.StagingFile` (hashed, size-limited) and the upload
+stops at the first byte over the limit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import Request
+
+from photostore.errors import BadRequest, InvalidInput, TooLarge, UnsupportedMediaType
+from photostore.services.staging import StagedUpload, StagingFile
+
+MAX_FIELD_BYTES = 64 * 1024
+MAX_PARTS = 200
+# Room for the multipart framing and the small text fields around the file.
+FORM_OVERHEAD_BYTES = 1024 * 1024
+
+
+@dataclass
+class UploadForm:
+    """A received upload: the staged file, its client-side name and the text fields."""
+
+    staged: StagedUpload
+    filename: str | None
+    fields: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class _Part:
+    headers: dict[bytes, bytes] = field(default_factory=dict)
+    name: str = ""
+    filename: str | None = None
+    is_file: bool = False
+    data: bytearray = field(default_factory=bytearray)
+
+
+class _FormCollector:
+    """The parser's callbacks: routes each part's bytes to the file or a field."""
+
+    def __init__(
+        self, staging_dir: Path, limit: int, file_field: str, allowed_fields: frozenset[str]
+    ) -> None:
+        self.staging_dir = staging_dir
+        self.limit = limit
+        self.file_field = file_field
+        self.allowed_fields = allowed_fields
+        self.part = _Part()
+        self.header_field = bytearray()
+        self.header_value = bytearray()
+        self.parts = 0
+        self.file: StagingFile | None = None
+        self.filename: str | None = None
+        self.fields: dict[str, list[str]] = {}
+        self.writing_file = False
+
+    def on_part_begin(self) -> None:
+        self.parts += 1
+        if self.parts > MAX_PARTS:
+            raise BadRequest(f"a form may have at most {MAX_PARTS} parts")
+        self.part = _Part()
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self.header_field += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self.header_value += data[start:end]
+
+    def on_header_end(self) -> None:
+        self.part.headers[bytes(self.header_field).lower()] = bytes(self.header_value)
+        self.header_field.clear()
+        self.header_value.clear()
+
+    def on_headers_finished(self) -> None:
+        disposition, options = parse_options_header(
+            self.part.headers.get(b"content-disposition", b"")
+        )
+        if disposition != b"form-data" or b"name" not in options:
+            raise BadRequest("every part needs a Content-Disposition: form-data; name=...")
+        name = options[b"name"].decode("utf-8", "replace")
+        self.part.name = name
+        if name == self.file_field:
+            if self.file is not None:
+                raise BadRequest(f"send exactly one {self.file_field!r} part")
+            raw_filename = options.get(b"filename")
+            self.filename = raw_filename.decode("utf-8", "replace") if raw_filename else None
+            self.file = StagingFile(self.staging_dir, self.limit)
+            self.writing_file = True
+        elif name not in self.allowed_fields:
+            allowed = ", ".join(sorted({self.file_field, *self.allowed_fields}))
+            raise InvalidInput(f"unknown form field {name!r}; the fields are: {allowed}")
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self.writing_file:
+            assert self.file is not None
+            self.file.write(data[start:end])
+            return
+        self.part.data += data[start:end]
+        if len(self.part.data) > MAX_FIELD_BYTES:
+            raise TooLarge(f"form field {self.part.name!r} is over {MAX_FIELD_BYTES} bytes")
+
+    def on_part_end(self) -> None:
+        if self.writing_file:
+            self.writing_file = False
+            return
+        try:
+            value = self.part.data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidInput(f"form field {self.part.name!r} is not UTF-8 text") from exc
+        self.fields.setdefault(self.part.name, []).append(value)
+
+    def discard(self) -> None:
+        if self.file is not None:
+            self.file.discard()
+
+
+async def receive_upload(
+    request: Request,
+    staging_dir: Path,
+    limit: int,
+    file_field: str = "file",
+    allowed_fields: frozenset[str] = frozenset(),
+) -> UploadForm:
+    """Parse a multipart upload as it streams in; raise before the limit is passed."""
+    content_type, params = parse_options_header(request.headers.get("content-type", ""))
+    if content_type != b"multipart/form-data" or b"boundary" not in params:
+        raise UnsupportedMediaType(
+            f"send the image as multipart/form-data with a part named {file_field!r}"
+        )
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit + FORM_OVERHEAD_BYTES:
+        raise TooLarge(f"the upload is larger than the limit of {limit} bytes")
+
+    collector = _FormCollector(staging_dir, limit, file_field, allowed_fields)
+    parser = MultipartParser(
+        params[b"boundary"],
+        callbacks={
+            "on_part_begin": collector.on_part_begin,
+            "on_part_data": collector.on_part_data,
+            "on_part_end": collector.on_part_end,
+            "on_header_field": collector.on_header_field,
+            "on_header_value": collector.on_header_value,
+            "on_header_end": collector.on_header_end,
+            "on_headers_finished": collector.on_headers_finished,
+        },
+    )
+    try:
+        async for chunk in request.stream():
+            if chunk:
+                parser.write(chunk)
+        parser.finalize()
+    except MultipartParseError as exc:
+        collector.discard()
+        raise BadRequest(f"the multipart body is malformed: {exc}") from exc
+    except BaseException:
+        collector.discard()
+        raise
+    if collector.file is None:
+        raise InvalidInput(f"the form has no {file_field!r} part")
+    if collector.writing_file:
+        collector.discard()
+        raise BadRequest("the upload ended before the file part was complete")
+    return UploadForm(
+        staged=collector.file.finish(), filename=collector.filename, fields=collector.fields
+    )

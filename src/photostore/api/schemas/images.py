@@ -1,0 +1,114 @@
+"""Bodies of the image routes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from photostore.services.images import ImageChanges, ImageView, Page
+
+
+class GpsOut(BaseModel):
+    latitude: float
+    longitude: float
+    altitude: float | None
+
+
+class ImageOut(BaseModel):
+    id: uuid.UUID
+    sha256: str
+    original_filename: str
+    content_type: str
+    byte_size: int
+    width: int
+    height: int
+    orientation: int
+    taken_at: datetime = Field(
+        description="When the photo was taken, in the offset it was taken in when known"
+    )
+    taken_at_source: str = Field(
+        description="exif_original, exif_digitized, exif_datetime, upload or user"
+    )
+    taken_at_offset_minutes: int | None
+    uploaded_at: datetime
+    updated_at: datetime
+    camera_make: str | None
+    camera_model: str | None
+    gps: GpsOut | None
+    exif: dict[str, Any]
+    description: str | None
+    tags: list[str]
+    favorite: bool
+    trashed: bool
+    trashed_at: datetime | None
+
+    @classmethod
+    def of(cls, view: ImageView) -> ImageOut:
+        image = view.image
+        gps = None
+        if image.latitude is not None and image.longitude is not None:
+            gps = GpsOut(
+                latitude=image.latitude, longitude=image.longitude, altitude=image.altitude
+            )
+        return cls(
+            id=image.id,
+            sha256=image.sha256,
+            original_filename=image.original_filename,
+            content_type=image.content_type,
+            byte_size=image.byte_size,
+            width=image.width,
+            height=image.height,
+            orientation=image.orientation,
+            taken_at=_in_offset(image.taken_at, image.taken_at_offset_minutes),
+            taken_at_source=image.taken_at_source,
+            taken_at_offset_minutes=image.taken_at_offset_minutes,
+            uploaded_at=image.uploaded_at,
+            updated_at=image.updated_at,
+            camera_make=image.camera_make,
+            camera_model=image.camera_model,
+            gps=gps,
+            exif=image.exif,
+            description=image.description,
+            tags=view.tags,
+            favorite=image.favorite,
+            trashed=image.trashed_at is not None,
+            trashed_at=image.trashed_at,
+        )
+
+
+def _in_offset(moment: datetime, offset_minutes: int | None) -> datetime:
+    """``moment`` in the zone offset it was taken in, when known; else in UTC."""
+    zone = UTC if offset_minutes is None else timezone(timedelta(minutes=offset_minutes))
+    return moment.astimezone(zone)
+
+
+class ImagePage(BaseModel):
+    items: list[ImageOut]
+    next_cursor: str | None
+
+    @classmethod
+    def of(cls, page: Page) -> ImagePage:
+        return cls(items=[ImageOut.of(v) for v in page.items], next_cursor=page.next_cursor)
+
+
+class ImagePatch(BaseModel):
+    """Fields of an image a user may change; anything else is refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    description: str | None = Field(default=None, max_length=10_000)
+    taken_at: AwareDatetime | None = None
+    favorite: bool | None = None
+    tags: list[str] | None = Field(default=None, max_length=100)
+
+    def changes(self) -> ImageChanges:
+        return ImageChanges(
+            fields=frozenset(self.model_fields_set),
+            description=self.description,
+            taken_at=self.taken_at,
+            favorite=self.favorite,
+            tags=self.tags or [],
+        )

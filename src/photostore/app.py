@@ -1,0 +1,95 @@
+"""The ASGI application: ``create_app(settings)`` builds it; the lifespan owns resources."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from fastapi import FastAPI
+
+from photostore.api import health, images, users
+from photostore.api.problems import install_problem_handlers
+from photostore.auth.tokens import TokenCodec
+from photostore.config import Settings
+from photostore.db.checks import service_role_problems
+from photostore.db.session import Database, make_engine
+from photostore.media.decode import configure_vips
+from photostore.observability.middleware import Metrics, RequestContextMiddleware
+from photostore.services.context import ServiceContext
+from photostore.services.staging import remove_stale_staging_files
+from photostore.storage.base import BlobStore
+from photostore.storage.local import LocalBlobStore
+
+log = logging.getLogger(__name__)
+
+# An upload in flight is never this old; older staging files were left by a crash.
+STALE_STAGING_SECONDS = 6 * 3600
+
+
+def build_blob_store(settings: Settings) -> BlobStore:
+    """The blob store the settings name."""
+    return LocalBlobStore(settings.resolved_blob_dir)
+
+
+def build_context(settings: Settings) -> ServiceContext:
+    """Database and blob store for ``settings``: the one provider for API, CLI and jobs."""
+    if settings.database_url is None:
+        raise ValueError("settings.database_url is not set; start the embedded database first")
+    engine = make_engine(settings.database_url, settings.database_pool_size)
+    return ServiceContext(settings=settings, db=Database(engine), blobs=build_blob_store(settings))
+
+
+async def _check_database_wall(ctx: ServiceContext, settings: Settings) -> None:
+    """Refuse (in production) or warn when the service role could bypass row-level security."""
+    problems = await service_role_problems(ctx.db.engine)
+    if not problems:
+        return
+    message = "row-level security is not guaranteed: " + "; ".join(problems)
+    if settings.environment == "production":
+        await ctx.db.dispose()
+        raise RuntimeError(message)
+    log.warning(message)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The photostore API for ``settings`` (whose ``database_url`` must be set)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_vips()
+        removed = remove_stale_staging_files(
+            settings.staging_dir, STALE_STAGING_SECONDS, time.time()
+        )
+        if removed:
+            log.info("removed %d staging files left by an earlier crash", removed)
+        ctx = build_context(settings)
+        await _check_database_wall(ctx, settings)
+        app.state.ctx = ctx
+        app.state.tokens = TokenCodec(
+            settings.secret_key.get_secret_value(),
+            settings.token_issuer,
+            settings.token_audience,
+            timedelta(minutes=settings.access_token_minutes),
+        )
+        try:
+            yield
+        finally:
+            await ctx.db.dispose()
+
+    app = FastAPI(
+        title="photostore",
+        version="0.1.0",
+        summary="Storage of users' photos, metadata, analysis results and vectors.",
+        lifespan=lifespan,
+    )
+    metrics = Metrics()
+    app.state.metrics = metrics
+    install_problem_handlers(app)
+    app.include_router(health.router)
+    app.include_router(users.router)
+    app.include_router(images.router)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    return app

@@ -1,0 +1,1 @@
+"""Authentication: password hashing, bearer tokens, the principal a request acts as."""

@@ -1,0 +1,131 @@
+"""The ``photostore`` command: serve, migrate, user, db."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from photostore.auth.principal import Role
+from photostore.config import Settings
+from photostore.db.embedded import DATABASE, SUPERUSER, running_cluster_socket
+from photostore.errors import PhotostoreError
+
+app = typer.Typer(help="photostore: storage for photo applications.", no_args_is_help=True)
+user_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
+db_app = typer.Typer(help="The database.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(db_app, name="db")
+
+DataDir = Annotated[
+    Path,
+    typer.Option(
+        "--data-dir",
+        envvar="PHOTOSTORE_DATA_DIR",
+        help="Folder of the embedded database, blobs and staging files.",
+    ),
+]
+DEFAULT_DATA_DIR = Path("photostore-data")
+
+
+def _settings(data_dir: Path, **overrides: object) -> Settings:
+    return Settings(data_dir=data_dir.resolve(), **overrides)  # type: ignore[arg-type]
+
+
+@app.command()
+def serve(
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    host: Annotated[str, typer.Option(envvar="PHOTOSTORE_HOST")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="PHOTOSTORE_PORT")] = 8000,
+) -> None:
+    """Start the API (and the embedded PostgreSQL unless PHOTOSTORE_DATABASE_URL is set)."""
+    import uvicorn
+
+    from photostore.app import create_app
+    from photostore.observability.logging import configure_logging
+    from photostore.runtime import database_runtime
+
+    settings = _settings(data_dir, host=host, port=port)
+    configure_logging(settings.log_level)
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM and then raises the signal again;
+    # turning that into an exception lets the embedded PostgreSQL stop cleanly after it.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _raise_stop)
+    try:
+        with database_runtime(settings) as ready:
+            uvicorn.run(create_app(ready), host=host, port=port, log_config=None, access_log=False)
+    except _StopRequested:
+        typer.echo("photostore stopped", err=True)
+
+
+class _StopRequested(Exception):
+    """SIGINT or SIGTERM arrived: stop serving, then release the database."""
+
+
+def _raise_stop(signum: int, frame: FrameType | None) -> None:
+    raise _StopRequested(signal.Signals(signum).name)
+
+
+@app.command()
+def migrate(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
+    """Apply the database migrations and exit."""
+    from photostore.runtime import database_runtime
+
+    with database_runtime(_settings(data_dir)):
+        typer.echo("the database schema is up to date")
+
+
+@user_app.command("create")
+def user_create(
+    email: Annotated[str, typer.Option(help="The account's email (its login name).")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    admin: Annotated[bool, typer.Option("--admin", help="Give the admin role.")] = False,
+) -> None:
+    """Create an account (works whether or not `serve` runs on the same folder)."""
+    from photostore.app import build_context
+    from photostore.runtime import database_runtime
+    from photostore.services.users import UserService
+
+    async def create(settings: Settings) -> tuple[str, str]:
+        ctx = build_context(settings)
+        try:
+            role = Role.ADMIN if admin else Role.USER
+            user = await UserService(ctx).create(email, password, role)
+        finally:
+            await ctx.db.dispose()
+        return user.email, str(user.id)
+
+    with database_runtime(_settings(data_dir)) as ready:
+        try:
+            stored_email, user_id = asyncio.run(create(ready))
+        except PhotostoreError as exc:
+            typer.echo(f"error: {exc.detail}", err=True)
+            raise typer.Exit(code=1) from exc
+    typer.echo(f"created {'admin' if admin else 'user'} {stored_email} ({user_id})")
+
+
+@db_app.command("url")
+def db_url(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
+    """Print a psql connection URL for the running embedded database (superuser)."""
+    from urllib.parse import quote
+
+    where = running_cluster_socket(_settings(data_dir).embedded_pgdata)
+    if where is None:
+        typer.echo(
+            f"the embedded database in {data_dir} is not running; start `photostore serve`",
+            err=True,
+        )
+        raise typer.Exit(code=1)
+    socket_dir, port = where
+    typer.echo(
+        f"postgresql://{SUPERUSER}@/{DATABASE}?host={quote(str(socket_dir), safe='')}&port={port}"
+    )
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""Database access: models, engine and per-user sessions, the embedded server, migrations."""

@@ -1,0 +1,38 @@
+"""Bring the database up for a process: embedded or external, migrated to the newest schema."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from photostore.config import Settings
+from photostore.db.embedded import APP_ROLE, OWNER_ROLE, ensure_database, start_cluster
+from photostore.db.migrate import upgrade_to_head
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def database_runtime(settings: Settings, *, migrate: bool = True) -> Iterator[Settings]:
+    """Settings whose ``database_url`` points at a ready, migrated database.
+
+    With no ``database_url`` the embedded cluster in the data folder is started (or
+    joined, if another photostore process runs it) and let go of on exit.
+    """
+    if not settings.uses_embedded_database:
+        assert settings.database_url is not None
+        if migrate:
+            upgrade_to_head(settings.migration_database_url or settings.database_url)
+        yield settings
+        return
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    cluster = start_cluster(settings.embedded_pgdata)
+    try:
+        ensure_database(cluster)
+        if migrate:
+            upgrade_to_head(cluster.url(OWNER_ROLE))
+        yield settings.model_copy(update={"database_url": cluster.url(APP_ROLE)})
+    finally:
+        log.info("letting go of the embedded PostgreSQL")
+        cluster.stop()

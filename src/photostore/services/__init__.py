@@ -1,0 +1,1 @@
+"""The rules of photostore: what an upload, a read, a delete means. No HTTP, no SQL text."""

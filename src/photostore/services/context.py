@@ -1,0 +1,25 @@
+"""The collaborators every service receives, built in one place for routes, CLI and jobs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from photostore.config import Settings
+from photostore.db.session import Database
+from photostore.storage.base import BlobStore
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class ServiceContext:
+    """Database, blob store, settings and clock: everything a service may touch."""
+
+    settings: Settings
+    db: Database
+    blobs: BlobStore
+    clock: Callable[[], datetime] = field(default=utc_now)

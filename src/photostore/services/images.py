@@ -1,0 +1,475 @@
+"""Photos: upload (ingest), read, list, change, trash, restore and purge.
+
+Ingest order, chosen so that a failure loses nothing and leaves nothing behind:
+
+1. the bytes are already staged and hashed (``services.staging``);
+2. the same bytes from the same user → the existing record, nothing written;
+3. the file is identified, checked and decoded once, in a worker thread;
+4. original and thumbnails are written to the blob store (durable before step 5);
+5. the rows commit in one transaction. Steps 4 and 5 run under a transaction-scoped
+   advisory lock on (owner, sha256), so a concurrent upload or purge of the same bytes
+   waits; if anything fails, the files written in step 4 are removed before the lock
+   is released.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import anyio
+from sqlalchemy import Select, and_, delete, func, select, text, tuple_
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from photostore.db.models import Blob, Derivative, Image, ImageTag, Tag
+from photostore.errors import InvalidInput, NotFound
+from photostore.ids import new_id
+from photostore.media.analyze import AnalyzedImage, analyze_file
+from photostore.media.decode import DecodeLimits
+from photostore.services.context import ServiceContext
+from photostore.services.filenames import display_filename
+from photostore.services.pagination import decode_cursor, encode_cursor
+from photostore.services.staging import StagedUpload
+from photostore.services.tags import clean_tag_names, set_image_tags, tags_of_images
+from photostore.storage.base import BlobStore, derivative_key, original_key
+
+log = logging.getLogger(__name__)
+
+THUMBNAIL_CONTENT_TYPE = "image/webp"
+MAX_DESCRIPTION_LENGTH = 10_000
+MAX_PAGE_SIZE = 500
+
+
+@dataclass(frozen=True)
+class ImageView:
+    """An image row with the names of its tags."""
+
+    image: Image
+    tags: list[str]
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    view: ImageView
+    created: bool
+
+
+@dataclass(frozen=True)
+class TimelineQuery:
+    """Filters and paging of a user's timeline, newest ``taken_at`` first."""
+
+    taken_after: datetime | None = None
+    taken_before: datetime | None = None
+    tag: str | None = None
+    favorite: bool | None = None
+    trashed: bool = False
+    limit: int = 100
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[ImageView]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class ImageChanges:
+    """What a PATCH may change; only the names in ``fields`` are applied."""
+
+    fields: frozenset[str]
+    description: str | None = None
+    taken_at: datetime | None = None
+    favorite: bool | None = None
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BlobRef:
+    """Where the bytes of an original or a thumbnail are and how to label them."""
+
+    key: str
+    byte_size: int
+    content_type: str
+    etag: str
+    filename: str
+
+
+class ImageService:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+        settings = ctx.settings
+        self.limits = DecodeLimits(
+            max_pixels=settings.max_image_pixels,
+            thumbnail_sizes={
+                "preview": settings.thumbnail_preview_px,
+                "small": settings.thumbnail_small_px,
+            },
+            reject_decoder_warnings=settings.reject_damaged_images,
+        )
+
+    # -- ingest ---------------------------------------------------------------------
+
+    async def ingest(
+        self,
+        owner_id: uuid.UUID,
+        staged: StagedUpload,
+        filename: str | None,
+        description: str | None = None,
+        tags: Sequence[str] = (),
+    ) -> IngestResult:
+        """Store a staged upload as an image of ``owner_id``; the staged file is consumed."""
+        try:
+            tag_names = clean_tag_names(tags)
+            _check_description(description)
+            existing = await self._find_by_sha(owner_id, staged.sha256)
+            if existing is not None:
+                return IngestResult(view=existing, created=False)
+            analyzed = await anyio.to_thread.run_sync(analyze_file, staged.path, self.limits)
+            return await self._store_new(
+                owner_id, staged, analyzed, display_filename(filename), description, tag_names
+            )
+        finally:
+            staged.discard()
+
+    async def _find_by_sha(self, owner_id: uuid.UUID, sha256: str) -> ImageView | None:
+        async with self.ctx.db.for_user(owner_id) as session:
+            image = await session.scalar(
+                select(Image).where(Image.owner_id == owner_id, Image.sha256 == sha256)
+            )
+            if image is None:
+                return None
+            return await _view(session, image)
+
+    async def _store_new(
+        self,
+        owner_id: uuid.UUID,
+        staged: StagedUpload,
+        analyzed: AnalyzedImage,
+        filename: str,
+        description: str | None,
+        tag_names: list[str],
+    ) -> IngestResult:
+        image_id = new_id()
+        owner = str(owner_id)
+        blob_key = original_key(owner, staged.sha256)
+        thumb_keys = [derivative_key(owner, str(image_id), kind) for kind in analyzed.thumbnails]
+        blobs = self.ctx.blobs
+        async with self.ctx.db.for_user(owner_id) as session:
+            await _lock_content(session, owner_id, staged.sha256)
+            existing = await session.scalar(
+                select(Image).where(Image.owner_id == owner_id, Image.sha256 == staged.sha256)
+            )
+            if existing is not None:  # the same bytes committed while we decoded them
+                return IngestResult(view=await _view(session, existing), created=False)
+            known = await session.scalar(
+                select(Blob.sha256).where(Blob.owner_id == owner_id, Blob.sha256 == staged.sha256)
+            )
+            wrote: list[str] = []
+            try:
+                await anyio.to_thread.run_sync(blobs.put_file, blob_key, staged.path)
+                if known is None:
+                    wrote.append(blob_key)
+                for key, data in zip(thumb_keys, analyzed.thumbnails.values(), strict=True):
+                    await anyio.to_thread.run_sync(blobs.put_bytes, key, data)
+                    wrote.append(key)
+                image = self._new_image_row(
+                    owner_id, image_id, staged, analyzed, filename, description
+                )
+                await session.execute(
+                    insert(Blob)
+                    .values(owner_id=owner_id, sha256=staged.sha256, byte_size=staged.byte_size)
+                    .on_conflict_do_nothing()
+                )
+                session.add(image)
+                await session.flush()
+                session.add_all(
+                    Derivative(
+                        owner_id=owner_id,
+                        image_id=image_id,
+                        kind=kind,
+                        content_type=THUMBNAIL_CONTENT_TYPE,
+                        byte_size=len(data),
+                    )
+                    for kind, data in analyzed.thumbnails.items()
+                )
+                await set_image_tags(session, owner_id, image_id, tag_names)
+                await session.flush()
+            except BaseException:
+                # Still inside the transaction, so still under the content lock: no other
+                # upload of these bytes can have started using the files we remove.
+                with anyio.CancelScope(shield=True):
+                    for key in wrote:
+                        await anyio.to_thread.run_sync(blobs.delete, key)
+                raise
+            return IngestResult(
+                view=ImageView(image=image, tags=sorted(tag_names, key=str.lower)), created=True
+            )
+
+    def _new_image_row(
+        self,
+        owner_id: uuid.UUID,
+        image_id: uuid.UUID,
+        staged: StagedUpload,
+        analyzed: AnalyzedImage,
+        filename: str,
+        description: str | None,
+    ) -> Image:
+        meta = analyzed.metadata
+        now = self.ctx.clock()
+        gps = meta.gps
+        return Image(
+            owner_id=owner_id,
+            id=image_id,
+            sha256=staged.sha256,
+            original_filename=filename,
+            content_type=analyzed.content_type,
+            byte_size=staged.byte_size,
+            width=analyzed.width,
+            height=analyzed.height,
+            orientation=analyzed.orientation,
+            taken_at=meta.taken_at or now,
+            taken_at_source=meta.taken_at_source or "upload",
+            taken_at_offset_minutes=meta.taken_at_offset_minutes,
+            uploaded_at=now,
+            updated_at=now,
+            camera_make=meta.camera_make,
+            camera_model=meta.camera_model,
+            latitude=gps.latitude if gps else None,
+            longitude=gps.longitude if gps else None,
+            altitude=gps.altitude if gps else None,
+            exif=meta.exif,
+            description=description,
+            favorite=False,
+        )
+
+    # -- reading --------------------------------------------------------------------
+
+    async def get(self, owner_id: uuid.UUID, image_id: uuid.UUID) -> ImageView:
+        async with self.ctx.db.for_user(owner_id) as session:
+            return await _view(session, await _load(session, owner_id, image_id))
+
+    async def timeline(self, owner_id: uuid.UUID, query: TimelineQuery) -> Page:
+        if not 1 <= query.limit <= MAX_PAGE_SIZE:
+            raise InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}")
+        stmt = _timeline_statement(owner_id, query)
+        async with self.ctx.db.for_user(owner_id) as session:
+            images = list((await session.scalars(stmt.limit(query.limit + 1))).all())
+            more = len(images) > query.limit
+            images = images[: query.limit]
+            tags = await tags_of_images(session, owner_id, [i.id for i in images])
+        items = [ImageView(image=i, tags=tags.get(i.id, [])) for i in images]
+        last = images[-1] if more else None
+        return Page(
+            items=items,
+            next_cursor=encode_cursor(last.taken_at, last.id) if last is not None else None,
+        )
+
+    async def original(self, owner_id: uuid.UUID, image_id: uuid.UUID) -> BlobRef:
+        async with self.ctx.db.for_user(owner_id) as session:
+            image = await _load(session, owner_id, image_id)
+        return BlobRef(
+            key=original_key(str(owner_id), image.sha256),
+            byte_size=image.byte_size,
+            content_type=image.content_type,
+            etag=image.sha256,
+            filename=image.original_filename,
+        )
+
+    async def thumbnail(self, owner_id: uuid.UUID, image_id: uuid.UUID, kind: str) -> BlobRef:
+        async with self.ctx.db.for_user(owner_id) as session:
+            image = await _load(session, owner_id, image_id)
+            derivative = await session.get(Derivative, (owner_id, image_id, kind))
+        if derivative is None:
+            derivative = await self._remake_thumbnails(owner_id, image, kind)
+        return BlobRef(
+            key=derivative_key(str(owner_id), str(image_id), kind),
+            byte_size=derivative.byte_size,
+            content_type=derivative.content_type,
+            etag=f"{image.sha256[:32]}-{kind}-{derivative.byte_size}",
+            filename=f"{image_id}-{kind}.webp",
+        )
+
+    async def _remake_thumbnails(self, owner_id: uuid.UUID, image: Image, kind: str) -> Derivative:
+        """Make the thumbnails of an image that has none (made lazily, then stored)."""
+        staging = self.ctx.settings.staging_dir
+        staging.mkdir(parents=True, exist_ok=True)
+        source = staging / f"remake-{new_id()}"
+        key = original_key(str(owner_id), image.sha256)
+        try:
+            await anyio.to_thread.run_sync(_copy_blob, self.ctx.blobs, key, source)
+            analyzed = await anyio.to_thread.run_sync(analyze_file, source, self.limits)
+        finally:
+            source.unlink(missing_ok=True)
+        made: dict[str, Derivative] = {}
+        for name, data in analyzed.thumbnails.items():
+            await anyio.to_thread.run_sync(
+                self.ctx.blobs.put_bytes, derivative_key(str(owner_id), str(image.id), name), data
+            )
+            made[name] = Derivative(
+                owner_id=owner_id,
+                image_id=image.id,
+                kind=name,
+                content_type=THUMBNAIL_CONTENT_TYPE,
+                byte_size=len(data),
+            )
+        async with self.ctx.db.for_user(owner_id) as session:
+            for derivative in made.values():
+                await session.merge(derivative)
+        if kind not in made:
+            raise NotFound(f"no thumbnail of size {kind!r}")
+        return made[kind]
+
+    # -- changing -------------------------------------------------------------------
+
+    async def update(
+        self, owner_id: uuid.UUID, image_id: uuid.UUID, changes: ImageChanges
+    ) -> ImageView:
+        values: dict[str, object] = {}
+        if "description" in changes.fields:
+            _check_description(changes.description)
+            values["description"] = changes.description
+        if "favorite" in changes.fields:
+            if changes.favorite is None:
+                raise InvalidInput("favorite must be true or false")
+            values["favorite"] = changes.favorite
+        if "taken_at" in changes.fields:
+            if changes.taken_at is None or changes.taken_at.tzinfo is None:
+                raise InvalidInput("taken_at must be a date-time with a time zone offset")
+            offset = changes.taken_at.utcoffset()
+            values["taken_at"] = changes.taken_at
+            values["taken_at_source"] = "user"
+            values["taken_at_offset_minutes"] = (
+                int(offset.total_seconds() // 60) if offset is not None else None
+            )
+        tag_names = clean_tag_names(changes.tags) if "tags" in changes.fields else None
+        async with self.ctx.db.for_user(owner_id) as session:
+            image = await _load(session, owner_id, image_id, for_update=True)
+            if tag_names is not None:
+                await set_image_tags(session, owner_id, image_id, tag_names)
+            if values or tag_names is not None:
+                values["updated_at"] = self.ctx.clock()
+            for name, value in values.items():
+                setattr(image, name, value)
+            await session.flush()
+            return await _view(session, image)
+
+    async def trash(self, owner_id: uuid.UUID, image_id: uuid.UUID) -> ImageView:
+        return await self._set_trashed(owner_id, image_id, trashed=True)
+
+    async def restore(self, owner_id: uuid.UUID, image_id: uuid.UUID) -> ImageView:
+        return await self._set_trashed(owner_id, image_id, trashed=False)
+
+    async def _set_trashed(
+        self, owner_id: uuid.UUID, image_id: uuid.UUID, *, trashed: bool
+    ) -> ImageView:
+        now = self.ctx.clock()
+        async with self.ctx.db.for_user(owner_id) as session:
+            image = await _load(session, owner_id, image_id, for_update=True)
+            if trashed and image.trashed_at is None:
+                image.trashed_at = now
+            elif not trashed:
+                image.trashed_at = None
+            image.updated_at = now
+            await session.flush()
+            return await _view(session, image)
+
+    async def purge(self, owner_id: uuid.UUID, image_id: uuid.UUID) -> None:
+        """Delete an image for good; its original goes when no image references it.
+
+        Files are removed inside the transaction, under the content lock, so an upload
+        of the same bytes cannot slip its file in between. Should the commit then fail,
+        the rows stay and point at removed files; purging again finishes the job.
+        """
+        blobs = self.ctx.blobs
+        async with self.ctx.db.for_user(owner_id) as session:
+            image = await _load(session, owner_id, image_id, for_update=True)
+            await _lock_content(session, owner_id, image.sha256)
+            kinds = list(
+                await session.scalars(
+                    select(Derivative.kind).where(
+                        Derivative.owner_id == owner_id, Derivative.image_id == image_id
+                    )
+                )
+            )
+            sha256 = image.sha256
+            await session.delete(image)
+            await session.flush()
+            still_used = await session.scalar(
+                select(Image.id).where(Image.owner_id == owner_id, Image.sha256 == sha256).limit(1)
+            )
+            if still_used is None:
+                await session.execute(
+                    delete(Blob).where(Blob.owner_id == owner_id, Blob.sha256 == sha256)
+                )
+            for kind in kinds:
+                key = derivative_key(str(owner_id), str(image_id), kind)
+                await anyio.to_thread.run_sync(blobs.delete, key)
+            if still_used is None:
+                key = original_key(str(owner_id), sha256)
+                await anyio.to_thread.run_sync(blobs.delete, key)
+
+
+def _copy_blob(blobs: BlobStore, key: str, target: Path) -> None:
+    with target.open("wb") as out:
+        for chunk in blobs.read_range(key):
+            out.write(chunk)
+
+
+def _check_description(description: str | None) -> None:
+    if description is not None and len(description) > MAX_DESCRIPTION_LENGTH:
+        raise InvalidInput(f"description must be at most {MAX_DESCRIPTION_LENGTH} characters")
+
+
+async def _lock_content(session: AsyncSession, owner_id: uuid.UUID, sha256: str) -> None:
+    """Serialize ingest and purge of the same bytes of one owner (until the commit)."""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+        {"key": f"content:{owner_id}:{sha256}"},
+    )
+
+
+async def _load(
+    session: AsyncSession, owner_id: uuid.UUID, image_id: uuid.UUID, *, for_update: bool = False
+) -> Image:
+    stmt = select(Image).where(Image.owner_id == owner_id, Image.id == image_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    image = await session.scalar(stmt)
+    if image is None:
+        raise NotFound("no such image")
+    return image
+
+
+async def _view(session: AsyncSession, image: Image) -> ImageView:
+    tags = await tags_of_images(session, image.owner_id, [image.id])
+    return ImageView(image=image, tags=tags.get(image.id, []))
+
+
+def _timeline_statement(owner_id: uuid.UUID, query: TimelineQuery) -> Select[Image]:
+    stmt = select(Image).where(Image.owner_id == owner_id)
+    stmt = stmt.where(
+        Image.trashed_at.is_not(None) if query.trashed else Image.trashed_at.is_(None)
+    )
+    if query.taken_after is not None:
+        stmt = stmt.where(Image.taken_at >= query.taken_after)
+    if query.taken_before is not None:
+        stmt = stmt.where(Image.taken_at < query.taken_before)
+    if query.favorite is not None:
+        stmt = stmt.where(Image.favorite.is_(query.favorite))
+    if query.tag is not None:
+        tagged = (
+            select(ImageTag.image_id)
+            .join(Tag, and_(Tag.owner_id == ImageTag.owner_id, Tag.id == ImageTag.tag_id))
+            .where(ImageTag.owner_id == owner_id, func.lower(Tag.name) == query.tag.strip().lower())
+        )
+        stmt = stmt.where(Image.id.in_(tagged))
+    if query.cursor is not None:
+        taken_at, last_id = decode_cursor(query.cursor)
+        stmt = stmt.where(tuple_(Image.taken_at, Image.id) < tuple_(taken_at, last_id))
+    return stmt.order_by(Image.taken_at.desc(), Image.id.desc())

@@ -1,0 +1,67 @@
+"""Staging of uploads: bytes stream to a temporary file and are hashed on the way.
+
+The size limit is enforced while streaming, so an oversized body never fills the disk,
+and the content address (sha256) is known the moment the last byte arrives.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from photostore.errors import TooLarge
+
+
+@dataclass(frozen=True)
+class StagedUpload:
+    """A complete upload waiting in the staging folder."""
+
+    path: Path
+    sha256: str
+    byte_size: int
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+class StagingFile:
+    """One upload being received; ``write`` raises :class:`TooLarge` past ``limit``."""
+
+    def __init__(self, folder: Path, limit: int) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix="upload-", dir=folder)
+        self.path = Path(name)
+        self._file = os.fdopen(fd, "wb")
+        self._hash = hashlib.sha256()
+        self._size = 0
+        self._limit = limit
+
+    def write(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        if self._size > self._limit:
+            raise TooLarge(f"the file is larger than the limit of {self._limit} bytes")
+        self._hash.update(chunk)
+        self._file.write(chunk)
+
+    def finish(self) -> StagedUpload:
+        self._file.close()
+        return StagedUpload(path=self.path, sha256=self._hash.hexdigest(), byte_size=self._size)
+
+    def discard(self) -> None:
+        self._file.close()
+        self.path.unlink(missing_ok=True)
+
+
+def remove_stale_staging_files(folder: Path, older_than_seconds: float, now: float) -> int:
+    """Delete staging files left by a crash (older than any live upload); return how many."""
+    removed = 0
+    if not folder.is_dir():
+        return removed
+    for path in folder.iterdir():
+        if path.is_file() and now - path.stat().st_mtime > older_than_seconds:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed

@@ -1,0 +1,95 @@
+"""Tags of images: names unique per user ignoring case, attached to many images."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from photostore.db.models import ImageTag, Tag
+from photostore.errors import InvalidInput
+from photostore.ids import new_id
+
+MAX_TAG_LENGTH = 100
+MAX_TAGS_PER_REQUEST = 100
+
+
+def clean_tag_names(names: Iterable[str]) -> list[str]:
+    """Stripped, non-empty, de-duplicated (ignoring case) tag names, in order."""
+    seen: set[str] = set()
+    result: list[str] = []
+    for raw in names:
+        name = raw.strip()
+        if not name:
+            continue
+        # Commas separate tags in upload forms, so a name cannot hold one.
+        if len(name) > MAX_TAG_LENGTH or any(
+            ord(ch) < 32 or ord(ch) == 127 or ch == "," for ch in name
+        ):
+            raise InvalidInput(
+                f"a tag must be at most {MAX_TAG_LENGTH} characters, "
+                "without commas or control characters"
+            )
+        if name.lower() not in seen:
+            seen.add(name.lower())
+            result.append(name)
+    if len(result) > MAX_TAGS_PER_REQUEST:
+        raise InvalidInput(f"at most {MAX_TAGS_PER_REQUEST} tags at once")
+    return result
+
+
+async def ensure_tags(
+    session: AsyncSession, owner_id: uuid.UUID, names: Sequence[str]
+) -> list[uuid.UUID]:
+    """The ids of the tags ``names``, creating those the user does not have yet."""
+    if not names:
+        return []
+    await session.execute(
+        insert(Tag)
+        .values([{"owner_id": owner_id, "id": new_id(), "name": n} for n in names])
+        .on_conflict_do_nothing(index_elements=[Tag.owner_id, func.lower(Tag.name)])
+    )
+    rows = await session.execute(
+        select(Tag.id).where(
+            Tag.owner_id == owner_id, func.lower(Tag.name).in_([n.lower() for n in names])
+        )
+    )
+    return list(rows.scalars())
+
+
+async def set_image_tags(
+    session: AsyncSession, owner_id: uuid.UUID, image_id: uuid.UUID, names: Sequence[str]
+) -> None:
+    """Make ``names`` exactly the tags of the image."""
+    tag_ids = await ensure_tags(session, owner_id, names)
+    await session.execute(
+        delete(ImageTag).where(ImageTag.owner_id == owner_id, ImageTag.image_id == image_id)
+    )
+    if tag_ids:
+        await session.execute(
+            insert(ImageTag)
+            .values([{"owner_id": owner_id, "image_id": image_id, "tag_id": t} for t in tag_ids])
+            .on_conflict_do_nothing()
+        )
+
+
+async def tags_of_images(
+    session: AsyncSession, owner_id: uuid.UUID, image_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[str]]:
+    """Tag names of each image, sorted by name."""
+    result: dict[uuid.UUID, list[str]] = defaultdict(list)
+    if not image_ids:
+        return result
+    rows = await session.execute(
+        select(ImageTag.image_id, Tag.name)
+        .join(Tag, (Tag.owner_id == ImageTag.owner_id) & (Tag.id == ImageTag.tag_id))
+        .where(ImageTag.owner_id == owner_id, ImageTag.image_id.in_(image_ids))
+        .order_by(func.lower(Tag.name))
+    )
+    for image_id, name in rows:
+        result[image_id].append(name)
+    return result

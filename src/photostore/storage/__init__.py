@@ -1,0 +1,1 @@
+"""Blob storage: where original files and thumbnails live, behind one small protocol."""

@@ -1,0 +1,122 @@
+"""A blob store on the local file system.
+
+Writes go to a temporary file in the destination folder, are fsynced, then renamed over
+the final name and the folder is fsynced: after ``put_*`` returns, the blob survives a
+power cut, and a crash in between leaves either the old state or the new, never half a
+file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from photostore.storage.base import BlobNotFound, check_key
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalBlobStore:
+    """Blobs as files below ``root``; one file per key."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        return self.root / check_key(key)
+
+    def put_file(self, key: str, source: Path) -> None:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.stat().st_dev == self.root.stat().st_dev:
+            # Same file system: make the bytes durable, then rename them into place.
+            with source.open("rb+") as src:
+                os.fsync(src.fileno())
+            source.replace(target)
+            _fsync_dir(target.parent)
+            return
+        with source.open("rb") as src, _AtomicWriter(target) as dst:
+            while chunk := src.read(1 << 20):
+                dst.write(chunk)
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with _AtomicWriter(target) as dst:
+            dst.write(data)
+
+    def size(self, key: str) -> int:
+        try:
+            return self._path(key).stat().st_size
+        except FileNotFoundError as exc:
+            raise BlobNotFound(key) from exc
+
+    def read_range(
+        self, key: str, start: int = 0, end: int | None = None, chunk_size: int = 1 << 16
+    ) -> Iterator[bytes]:
+        path = self._path(key)
+        if not path.is_file():
+            raise BlobNotFound(key)
+        return _file_chunks(path, start, end, chunk_size)
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        base = self.root / prefix if prefix else self.root
+        for path in sorted(base.rglob("*")):
+            if path.is_file() and not path.name.startswith(".tmp-"):
+                yield path.relative_to(self.root).as_posix()
+
+
+def _file_chunks(path: Path, start: int, end: int | None, chunk_size: int) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        handle.seek(start)
+        remaining = None if end is None else max(0, end - start)
+        while remaining is None or remaining > 0:
+            chunk = handle.read(chunk_size if remaining is None else min(chunk_size, remaining))
+            if not chunk:
+                return
+            if remaining is not None:
+                remaining -= len(chunk)
+            yield chunk
+
+
+class _AtomicWriter:
+    """Context manager: write a temp file beside ``target``; on success fsync + rename."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        fd, name = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+        self.tmp = Path(name)
+        self.file = os.fdopen(fd, "wb")
+
+    def __enter__(self) -> _AtomicWriter:
+        return self
+
+    def write(self, data: bytes) -> None:
+        self.file.write(data)
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        try:
+            if exc_type is None:
+                self.file.flush()
+                os.fsync(self.file.fileno())
+            self.file.close()
+            if exc_type is None:
+                self.tmp.replace(self.target)
+                _fsync_dir(self.target.parent)
+        finally:
+            self.tmp.unlink(missing_ok=True)

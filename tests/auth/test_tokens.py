@@ -1,0 +1,75 @@
+"""Access tokens: one algorithm, issuer, audience, expiry and key id, all enforced."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import jwt
+import pytest
+
+from photostore.auth.passwords import hash_password, verify_password
+from photostore.auth.tokens import TokenCodec
+from photostore.errors import Unauthenticated
+
+SECRET = "s" * 64
+
+
+def codec(**kw: object) -> TokenCodec:
+    args: dict[str, object] = {
+        "secret": SECRET,
+        "issuer": "photostore",
+        "audience": "photostore-api",
+        "lifetime": timedelta(minutes=5),
+    }
+    args.update(kw)
+    return TokenCodec(**args)  # type: ignore[arg-type]
+
+
+def test_a_token_round_trips() -> None:
+    user = uuid.uuid4()
+    claims = codec().verify(codec().issue(user, 3))
+    assert claims.user_id == user
+    assert claims.token_version == 3
+
+
+def _b64(obj: dict[str, object]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
+
+
+def test_attacks_are_refused() -> None:
+    good = codec().issue(uuid.uuid4(), 0)
+    header, payload, signature = good.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    kid = json.loads(base64.urlsafe_b64decode(header + "=="))["kid"]
+    forged = [
+        # alg none
+        f"{_b64({'alg': 'none', 'typ': 'JWT', 'kid': kid})}.{payload}.",
+        # tampered payload, old signature
+        f"{header}.{_b64({**claims, 'sub': str(uuid.uuid4())})}.{signature}",
+        # another secret
+        codec(secret="t" * 64).issue(uuid.uuid4(), 0),
+        # wrong audience / issuer
+        codec(audience="other").issue(uuid.uuid4(), 0),
+        codec(issuer="other").issue(uuid.uuid4(), 0),
+        # expired
+        codec().issue(uuid.uuid4(), 0, now=datetime.now(UTC) - timedelta(hours=1)),
+        # HS384 with the right secret and kid: the algorithm is fixed, not read from the token
+        jwt.encode(claims, SECRET, algorithm="HS384", headers={"kid": kid}),
+        "not-a-token",
+        "",
+    ]
+    for token in forged:
+        with pytest.raises(Unauthenticated):
+            codec().verify(token)
+
+
+def test_passwords_hash_with_argon2id_and_verify() -> None:
+    hashed = hash_password("correct horse")
+    assert hashed.startswith("$argon2id$")
+    assert verify_password("correct horse", hashed)
+    assert not verify_password("wrong horse", hashed)
+    assert not verify_password("correct horse", None)
+    assert not verify_password("correct horse", "not-a-hash")

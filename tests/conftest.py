@@ -1,0 +1,189 @@
+"""Test fixtures: one real embedded PostgreSQL per run, a fresh database per test.
+
+The cluster starts once; a template database is migrated once; every test gets its own
+database cloned from the template (a file copy, a few milliseconds), so tests never share
+rows and need no cleanup order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx2 as httpx
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from psycopg import sql
+
+from photostore.app import create_app
+from photostore.config import Settings
+from photostore.db.embedded import (
+    APP_ROLE,
+    OWNER_ROLE,
+    EmbeddedCluster,
+    ensure_database,
+    start_cluster,
+)
+from photostore.db.migrate import upgrade_to_head
+from tests.media import corpus
+
+TEMPLATE = "photostore_template"
+
+
+@pytest.fixture(scope="session")
+def exif_corpus() -> Path:
+    """The folder of real camera files; the run fails when it cannot be found."""
+    folder = corpus.corpus_dir()
+    if not corpus.corpus_exists():
+        pytest.fail(
+            f"the EXIF corpus is missing: no {corpus.EXPECTED_FILE} in {folder}. Check out "
+            f"shared/ beside the repository or set {corpus.CORPUS_ENV} to the "
+            "exif-samples folder.",
+            pytrace=False,
+        )
+    return folder
+
+
+_counter = itertools.count()
+
+
+@contextlib.contextmanager
+def postgres_folder() -> Iterator[Path]:
+    """A scratch folder for an embedded cluster, outside pytest's own temp folder.
+
+    PostgreSQL runs as an unprivileged system user when the tests run as root, so every
+    folder above its data must stay traversable; pytest resets its temp root to 0700.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="photostore-test-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[EmbeddedCluster]:
+    with postgres_folder() as folder:
+        cluster = start_cluster(folder / "pgdata")
+        ensure_database(cluster, TEMPLATE)
+        upgrade_to_head(cluster.url(OWNER_ROLE, TEMPLATE))
+        yield cluster
+        cluster.stop()
+
+
+@dataclass(frozen=True)
+class ScratchDatabase:
+    name: str
+    cluster: EmbeddedCluster
+
+    @property
+    def app_url(self) -> str:
+        return self.cluster.url(APP_ROLE, self.name)
+
+    @property
+    def owner_url(self) -> str:
+        return self.cluster.url(OWNER_ROLE, self.name)
+
+    def superuser_connect(self) -> psycopg.Connection:
+        return psycopg.connect(self.cluster.url("postgres", self.name, driver=""), autocommit=True)
+
+    def app_connect(self) -> psycopg.Connection:
+        return psycopg.connect(self.cluster.url(APP_ROLE, self.name, driver=""), autocommit=True)
+
+
+@pytest.fixture
+def database(pg_cluster: EmbeddedCluster) -> Iterator[ScratchDatabase]:
+    name = f"test_{os.getpid()}_{next(_counter)}"
+    admin_url = pg_cluster.url("postgres", "postgres", driver="")
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {} OWNER {}").format(
+                sql.Identifier(name), sql.Identifier(TEMPLATE), sql.Identifier(OWNER_ROLE)
+            )
+        )
+    yield ScratchDatabase(name=name, cluster=pg_cluster)
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database: ScratchDatabase) -> Settings:
+    return Settings(
+        environment="test",
+        data_dir=tmp_path / "data",
+        database_url=database.app_url,
+        allow_signup=True,
+        database_pool_size=4,
+    )
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user made through the API, with ready-made auth headers."""
+
+    id: uuid.UUID
+    email: str
+    password: str
+    headers: dict[str, str]
+
+
+def create_account(client: TestClient, email: str, password: str = "correct horse") -> Account:
+    created = client.post("/v1/users", json={"email": email, "password": password})
+    assert created.status_code == 201, created.text
+    token = client.post("/v1/auth/token", data={"username": email, "password": password})
+    assert token.status_code == 200, token.text
+    return Account(
+        id=uuid.UUID(created.json()["id"]),
+        email=email,
+        password=password,
+        headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+    )
+
+
+@pytest.fixture
+def make_account(client: TestClient) -> Callable[[str], Account]:
+    def make(name: str) -> Account:
+        return create_account(client, f"{name}@example.org")
+
+    return make
+
+
+@pytest.fixture
+def alice(make_account: Callable[[str], Account]) -> Account:
+    return make_account("alice")
+
+
+@pytest.fixture
+def bob(make_account: Callable[[str], Account]) -> Account:
+    return make_account("bob")
+
+
+def upload(
+    client: TestClient,
+    account: Account,
+    data: bytes,
+    filename: str = "photo.jpg",
+    content_type: str = "application/octet-stream",
+    **fields: str | list[str],
+) -> httpx.Response:
+    """POST one file to /v1/images as ``account``, with optional text fields."""
+    return client.post(
+        "/v1/images",
+        files={"file": (filename, data, content_type)},
+        data=fields,
+        headers=account.headers,
+    )

@@ -1,0 +1,178 @@
+"""The `photostore` command end to end: serve on the embedded default, users, db url.
+
+These run the real command in subprocesses, against a real embedded PostgreSQL in a
+fresh data folder, and talk to the server over loopback HTTP.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2 as httpx
+import psutil
+import psycopg
+import pytest
+
+from tests import imagegen
+from tests.conftest import postgres_folder
+
+COMMAND = [sys.executable, "-m", "photostore"]
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PHOTOSTORE_")}
+    env["PHOTOSTORE_LOG_LEVEL"] = "WARNING"
+    return env
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*COMMAND, *args], capture_output=True, text=True, timeout=120, env=_env(), check=False
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serving(data_dir: Path) -> Iterator[str]:
+    port = _free_port()
+    log_path = data_dir.parent / f"serve-{port}.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [*COMMAND, "serve", "--data-dir", str(data_dir), "--port", str(port)],
+            env=_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"serve exited early:\n{log_path.read_text()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                pytest.fail("serve did not become ready in 60 s")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            pytest.fail("serve did not stop within 30 s of SIGTERM")
+    assert process.returncode == 0, log_path.read_text()
+
+
+def _postgres_running_in(pgdata: Path) -> bool:
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        cmdline = proc.info.get("cmdline") or []
+        if proc.info.get("name") == "postgres" and any(str(pgdata) in part for part in cmdline):
+            return True
+    return False
+
+
+def _token(base: str, email: str, password: str) -> dict[str, str]:
+    response = httpx.post(f"{base}/v1/auth/token", data={"username": email, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    with postgres_folder() as folder:
+        yield folder / "photostore-data"
+
+
+def test_serve_keeps_photos_across_restarts_and_stops_postgres(data_dir: Path) -> None:
+    pgdata = data_dir.resolve() / "pgdata"
+
+    created = run_cli(
+        "user",
+        "create",
+        "--data-dir",
+        str(data_dir),
+        "--email",
+        "admin@example.org",
+        "--password",
+        "admin password",
+        "--admin",
+    )
+    assert created.returncode == 0, created.stderr
+    assert "created admin admin@example.org" in created.stdout
+    assert not _postgres_running_in(pgdata), "user create must let go of the database it started"
+
+    photo = imagegen.make_jpeg(None, 300, 200, seed=5)
+    with serving(data_dir) as base:
+        # A second process on the same folder while serve runs.
+        second = run_cli(
+            "user",
+            "create",
+            "--data-dir",
+            str(data_dir),
+            "--email",
+            "ada@example.org",
+            "--password",
+            "ada password",
+        )
+        assert second.returncode == 0, second.stderr
+        duplicate = run_cli(
+            "user",
+            "create",
+            "--data-dir",
+            str(data_dir),
+            "--email",
+            "ada@example.org",
+            "--password",
+            "ada password",
+        )
+        assert duplicate.returncode == 1
+        assert "already exists" in duplicate.stderr
+
+        url = run_cli("db", "url", "--data-dir", str(data_dir))
+        assert url.returncode == 0, url.stderr
+        with psycopg.connect(url.stdout.strip()) as conn:
+            assert conn.execute("SELECT count(*) FROM users").fetchone() == (2,)
+
+        headers = _token(base, "ada@example.org", "ada password")
+        uploaded = httpx.post(
+            f"{base}/v1/images", files={"file": ("p.jpg", photo)}, headers=headers
+        )
+        assert uploaded.status_code == 201, uploaded.text
+        image_id = uploaded.json()["id"]
+        assert uploaded.headers["x-request-id"]
+        assert _postgres_running_in(pgdata)
+
+    assert not _postgres_running_in(pgdata), "PostgreSQL must stop when serve stops"
+    assert run_cli("db", "url", "--data-dir", str(data_dir)).returncode == 1
+
+    with serving(data_dir) as base:
+        headers = _token(base, "ada@example.org", "ada password")
+        content = httpx.get(f"{base}/v1/images/{image_id}/content", headers=headers)
+        assert content.status_code == 200
+        assert content.content == photo
+        metrics = httpx.get(f"{base}/metrics")
+        assert "photostore_http_requests_total" in metrics.text
+    assert not _postgres_running_in(pgdata)
+
+
+def test_help_lists_the_commands() -> None:
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for command in ("serve", "migrate", "user", "db"):
+        assert command in result.stdout
