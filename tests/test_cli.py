@@ -22,7 +22,7 @@ import psycopg
 import pytest
 
 from tests import imagegen
-from tests.conftest import postgres_folder
+from tests.conftest import ScratchDatabase, postgres_folder
 
 COMMAND = [sys.executable, "-m", "photostore"]
 
@@ -33,9 +33,14 @@ def _env() -> dict[str, str]:
     return env
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*COMMAND, *args], capture_output=True, text=True, timeout=120, env=_env(), check=False
+        [*COMMAND, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**_env(), **(env or {})},
+        check=False,
     )
 
 
@@ -176,3 +181,39 @@ def test_help_lists_the_commands() -> None:
     assert result.returncode == 0
     for command in ("serve", "migrate", "user", "db"):
         assert command in result.stdout
+
+
+def test_an_external_database_is_used_when_its_url_is_set(
+    database: ScratchDatabase, data_dir: Path
+) -> None:
+    # The scratch database stands in for an operator's PostgreSQL: migrations run as the
+    # owner role, the service role only gets rows.
+    with database.superuser_connect() as conn:
+        conn.execute(
+            "DROP TABLE image_tags, tags, derivatives, images, blobs, users, alembic_version"
+        )
+    env = {
+        "PHOTOSTORE_DATABASE_URL": database.app_url,
+        "PHOTOSTORE_MIGRATION_DATABASE_URL": database.owner_url,
+    }
+    migrated = run_cli("migrate", "--data-dir", str(data_dir), env=env)
+    assert migrated.returncode == 0, migrated.stderr
+    created = run_cli(
+        "user",
+        "create",
+        "--data-dir",
+        str(data_dir),
+        "--email",
+        "ext@example.org",
+        "--password",
+        "external db",
+        env=env,
+    )
+    assert created.returncode == 0, created.stderr
+    with database.superuser_connect() as conn:
+        assert conn.execute("SELECT email FROM users").fetchall() == [("ext@example.org",)]
+        owner = conn.execute(
+            "SELECT tableowner FROM pg_tables WHERE tablename = 'images'"
+        ).fetchone()
+        assert owner == ("photostore_owner",)
+    assert not (data_dir / "pgdata").exists(), "no embedded cluster with an external database"
