@@ -127,3 +127,10 @@ def test_with_signup_closed_only_admins_create_accounts(settings: Settings) -> N
         )
         assert second_admin.status_code == 201
         assert second_admin.json()["role"] == "admin"
+        # Admins manage accounts; they cannot read or store photos.
+        assert client.get("/v1/images", headers=admin).status_code == 403
+        refused_upload = client.post(
+            "/v1/images", files={"file": ("a.png", b"\x89PNG\r\n\x1a\n")}, headers=admin
+        )
+        assert refused_upload.status_code == 403
+        assert refused_upload.json()["type"].endswith("/forbidden")

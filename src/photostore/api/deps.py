@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from photostore.auth.permissions import Permission
 from photostore.auth.principal import Principal
 from photostore.auth.tokens import TokenCodec
 from photostore.errors import Forbidden, Unauthenticated
@@ -62,12 +64,25 @@ async def current_principal(
     return principal
 
 
-async def current_admin(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
-    if not principal.is_admin:
-        raise Forbidden("this needs the admin role")
-    return principal
+def require(permission: Permission) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency that lets the request through only if the caller holds ``permission``."""
+
+    async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if not principal.can(permission):
+            raise Forbidden(f"this needs the {permission.value!r} permission")
+        return principal
+
+    check.__name__ = f"require_{permission.name.lower()}"
+    return check
 
 
 OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
-CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
-CurrentAdmin = Annotated[Principal, Depends(current_admin)]
+ImagesReader = Annotated[Principal, Depends(require(Permission.IMAGES_READ))]
+ImagesWriter = Annotated[Principal, Depends(require(Permission.IMAGES_WRITE))]
+AnalysisWriter = Annotated[Principal, Depends(require(Permission.ANALYSIS_WRITE))]
+FacesWriter = Annotated[Principal, Depends(require(Permission.FACES_WRITE))]
+LibraryWriter = Annotated[Principal, Depends(require(Permission.LIBRARY_WRITE))]
+SearchReader = Annotated[Principal, Depends(require(Permission.SEARCH_READ))]
+AccountHolder = Annotated[Principal, Depends(require(Permission.ACCOUNT))]
+UserAdmin = Annotated[Principal, Depends(require(Permission.ADMIN_USERS))]
+StatsReader = Annotated[Principal, Depends(require(Permission.ADMIN_STATS))]

@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 from starlette.concurrency import iterate_in_threadpool
 
-from photostore.api.deps import ContextDep, CurrentPrincipal, ImageServiceDep
+from photostore.api.deps import ContextDep, ImageServiceDep, ImagesReader, ImagesWriter
 from photostore.api.multipart import receive_upload
 from photostore.api.ranges import parse_range
 from photostore.api.schemas.images import ImageOut, ImagePage, ImagePatch
@@ -55,7 +55,7 @@ _UPLOAD_DOC = {
 async def upload_image(
     request: Request,
     response: Response,
-    principal: CurrentPrincipal,
+    principal: ImagesWriter,
     images: ImageServiceDep,
     ctx: ContextDep,
 ) -> ImageOut:
@@ -88,7 +88,7 @@ async def upload_image(
 
 @router.get("", response_model=ImagePage)
 async def list_images(
-    principal: CurrentPrincipal,
+    principal: ImagesReader,
     images: ImageServiceDep,
     taken_after: AwareDatetime | None = None,
     taken_before: AwareDatetime | None = None,
@@ -113,14 +113,14 @@ async def list_images(
 
 @router.get("/{image_id}", response_model=ImageOut)
 async def get_image(
-    image_id: uuid.UUID, principal: CurrentPrincipal, images: ImageServiceDep
+    image_id: uuid.UUID, principal: ImagesReader, images: ImageServiceDep
 ) -> ImageOut:
     return ImageOut.of(await images.get(principal.user_id, image_id))
 
 
 @router.patch("/{image_id}", response_model=ImageOut)
 async def update_image(
-    image_id: uuid.UUID, body: ImagePatch, principal: CurrentPrincipal, images: ImageServiceDep
+    image_id: uuid.UUID, body: ImagePatch, principal: ImagesWriter, images: ImageServiceDep
 ) -> ImageOut:
     """Change description, taken_at (recorded as source ``user``), favorite or tags."""
     return ImageOut.of(await images.update(principal.user_id, image_id, body.changes()))
@@ -129,7 +129,7 @@ async def update_image(
 @router.delete("/{image_id}", response_model=None, status_code=status.HTTP_200_OK)
 async def delete_image(
     image_id: uuid.UUID,
-    principal: CurrentPrincipal,
+    principal: ImagesWriter,
     images: ImageServiceDep,
     purge: bool = False,
 ) -> ImageOut | Response:
@@ -142,7 +142,7 @@ async def delete_image(
 
 @router.post("/{image_id}/restore", response_model=ImageOut)
 async def restore_image(
-    image_id: uuid.UUID, principal: CurrentPrincipal, images: ImageServiceDep
+    image_id: uuid.UUID, principal: ImagesWriter, images: ImageServiceDep
 ) -> ImageOut:
     return ImageOut.of(await images.restore(principal.user_id, image_id))
 
@@ -151,7 +151,7 @@ async def restore_image(
 async def get_original(
     image_id: uuid.UUID,
     request: Request,
-    principal: CurrentPrincipal,
+    principal: ImagesReader,
     images: ImageServiceDep,
     ctx: ContextDep,
 ) -> Response:
@@ -164,7 +164,7 @@ async def get_original(
 async def get_thumbnail(
     image_id: uuid.UUID,
     request: Request,
-    principal: CurrentPrincipal,
+    principal: ImagesReader,
     images: ImageServiceDep,
     ctx: ContextDep,
     size: ThumbnailSize = ThumbnailSize.SMALL,

@@ -7,12 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, status
 
 from photostore.api.deps import (
-    CurrentPrincipal,
+    AccountHolder,
     OptionalPrincipal,
     TokensDep,
     UserServiceDep,
 )
 from photostore.api.schemas.users import TokenOut, UserCreate, UserOut
+from photostore.auth.permissions import Permission
 from photostore.auth.principal import Role
 from photostore.errors import Forbidden, Unauthenticated
 
@@ -24,7 +25,7 @@ async def create_user(
     body: UserCreate, request: Request, caller: OptionalPrincipal, users: UserServiceDep
 ) -> UserOut:
     """Create an account: admins always; anyone when sign-up is open (role user only)."""
-    is_admin = caller is not None and caller.is_admin
+    is_admin = caller is not None and caller.can(Permission.ADMIN_USERS)
     if not is_admin:
         if not request.app.state.ctx.settings.allow_signup:
             if caller is None:
@@ -54,5 +55,5 @@ async def issue_token(
 
 
 @router.get("/users/me", response_model=UserOut)
-async def read_me(principal: CurrentPrincipal, users: UserServiceDep) -> UserOut:
+async def read_me(principal: AccountHolder, users: UserServiceDep) -> UserOut:
     return UserOut.of(await users.get(principal.user_id))

@@ -1,10 +1,12 @@
-"""Who a request acts as."""
+"""Who a request acts as, and with which permissions."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+
+from photostore.auth.permissions import ADMIN_SCOPES, USER_SCOPES, Permission
 
 
 class Role(StrEnum):
@@ -12,14 +14,27 @@ class Role(StrEnum):
     USER = "user"
 
 
+def scopes_of_role(role: Role) -> frozenset[Permission]:
+    return ADMIN_SCOPES if role is Role.ADMIN else USER_SCOPES
+
+
 @dataclass(frozen=True)
 class Principal:
-    """An authenticated caller: the user whose data it acts on, and its role."""
+    """An authenticated caller.
+
+    ``user_id`` is the user whose data the request acts on; ``scopes`` are what the
+    caller may do there. For a user's own token both follow from the account; an API
+    key carries its own scopes.
+    """
 
     user_id: uuid.UUID
     email: str
     role: Role
+    scopes: frozenset[Permission] = field(default=frozenset())
 
     @property
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
+
+    def can(self, permission: Permission) -> bool:
+        return permission in self.scopes

@@ -15,7 +15,7 @@ from photostore.auth.passwords import (
     hash_password,
     verify_password,
 )
-from photostore.auth.principal import Principal, Role
+from photostore.auth.principal import Principal, Role, scopes_of_role
 from photostore.db.models import User
 from photostore.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from photostore.ids import new_id
@@ -84,4 +84,5 @@ class UserService:
             user = await session.get(User, user_id)
         if user is None or user.token_version != token_version:
             raise Unauthenticated("the token has been revoked")
-        return Principal(user_id=user.id, email=user.email, role=Role(user.role))
+        role = Role(user.role)
+        return Principal(user_id=user.id, email=user.email, role=role, scopes=scopes_of_role(role))

@@ -1,0 +1,40 @@
+"""Permissions (scopes) and which principals hold them.
+
+Every route declares the one permission it needs (``api.deps.require``); a route that
+declares none is refused by a test that calls every route with a principal holding no
+permission at all. Users hold the user scopes over their own data; admins hold only the
+admin scopes (they manage accounts and see service-wide figures, never photos); API keys
+hold the scopes they were created with.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Permission(StrEnum):
+    IMAGES_READ = "images:read"
+    IMAGES_WRITE = "images:write"
+    ANALYSIS_WRITE = "analysis:write"
+    FACES_WRITE = "faces:write"
+    LIBRARY_WRITE = "library:write"
+    SEARCH_READ = "search:read"
+    ACCOUNT = "account"
+    ADMIN_USERS = "admin:users"
+    ADMIN_STATS = "admin:stats"
+
+
+USER_SCOPES: frozenset[Permission] = frozenset(
+    {
+        Permission.IMAGES_READ,
+        Permission.IMAGES_WRITE,
+        Permission.ANALYSIS_WRITE,
+        Permission.FACES_WRITE,
+        Permission.LIBRARY_WRITE,
+        Permission.SEARCH_READ,
+        Permission.ACCOUNT,
+    }
+)
+ADMIN_SCOPES: frozenset[Permission] = frozenset(
+    {Permission.ADMIN_USERS, Permission.ADMIN_STATS, Permission.ACCOUNT}
+)
