@@ -9,6 +9,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from photostore.db.models import TENANT_TABLES
 from tests import imagegen
 from tests.conftest import Account, ScratchDatabase, upload
 from tests.routes import api_operations
@@ -84,9 +85,6 @@ def _seed_two_users(client: TestClient, alice: Account, bob: Account) -> None:
     upload(client, bob, imagegen.make_png(None, 8, 8, seed=2), tags="b")
 
 
-TENANT_TABLES = ["images", "blobs", "derivatives", "tags", "image_tags"]
-
-
 def test_the_service_role_is_not_privileged(database: ScratchDatabase) -> None:
     with database.app_connect() as conn:
         row = conn.execute(
@@ -100,6 +98,17 @@ def test_the_service_role_is_not_privileged(database: ScratchDatabase) -> None:
         assert owners == (0,)
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("ALTER TABLE images DISABLE ROW LEVEL SECURITY")
+
+
+def test_the_tenant_table_list_names_every_table_but_users(database: ScratchDatabase) -> None:
+    with database.superuser_connect() as conn:
+        tables = {
+            r[0]
+            for r in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            ).fetchall()
+        }
+    assert tables - {"users", "alembic_version"} == set(TENANT_TABLES)
 
 
 def test_every_tenant_table_forces_row_level_security(database: ScratchDatabase) -> None:

@@ -12,6 +12,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from pgvector.sqlalchemy import Vector
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -27,7 +28,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -168,5 +169,227 @@ class ImageTag(Base):
     )
 
 
-TENANT_TABLES: tuple[str, ...] = ("blobs", "images", "derivatives", "tags", "image_tags")
+def _image_fk() -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(
+        ["owner_id", "image_id"], ["images.owner_id", "images.id"], ondelete="CASCADE"
+    )
+
+
+class AnalysisResult(Base):
+    """One write of an analyzer about an image; the newest per analyzer wins, all are kept."""
+
+    __tablename__ = "analysis_results"
+
+    owner_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    image_id: Mapped[uuid.UUID]
+    analyzer: Mapped[str] = mapped_column(String(100))
+    model_version: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (
+        _image_fk(),
+        Index(
+            "ix_analysis_results_newest",
+            "owner_id",
+            "image_id",
+            "analyzer",
+            text("created_at DESC"),
+        ),
+    )
+
+
+class Label(Base):
+    """A normalized label (object, scene, landmark) of an image, from its newest analysis."""
+
+    __tablename__ = "labels"
+
+    owner_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    image_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    analyzer: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    confidence: Mapped[float | None]
+
+    __table_args__ = (
+        _image_fk(),
+        CheckConstraint("kind IN ('object', 'scene', 'landmark')", name="kind"),
+        Index("ix_labels_owner_id_name", "owner_id", "name", "image_id"),
+    )
+
+
+class ImageText(Base):
+    """Text found in or written about an image (OCR, caption), from its newest analysis."""
+
+    __tablename__ = "image_texts"
+
+    owner_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    image_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    analyzer: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        _image_fk(),
+        CheckConstraint("kind IN ('ocr', 'caption')", name="kind"),
+    )
+
+
+class SearchDocument(Base):
+    """Everything searchable as text about an image, as one tsvector."""
+
+    __tablename__ = "search_documents"
+
+    owner_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    image_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    document: Mapped[str] = mapped_column(TSVECTOR)
+
+    __table_args__ = (
+        _image_fk(),
+        Index("ix_search_documents_document", "document", postgresql_using="gin"),
+    )
+
+
+class Person(Base):
+    """A cluster of faces, named or not."""
+
+    __tablename__ = "people"
+
+    owner_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    hidden: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (ForeignKeyConstraint(["owner_id"], ["users.id"], ondelete="CASCADE"),)
+
+
+class Face(Base):
+    """A face found in an image: a box in relative coordinates, a score, an embedding."""
+
+    __tablename__ = "faces"
+
+    owner_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    image_id: Mapped[uuid.UUID]
+    person_id: Mapped[uuid.UUID | None]
+    box_x: Mapped[float]
+    box_y: Mapped[float]
+    box_width: Mapped[float]
+    box_height: Mapped[float]
+    score: Mapped[float]
+    model: Mapped[str] = mapped_column(String(100))
+    embedding: Mapped[list[float] | None] = mapped_column(Vector())
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (
+        _image_fk(),
+        # PostgreSQL 15+: on deleting a person, null only person_id, never owner_id.
+        ForeignKeyConstraint(
+            ["owner_id", "person_id"],
+            ["people.owner_id", "people.id"],
+            ondelete="SET NULL (person_id)",
+        ),
+        Index("ix_faces_owner_id_image_id", "owner_id", "image_id"),
+        Index("ix_faces_owner_id_person_id", "owner_id", "person_id"),
+    )
+
+
+class Album(Base):
+    __tablename__ = "albums"
+
+    owner_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (ForeignKeyConstraint(["owner_id"], ["users.id"], ondelete="CASCADE"),)
+
+
+class AlbumImage(Base):
+    """An image in an album; an image may be in many albums."""
+
+    __tablename__ = "album_images"
+
+    owner_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    album_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    image_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    added_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["owner_id", "album_id"], ["albums.owner_id", "albums.id"], ondelete="CASCADE"
+        ),
+        _image_fk(),
+        Index("ix_album_images_owner_id_image_id", "owner_id", "image_id"),
+    )
+
+
+class EmbeddingSpace(Base):
+    """A named vector space of one model: its dimension and distance metric."""
+
+    __tablename__ = "embedding_spaces"
+
+    owner_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    model: Mapped[str] = mapped_column(String(200))
+    dimension: Mapped[int] = mapped_column(Integer)
+    metric: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (
+        ForeignKeyConstraint(["owner_id"], ["users.id"], ondelete="CASCADE"),
+        CheckConstraint("metric IN ('cosine', 'l2', 'ip')", name="metric"),
+        CheckConstraint("dimension BETWEEN 1 AND 16000", name="dimension"),
+        Index("uq_embedding_spaces_owner_id_name", "owner_id", "name", unique=True),
+    )
+
+
+class Embedding(Base):
+    """One vector of an image in a space. ``dimension`` and ``metric`` repeat the space's,
+    so partial vector indexes can be declared per (dimension, metric)."""
+
+    __tablename__ = "embeddings"
+
+    owner_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    space_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    image_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    dimension: Mapped[int] = mapped_column(Integer)
+    metric: Mapped[str] = mapped_column(String(8))
+    embedding: Mapped[list[float]] = mapped_column(Vector())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["owner_id", "space_id"],
+            ["embedding_spaces.owner_id", "embedding_spaces.id"],
+            ondelete="CASCADE",
+        ),
+        _image_fk(),
+        Index("ix_embeddings_owner_id_image_id", "owner_id", "image_id"),
+    )
+
+
+TENANT_TABLES: tuple[str, ...] = (
+    "blobs",
+    "images",
+    "derivatives",
+    "tags",
+    "image_tags",
+    "analysis_results",
+    "labels",
+    "image_texts",
+    "search_documents",
+    "people",
+    "faces",
+    "albums",
+    "album_images",
+    "embedding_spaces",
+    "embeddings",
+)
 """Tables whose rows belong to one user and are fenced by row-level security."""
