@@ -1,0 +1,60 @@
+"""Bodies of the album routes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from photostore.services.albums import AlbumChanges, AlbumView
+from photostore.services.albums import AlbumPage as ServiceAlbumPage
+
+
+class AlbumCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=10_000)
+
+
+class AlbumPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=10_000)
+
+    def changes(self) -> AlbumChanges:
+        return AlbumChanges(
+            fields=frozenset(self.model_fields_set), name=self.name, description=self.description
+        )
+
+
+class AlbumOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    description: str | None
+    image_count: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, view: AlbumView) -> AlbumOut:
+        album = view.album
+        return cls(
+            id=album.id,
+            name=album.name,
+            description=album.description,
+            image_count=view.image_count,
+            created_at=album.created_at,
+            updated_at=album.updated_at,
+        )
+
+
+class AlbumPage(BaseModel):
+    items: list[AlbumOut]
+    next_cursor: str | None
+
+    @classmethod
+    def of(cls, page: ServiceAlbumPage) -> AlbumPage:
+        return cls(items=[AlbumOut.of(v) for v in page.items], next_cursor=page.next_cursor)

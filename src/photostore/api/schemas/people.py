@@ -1,0 +1,74 @@
+"""Bodies of the people routes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from photostore.api.schemas.common import MAX_BULK_IDS
+from photostore.services.people import PeoplePage, PersonChanges, PersonView
+
+
+class PersonCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=200)
+    face_ids: list[uuid.UUID] = Field(default_factory=list, max_length=MAX_BULK_IDS)
+
+
+class PersonPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=200)
+    hidden: bool | None = None
+
+    def changes(self) -> PersonChanges:
+        return PersonChanges(
+            fields=frozenset(self.model_fields_set), name=self.name, hidden=self.hidden
+        )
+
+
+class PersonMerge(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    person_ids: list[uuid.UUID] = Field(min_length=1, max_length=100)
+
+
+class PersonOut(BaseModel):
+    id: uuid.UUID
+    name: str | None
+    hidden: bool
+    face_count: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, view: PersonView) -> PersonOut:
+        person = view.person
+        return cls(
+            id=person.id,
+            name=person.name,
+            hidden=person.hidden,
+            face_count=view.face_count,
+            created_at=person.created_at,
+            updated_at=person.updated_at,
+        )
+
+
+class PersonList(BaseModel):
+    items: list[PersonOut]
+
+    @classmethod
+    def of(cls, views: list[PersonView]) -> PersonList:
+        return cls(items=[PersonOut.of(v) for v in views])
+
+
+class PersonPage(BaseModel):
+    items: list[PersonOut]
+    next_cursor: str | None
+
+    @classmethod
+    def of(cls, page: PeoplePage) -> PersonPage:
+        return cls(items=[PersonOut.of(v) for v in page.items], next_cursor=page.next_cursor)

@@ -1,0 +1,46 @@
+"""Pages of images that belong to something (a tag, an album, a person), timeline order.
+
+These lists follow the timeline's rules: newest ``taken_at`` first, ties broken by id,
+keyset cursors of ``services.pagination``, images in the trash left out.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import Select, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from photostore.db.models import Image
+from photostore.errors import InvalidInput
+from photostore.services.images import MAX_PAGE_SIZE, ImageView, Page
+from photostore.services.pagination import decode_cursor, encode_cursor
+from photostore.services.tags import tags_of_images
+
+
+async def image_page(
+    session: AsyncSession,
+    owner_id: uuid.UUID,
+    member_ids: Select[uuid.UUID],
+    limit: int,
+    cursor: str | None,
+) -> Page:
+    """One page of ``owner_id``'s images whose ids ``member_ids`` selects, not trashed."""
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}")
+    stmt = select(Image).where(
+        Image.owner_id == owner_id, Image.trashed_at.is_(None), Image.id.in_(member_ids)
+    )
+    if cursor is not None:
+        taken_at, last_id = decode_cursor(cursor)
+        stmt = stmt.where(tuple_(Image.taken_at, Image.id) < tuple_(taken_at, last_id))
+    stmt = stmt.order_by(Image.taken_at.desc(), Image.id.desc()).limit(limit + 1)
+    images = list((await session.scalars(stmt)).all())
+    more = len(images) > limit
+    images = images[:limit]
+    tags = await tags_of_images(session, owner_id, [i.id for i in images])
+    last = images[-1] if more else None
+    return Page(
+        items=[ImageView(image=i, tags=tags.get(i.id, [])) for i in images],
+        next_cursor=encode_cursor(last.taken_at, last.id) if last is not None else None,
+    )

@@ -1,0 +1,157 @@
+"""The text search document of each image: one weighted tsvector over all its words.
+
+A document is rebuilt from its sources, inside the transaction that changed them, by
+every service that changes one. Sources and weights (``setweight``), the ranking a
+search uses:
+
+    A  tag names, names of people (not hidden) whose faces are in the image, labels
+    B  captions, the description
+    C  OCR text, the original filename split at separators (IMG_2041.jpg -> img 2041 jpg)
+
+The ``simple`` text search configuration is used everywhere: words are lower-cased but
+not stemmed and no stop words are dropped, so names and text in any language match as
+written. Searches must use the same configuration:
+``document @@ websearch_to_tsquery('simple', q)`` (see :func:`text_matches`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, Select, and_, func, literal_column, select
+from sqlalchemy.dialects.postgresql import TSVECTOR, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from photostore.db.models import (
+    Face,
+    Image,
+    ImageTag,
+    ImageText,
+    Label,
+    Person,
+    SearchDocument,
+    Tag,
+)
+
+CONFIG = "simple"
+MAX_MATCHES = 1000
+
+# Anything that is not a letter or a digit separates words of a filename.
+_FILENAME_SEPARATORS = r"[^[:alnum:]]+"
+
+
+def _words(values: Select[Any]) -> ColumnElement[str]:
+    """The values one correlated subquery selects, joined by spaces ('' when none)."""
+    return func.coalesce(values.scalar_subquery(), "")
+
+
+def _weighted(text: ColumnElement[str], weight: Literal["A", "B", "C"]) -> ColumnElement[Any]:
+    # setweight takes a "char"; a bound string parameter arrives as varchar, which has no
+    # cast to "char", so the weight (one of three constants) is written into the SQL.
+    return func.setweight(
+        func.to_tsvector(CONFIG, text), literal_column(f"'{weight}'"), type_=TSVECTOR
+    )
+
+
+def _document(owner_id: uuid.UUID) -> ColumnElement[Any]:
+    """The tsvector of the image row ``Image`` under ``owner_id``, as one SQL expression."""
+    tags = _words(
+        select(func.string_agg(Tag.name, " "))
+        .join(ImageTag, and_(ImageTag.owner_id == Tag.owner_id, ImageTag.tag_id == Tag.id))
+        .where(ImageTag.owner_id == owner_id, ImageTag.image_id == Image.id)
+    )
+    people = _words(
+        select(func.string_agg(Person.name, " "))
+        .join(Face, and_(Face.owner_id == Person.owner_id, Face.person_id == Person.id))
+        .where(
+            Face.owner_id == owner_id,
+            Face.image_id == Image.id,
+            Person.hidden.is_(False),
+            Person.name.is_not(None),
+        )
+    )
+    labels = _words(
+        select(func.string_agg(Label.name, " ")).where(
+            Label.owner_id == owner_id, Label.image_id == Image.id
+        )
+    )
+    captions = _words(
+        select(func.string_agg(ImageText.body, " ")).where(
+            ImageText.owner_id == owner_id,
+            ImageText.image_id == Image.id,
+            ImageText.kind == "caption",
+        )
+    )
+    ocr = _words(
+        select(func.string_agg(ImageText.body, " ")).where(
+            ImageText.owner_id == owner_id,
+            ImageText.image_id == Image.id,
+            ImageText.kind == "ocr",
+        )
+    )
+    filename = func.regexp_replace(Image.original_filename, _FILENAME_SEPARATORS, " ", "g")
+    description = func.coalesce(Image.description, "")
+    parts = [
+        _weighted(tags, "A"),
+        _weighted(people, "A"),
+        _weighted(labels, "A"),
+        _weighted(captions, "B"),
+        _weighted(description, "B"),
+        _weighted(ocr, "C"),
+        _weighted(filename, "C"),
+    ]
+    document = parts[0]
+    for part in parts[1:]:
+        document = document.op("||", return_type=TSVECTOR)(part)
+    return document
+
+
+async def refresh_search_documents(
+    session: AsyncSession, owner_id: uuid.UUID, image_ids: Collection[uuid.UUID]
+) -> None:
+    """Rebuild the search documents of ``owner_id``'s images ``image_ids`` from their sources."""
+    if not image_ids:
+        return
+    rows = select(Image.owner_id, Image.id, _document(owner_id)).where(
+        Image.owner_id == owner_id, Image.id.in_(set(image_ids))
+    )
+    stmt = insert(SearchDocument).from_select(
+        [SearchDocument.owner_id, SearchDocument.image_id, SearchDocument.document], rows
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[SearchDocument.owner_id, SearchDocument.image_id],
+            set_={"document": stmt.excluded.document},
+        )
+    )
+
+
+async def text_matches(
+    session: AsyncSession, owner_id: uuid.UUID, query: str, limit: int = MAX_MATCHES
+) -> list[uuid.UUID]:
+    """Ids of ``owner_id``'s images (not in the trash) whose document matches ``query``.
+
+    ``query`` is web search syntax (``websearch_to_tsquery``: words, "quoted phrases",
+    ``or``, ``-word``); the best ranked (``ts_rank``) come first, then the newest.
+    """
+    if not query.strip():
+        return []
+    tsquery = func.websearch_to_tsquery(CONFIG, query)
+    rank = func.ts_rank(SearchDocument.document, tsquery)
+    stmt = (
+        select(SearchDocument.image_id)
+        .join(
+            Image,
+            and_(Image.owner_id == SearchDocument.owner_id, Image.id == SearchDocument.image_id),
+        )
+        .where(
+            SearchDocument.owner_id == owner_id,
+            Image.trashed_at.is_(None),
+            SearchDocument.document.op("@@")(tsquery),
+        )
+        .order_by(rank.desc(), Image.taken_at.desc(), Image.id.desc())
+        .limit(limit)
+    )
+    return list((await session.scalars(stmt)).all())
