@@ -1,0 +1,347 @@
+"""Vector search benchmark: recall@10 and latency of the planner beside the exact floor.
+
+    python -m bench.search [--scale N] [--dim 512|384] [--quick] [--queries Q]
+
+Data (``bench/search_data.py``): fixed-seed clustered, normalized vectors over 1,000
+users (three hold 15/12/10% of the vectors, the rest a few hundred each), bulk-loaded
+with COPY into a real embedded PostgreSQL with their users, blobs and images rows.
+Per-space HNSW indexes come from ``search.maintenance.optimize`` (what
+``photostore search optimize`` runs); the naive baseline is one global HNSW index over
+every vector, queried with ``WHERE owner_id = x`` and the filter, as pgvector's docs
+show (``enable_sort = off`` so PostgreSQL cannot swap in an exact plan).
+
+For each user class and filter selectivity (a date range holding 100/10/1/0.1% of the
+user's photos), Q queries near the user's photos: recall@10 against exact search,
+latency through the service layer (``search.nearest`` in a ``for_user`` transaction)
+and through the API (ASGI in-process: ``GET /v1/images/{id}/duplicates`` for the
+unfiltered case, ``POST /v1/search`` where that route exists), and the floor: numpy
+brute force over the same user's candidate vectors, already in memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psycopg
+from fastapi.testclient import TestClient
+from sqlalchemy import select, text
+
+from bench.search_data import BenchUser, load, make_users, query_near
+from photostore.app import build_context, create_app
+from photostore.auth.passwords import hash_password
+from photostore.config import Settings
+from photostore.db.embedded import APP_ROLE, OWNER_ROLE, ensure_database, start_cluster
+from photostore.db.migrate import upgrade_to_head
+from photostore.db.models import Image
+from photostore.search import SpaceRef, choose_plan, nearest
+from photostore.search.maintenance import optimize
+from photostore.services.context import ServiceContext
+
+K = 10
+SELECTIVITIES = (1.0, 0.1, 0.01, 0.001)
+PASSWORD = "bench password"
+
+
+@dataclass
+class Row:
+    case: str
+    candidates: int
+    plan: str
+    recall: float
+    naive_recall: float
+    floor_ms: float
+    service_p50: float
+    service_p99: float
+    api_p50: float | None
+    api_p99: float | None
+    naive_p50: float
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _exact(vectors: np.ndarray, ids: list[Any], query: np.ndarray) -> tuple[set[Any], float]:
+    """numpy's exact top-k over the candidate vectors, and how long it took (the floor)."""
+    started = time.perf_counter()
+    distances = 1.0 - vectors @ query
+    top = np.argpartition(distances, min(K, len(ids) - 1))[:K] if len(ids) > K else range(len(ids))
+    elapsed = time.perf_counter() - started
+    return {ids[i] for i in top}, elapsed
+
+
+def _naive_sql(dim: int) -> Any:
+    return text(
+        "SELECT e.image_id FROM embeddings e "
+        f"WHERE e.owner_id = :owner AND e.dimension = {dim} AND e.metric = 'cosine' "
+        "AND e.image_id IN (SELECT id FROM images WHERE owner_id = :owner "
+        "AND taken_at >= :after AND taken_at < :before AND trashed_at IS NULL) "
+        f"ORDER BY e.embedding::vector({dim}) <#> CAST(:q AS vector({dim})) LIMIT {K}"
+    )
+
+
+async def _measure_case(
+    ctx: ServiceContext,
+    user: BenchUser,
+    share: float,
+    queries: int,
+    rng: np.random.Generator,
+    baseline: bool,
+) -> tuple[Row, list[tuple[np.ndarray, int, int]]]:
+    n = len(user.image_ids)
+    size = max(1, round(share * n))
+    dim = user.vectors.shape[1]
+    space = SpaceRef(user.space_id, user.id, "clip", dim, "cosine")
+    recalls, naive_recalls, floors, service, naive = [], [], [], [], []
+    plan_kinds: set[str] = set()
+    asked = []
+    for _ in range(queries):
+        start = int(rng.integers(0, n - size + 1))
+        stop = start + size
+        query = query_near(user, rng)
+        asked.append((query, start, stop))
+        cand_vectors = np.ascontiguousarray(user.vectors[start:stop])
+        truth, floor = _exact(cand_vectors, user.image_ids[start:stop], query)
+        floors.append(floor)
+        candidates = select(Image.id).where(
+            Image.owner_id == user.id,
+            Image.taken_at >= user.taken_at(start),
+            Image.taken_at < user.taken_at(stop),
+        )
+        if share == 1.0:
+            candidates = None  # "no filter": all the user's photos
+        t0 = time.perf_counter()
+        async with ctx.db.for_user(user.id) as session:
+            found = await nearest(session, user.id, space, query.tolist(), K, candidates)
+        service.append(time.perf_counter() - t0)
+        async with ctx.db.for_user(user.id) as session:
+            plan_kinds.add((await choose_plan(session, user.id, space, K, candidates)).kind)
+        recalls.append(len({f.image_id for f in found} & truth) / max(1, len(truth)))
+        if baseline:
+            t0 = time.perf_counter()
+            async with ctx.db.for_user(user.id) as session:
+                await session.execute(text("SET LOCAL enable_sort = off"))
+                rows = await session.execute(
+                    _naive_sql(dim),
+                    {
+                        "owner": user.id,
+                        "after": user.taken_at(start),
+                        "before": user.taken_at(stop),
+                        "q": str(query.tolist()),
+                    },
+                )
+                got = {r[0] for r in rows}
+            naive.append(time.perf_counter() - t0)
+            naive_recalls.append(len(got & truth) / max(1, len(truth)))
+    row = Row(
+        case=f"{share:.1%} ",
+        candidates=size,
+        plan="+".join(sorted(plan_kinds)),
+        recall=statistics.mean(recalls),
+        naive_recall=statistics.mean(naive_recalls) if naive_recalls else float("nan"),
+        floor_ms=statistics.median(floors) * 1000,
+        service_p50=_pct(service, 0.5),
+        service_p99=_pct(service, 0.99),
+        api_p50=None,
+        api_p99=None,
+        naive_p50=_pct(naive, 0.5) if naive else float("nan"),
+    )
+    return row, asked
+
+
+def _measure_api(
+    client: TestClient, user: BenchUser, headers: dict[str, str], row: Row, asked: list[Any]
+) -> None:
+    """API latency: duplicates of an image (unfiltered) or POST /v1/search when it exists."""
+    has_search = any(getattr(r, "path", "") == "/v1/search" for r in client.app.routes)  # type: ignore[attr-defined]
+    timings = []
+    for query, start, stop in asked:
+        if has_search:
+            body = {
+                "filters": {
+                    "taken_after": user.taken_at(start).isoformat(),
+                    "taken_before": user.taken_at(stop).isoformat(),
+                },
+                "vector": {"space": "clip", "values": query.tolist()},
+                "limit": K,
+            }
+            t0 = time.perf_counter()
+            response = client.post("/v1/search", json=body, headers=headers)
+        elif row.case.startswith("100"):
+            image_id = user.image_ids[start]
+            t0 = time.perf_counter()
+            response = client.get(
+                f"/v1/images/{image_id}/duplicates",
+                params={"space": "clip", "max_distance": 2, "limit": K},
+                headers=headers,
+            )
+        else:
+            return
+        timings.append(time.perf_counter() - t0)
+        if response.status_code != 200:
+            raise SystemExit(f"API query failed: {response.status_code} {response.text}")
+    row.api_p50, row.api_p99 = _pct(timings, 0.5), _pct(timings, 0.99)
+
+
+def _classes(users: list[BenchUser]) -> list[tuple[str, BenchUser]]:
+    by_size = sorted(users, key=lambda u: len(u.image_ids))
+    mid = min(users, key=lambda u: abs(len(u.image_ids) - 3000))
+    return [("large", by_size[-1]), ("mid", mid), ("small", by_size[len(by_size) // 2])]
+
+
+def _timed(label: str, action: Callable[[], Any]) -> tuple[Any, float]:
+    print(f"... {label}", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    result = action()
+    return result, time.perf_counter() - started
+
+
+def _index_bytes(conn: psycopg.Connection, pattern: str) -> int:
+    row = conn.execute(
+        "SELECT coalesce(sum(pg_relation_size(c.oid)), 0) FROM pg_class c "
+        "WHERE c.relkind = 'i' AND c.relname LIKE %s",
+        (pattern,),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def print_table(title: str, rows: list[tuple[str, Row]]) -> None:
+    print(f"\n{title}")
+    header = (
+        f"{'user (vectors)':<16} {'filter':>7} {'cands':>7} {'plan':>11} {'recall':>6} "
+        f"{'naive':>6} {'floor':>7} {'svc p50':>8} {'p99':>7} {'ratio':>6} "
+        f"{'api p50':>8} {'p99':>7} {'naive p50':>9}"
+    )
+    print(header)
+    print("-" * len(header))
+    for who, r in rows:
+        api50 = f"{r.api_p50:8.2f}" if r.api_p50 is not None else f"{'-':>8}"
+        api99 = f"{r.api_p99:7.2f}" if r.api_p99 is not None else f"{'-':>7}"
+        print(
+            f"{who:<16} {r.case:>7} {r.candidates:>7} {r.plan:>11} {r.recall:>6.3f} "
+            f"{r.naive_recall:>6.3f} {r.floor_ms:>7.2f} {r.service_p50:>8.2f} "
+            f"{r.service_p99:>7.2f} {r.service_p50 / max(r.floor_ms, 1e-3):>6.1f} "
+            f"{api50} {api99} {r.naive_p50:>9.2f}"
+        )
+    print("latencies in ms; ratio = service p50 / numpy floor p50")
+
+
+def run(args: argparse.Namespace) -> int:
+    users, gen_s = _timed(
+        "generating vectors", lambda: make_users(args.scale, args.dim, args.users, args.seed)
+    )
+    total = sum(len(u.image_ids) for u in users)
+    with tempfile.TemporaryDirectory(prefix="photostore-bench-search-") as scratch:
+        work = Path(scratch)
+        work.chmod(0o755)
+        cluster = start_cluster(work / "pgdata")
+        try:
+            ensure_database(cluster)
+            upgrade_to_head(cluster.url(OWNER_ROLE))
+            su_url = cluster.url("postgres", driver="")
+            with psycopg.connect(su_url, autocommit=True) as conn:
+                _, load_s = _timed(
+                    f"loading {total:,} vectors",
+                    lambda: load(conn, users, hash_password(PASSWORD)),
+                )
+                _, vacuum_s = _timed("VACUUM ANALYZE", lambda: conn.execute("VACUUM ANALYZE"))
+            owner_url = cluster.url(OWNER_ROLE, driver="")
+            report, ours_s = _timed(
+                "building per-space HNSW indexes",
+                lambda: optimize(owner_url, args.index_min_vectors),
+            )
+            naive_s = float("nan")
+            with psycopg.connect(su_url, autocommit=True) as conn:
+                if args.baseline:
+                    conn.execute("SET maintenance_work_mem = '4GB'")
+                    _, naive_s = _timed(
+                        "building the naive global HNSW index",
+                        lambda: conn.execute(
+                            f"CREATE INDEX bench_global_hnsw ON embeddings USING hnsw "
+                            f"((embedding::vector({args.dim})) vector_ip_ops) "
+                            f"WHERE dimension = {args.dim} AND metric = 'cosine'"
+                        ),
+                    )
+                ours_bytes = _index_bytes(conn, "ix_embeddings_hnsw_%")
+                naive_bytes = _index_bytes(conn, "bench_global_hnsw")
+                table_bytes = conn.execute("SELECT pg_total_relation_size('embeddings')").fetchone()
+            settings = Settings(
+                environment="test",
+                data_dir=work / "data",
+                database_url=cluster.url(APP_ROLE),
+                database_pool_size=2,
+            )
+            rng = np.random.default_rng(args.seed + 1)
+            results: list[tuple[str, Row]] = []
+            with TestClient(create_app(settings)) as client:
+                ctx = build_context(settings)
+                for label, user in _classes(users):
+                    token = client.post(
+                        "/v1/auth/token", data={"username": user.email, "password": PASSWORD}
+                    ).json()["access_token"]
+                    headers = {"Authorization": f"Bearer {token}"}
+                    for share in SELECTIVITIES:
+                        print(f"... {label} {share:.1%}", file=sys.stderr, flush=True)
+                        row, asked = asyncio.run(
+                            _measure_case(ctx, user, share, args.queries, rng, args.baseline)
+                        )
+                        _measure_api(client, user, headers, row, asked)
+                        results.append((f"{label} ({len(user.image_ids):,})", row))
+                asyncio.run(ctx.db.dispose())
+        finally:
+            cluster.stop()
+    print_table(
+        f"search benchmark: {total:,} vectors, {args.dim}-d, {args.users} users, "
+        f"{args.queries} queries per case, k={K}",
+        results,
+    )
+    print(
+        f"generate {gen_s:.1f} s; COPY load {load_s:.1f} s; VACUUM ANALYZE {vacuum_s:.1f} s; "
+        f"embeddings table {table_bytes[0] / 2**20 if table_bytes else 0:.0f} MB"
+    )
+    print(
+        f"per-space HNSW indexes (spaces >= {args.index_min_vectors:,} vectors): "
+        f"{len(report.built)} built in {ours_s:.1f} s, {ours_bytes / 2**20:.0f} MB"
+    )
+    if args.baseline:
+        print(f"naive global HNSW index: built in {naive_s:.1f} s, {naive_bytes / 2**20:.0f} MB")
+    print(f"peak RSS of the benchmark process (client, API, numpy data): {_peak_rss_mb():.0f} MB")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=int, default=1_000_000, help="total vectors")
+    parser.add_argument("--dim", type=int, default=512, choices=(384, 512))
+    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--queries", type=int, default=50, help="queries per case")
+    parser.add_argument("--seed", type=int, default=20261125)
+    parser.add_argument(
+        "--index-min-vectors", type=int, default=Settings().vector_index_min_vectors
+    )
+    parser.add_argument("--no-baseline", dest="baseline", action="store_false")
+    parser.add_argument("--quick", action="store_true", help="60,000 vectors, 15 queries")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.scale, args.queries, args.index_min_vectors = 60_000, 15, 5_000
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""Routes: embedding spaces (``/v1/embedding-spaces``), the vectors of images in them
+(``/v1/images/{image_id}/embeddings/{space}``) and near-duplicates of an image."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from photostore.api.deps import AnalysisWriter, EmbeddingServiceDep, ImagesReader, SearchReader
+from photostore.api.schemas.embeddings import (
+    DuplicatesOut,
+    NeighborOut,
+    SpaceIn,
+    SpaceList,
+    SpaceOut,
+    VectorIn,
+    VectorOut,
+)
+from photostore.services.embeddings import MAX_DUPLICATES
+
+router = APIRouter(tags=["embeddings"])
+
+SpaceName = Annotated[str, "the space's name"]
+
+
+@router.post(
+    "/v1/embedding-spaces",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SpaceOut,
+    responses={200: {"model": SpaceOut, "description": "The same definition exists already"}},
+)
+async def declare_space(
+    body: SpaceIn, response: Response, principal: AnalysisWriter, embeddings: EmbeddingServiceDep
+) -> SpaceOut:
+    """Declare a space: 201; the same definition again 200; another one under the name 409."""
+    result = await embeddings.declare_space(principal.user_id, body.definition())
+    if not result.created:
+        response.status_code = status.HTTP_200_OK
+    response.headers["Location"] = f"/v1/embedding-spaces/{body.name}"
+    return SpaceOut.of(result.view)
+
+
+@router.get("/v1/embedding-spaces", response_model=SpaceList)
+async def list_spaces(principal: ImagesReader, embeddings: EmbeddingServiceDep) -> SpaceList:
+    return SpaceList(
+        items=[SpaceOut.of(v) for v in await embeddings.list_spaces(principal.user_id)]
+    )
+
+
+@router.get("/v1/embedding-spaces/{name}", response_model=SpaceOut)
+async def get_space(
+    name: SpaceName, principal: ImagesReader, embeddings: EmbeddingServiceDep
+) -> SpaceOut:
+    return SpaceOut.of(await embeddings.get_space(principal.user_id, name))
+
+
+@router.delete("/v1/embedding-spaces/{name}", status_code=status.HTTP_204_NO_CONTENT)
+async def drop_space(
+    name: SpaceName, principal: AnalysisWriter, embeddings: EmbeddingServiceDep
+) -> Response:
+    """Drop the space and every vector in it."""
+    await embeddings.drop_space(principal.user_id, name)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.put(
+    "/v1/images/{image_id}/embeddings/{space}",
+    status_code=status.HTTP_201_CREATED,
+    response_model=VectorOut,
+    responses={200: {"model": VectorOut, "description": "An earlier vector was replaced"}},
+)
+async def put_vector(
+    image_id: uuid.UUID,
+    space: SpaceName,
+    body: VectorIn,
+    response: Response,
+    principal: AnalysisWriter,
+    embeddings: EmbeddingServiceDep,
+) -> VectorOut:
+    """Store the image's vector in the space: 201 the first time, 200 when replaced."""
+    result = await embeddings.put_vector(principal.user_id, image_id, space, body.values)
+    if not result.created:
+        response.status_code = status.HTTP_200_OK
+    return VectorOut.of(result.vector)
+
+
+@router.get("/v1/images/{image_id}/embeddings/{space}", response_model=VectorOut)
+async def get_vector(
+    image_id: uuid.UUID, space: SpaceName, principal: ImagesReader, embeddings: EmbeddingServiceDep
+) -> VectorOut:
+    return VectorOut.of(await embeddings.get_vector(principal.user_id, image_id, space))
+
+
+@router.delete("/v1/images/{image_id}/embeddings/{space}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_vector(
+    image_id: uuid.UUID,
+    space: SpaceName,
+    principal: AnalysisWriter,
+    embeddings: EmbeddingServiceDep,
+) -> Response:
+    await embeddings.delete_vector(principal.user_id, image_id, space)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/v1/images/{image_id}/duplicates", response_model=DuplicatesOut)
+async def duplicates(
+    image_id: uuid.UUID,
+    principal: SearchReader,
+    embeddings: EmbeddingServiceDep,
+    space: Annotated[str, Query(max_length=100)],
+    max_distance: Annotated[float, Query(allow_inf_nan=False)] = 0.05,
+    limit: Annotated[int, Query(ge=1, le=MAX_DUPLICATES)] = 50,
+) -> DuplicatesOut:
+    """Images within ``max_distance`` of this one in ``space``, nearest first, itself left
+    out; trashed images never appear."""
+    found = await embeddings.duplicates(principal.user_id, image_id, space, max_distance, limit)
+    return DuplicatesOut(items=[NeighborOut.of(n) for n in found])

@@ -1,0 +1,65 @@
+"""An embedding space as the vector engine sees it, and how to look one up."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from photostore.db.models import EmbeddingSpace
+from photostore.errors import NotFound
+
+Metric = Literal["cosine", "l2", "ip"]
+METRICS: tuple[Metric, ...] = ("cosine", "l2", "ip")
+
+# pgvector 0.6 builds HNSW indexes on vectors of at most 2,000 dimensions; larger spaces
+# are always searched by exact scans.
+MAX_INDEXED_DIMENSION = 2000
+
+
+@dataclass(frozen=True)
+class SpaceRef:
+    """Identity and geometry of one user's space."""
+
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    name: str
+    dimension: int
+    metric: Metric
+
+    @classmethod
+    def of(cls, row: EmbeddingSpace) -> SpaceRef:
+        metric = row.metric
+        assert metric in METRICS, metric  # the table's CHECK constraint guarantees it
+        return cls(
+            id=row.id,
+            owner_id=row.owner_id,
+            name=row.name,
+            dimension=row.dimension,
+            metric=metric,
+        )
+
+    @property
+    def indexable(self) -> bool:
+        return self.dimension <= MAX_INDEXED_DIMENSION
+
+
+async def find_space(session: AsyncSession, owner_id: uuid.UUID, name: str) -> SpaceRef | None:
+    """``owner_id``'s space called ``name``, or None."""
+    row = await session.scalar(
+        select(EmbeddingSpace).where(
+            EmbeddingSpace.owner_id == owner_id, EmbeddingSpace.name == name
+        )
+    )
+    return None if row is None else SpaceRef.of(row)
+
+
+async def space_by_name(session: AsyncSession, owner_id: uuid.UUID, name: str) -> SpaceRef:
+    """``owner_id``'s space called ``name``; NotFound when there is none (or not theirs)."""
+    space = await find_space(session, owner_id, name)
+    if space is None:
+        raise NotFound(f"no embedding space named {name!r}")
+    return space

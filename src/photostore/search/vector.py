@@ -1,0 +1,344 @@
+"""The vector planner: exact in effect, an index scan only where it provably pays.
+
+Per query it chooses between
+
+* an **exact scan**: the B-tree primary key ``(owner_id, space_id, image_id)`` finds the
+  space's rows of the owner, the candidates and ``trashed_at IS NULL`` filter them, and
+  the distance is computed for each; exact by construction, and the fastest plan
+  whenever the candidate set is small;
+* an **index scan** of the space's own HNSW index (``search.indexes``): a window of the
+  ``w`` approximately nearest vectors of the space, filtered by the candidates
+  afterwards. With a fraction ``s`` of the space passing the filter, the window holds
+  about ``w * s`` matches; ``w`` is chosen so that this is ``OVERSAMPLE * k``.
+
+The index scan is used only when the space has a ready index and the window this needs
+fits ``hnsw.ef_search``'s limit (1,000 in pgvector 0.6). Its answer is verified: when
+the window held fewer than ``k`` matches (a filter far from the query, rows trashed
+since the index statistics were taken), the exact scan answers instead, so a query never
+returns fewer than ``k`` results when ``k`` images match.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pgvector.sqlalchemy import Vector
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Select,
+    and_,
+    bindparam,
+    cast,
+    exists,
+    func,
+    literal_column,
+    select,
+    text,
+    true,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import SQLCoreOperations
+
+from photostore.db.models import Embedding, Image
+from photostore.errors import InvalidInput, NotFound
+from photostore.search.indexes import ready_index
+from photostore.search.space import SpaceRef
+from photostore.search.vectors import OPERATOR, prepare_query, reported_distance
+
+MAX_K = 1000
+# Without an index, a filter selecting up to this many images is listed and probed by
+# primary key; a larger one is scanned along the owner's vectors.
+MAX_LISTED_CANDIDATES = 50_000
+
+
+@dataclass(frozen=True)
+class PlanLimits:
+    """The thresholds of the planner; the defaults are the ones ``bench/search.py`` chose."""
+
+    # Below this many candidates an exact scan is as fast as any index scan.
+    exact_max_candidates: int = 4000
+    # Matches wanted in the index window per result: slack for a filter unevenly spread
+    # around the query, and for HNSW missing some of the window's tail.
+    oversample: int = 4
+    # pgvector 0.6 caps hnsw.ef_search at 1,000: the largest window one index scan gives.
+    max_window: int = 1000
+    # hnsw.ef_search of every index scan, at least. On the benchmark's data the recall@10
+    # of a 9,000-vector space was 0.66 at 100, 0.85 at 200, 0.95 at 400 and 0.995 at
+    # 1,000 (docs/search.md): recall comes first, so the default is the maximum.
+    min_ef_search: int = 1000
+
+
+DEFAULT_LIMITS = PlanLimits()
+
+_SET_EF_SEARCH = text("SELECT set_config('hnsw.ef_search', :ef, true)")
+# psycopg prepares a statement after five runs, and PostgreSQL may then reuse one generic
+# plan for every user and filter. Tenants differ by orders of magnitude in size, so a
+# plan fit for one is ruinous for another (measured: 72 ms instead of 4.5 ms for 38
+# candidates of a 37,500-vector user). Plan each search for its own parameters.
+_CUSTOM_PLANS = text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)")
+
+
+@dataclass(frozen=True)
+class Neighbor:
+    """An image and its distance to the query (smaller is nearer; see ``search.vectors``)."""
+
+    image_id: uuid.UUID
+    distance: float
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a query will run: ``exact``, or ``index`` with its window and search width."""
+
+    kind: Literal["exact", "index"]
+    window: int = 0
+    ef_search: int = 0
+    # The live candidates when the caller's filter selected few: the exact scan probes
+    # the primary key for each instead of walking all of the owner's vectors.
+    candidate_ids: tuple[uuid.UUID, ...] | None = None
+
+
+@dataclass(frozen=True)
+class _Filters:
+    owner_id: uuid.UUID
+    space: SpaceRef
+    candidates: Select[Any] | None
+    exclude: tuple[uuid.UUID, ...]
+
+    def on(self, image_id: SQLCoreOperations[uuid.UUID]) -> list[ColumnElement[bool]]:
+        """Conditions on an ``image_id`` column: live, a candidate, not excluded."""
+        conditions: list[ColumnElement[bool]] = [self.live(image_id)]
+        if self.candidates is not None:
+            conditions.append(image_id.in_(self.candidates))
+        if self.exclude:
+            conditions.append(image_id.not_in(self.exclude))
+        return conditions
+
+    def live(self, image_id: SQLCoreOperations[uuid.UUID]) -> ColumnElement[bool]:
+        """The image exists and is not in the trash, as a semi-join.
+
+        A semi-join, not a join: the planner then probes ``images`` per vector instead of
+        hashing the wide vector rows against all of the owner's images.
+        """
+        return exists().where(
+            Image.owner_id == self.owner_id, Image.id == image_id, Image.trashed_at.is_(None)
+        )
+
+
+async def nearest(
+    session: AsyncSession,
+    owner_id: uuid.UUID,
+    space: SpaceRef,
+    query: Sequence[float],
+    k: int,
+    candidates: Select[Any] | None = None,
+    *,
+    exclude_image_ids: Sequence[uuid.UUID] = (),
+    limits: PlanLimits = DEFAULT_LIMITS,
+) -> list[Neighbor]:
+    """The ``k`` images of ``owner_id`` nearest to ``query`` in ``space``, nearest first.
+
+    ``candidates`` is a ``Select`` of image ids the caller already filtered (always
+    inside the owner); None means all of the owner's images. Trashed images and
+    ``exclude_image_ids`` are never returned. ``session`` must be a transaction opened
+    with ``Database.for_user(owner_id)``, so row-level security fences every row read.
+    """
+    if not 1 <= k <= MAX_K:
+        raise InvalidInput(f"k must be between 1 and {MAX_K}")
+    if space.owner_id != owner_id:
+        raise NotFound(f"no embedding space named {space.name!r}")
+    vector = prepare_query(space, query)
+    filters = _Filters(owner_id, space, candidates, tuple(exclude_image_ids))
+    await session.execute(_CUSTOM_PLANS)
+    plan = await _plan(session, filters, k, limits)
+    if plan.kind == "index":
+        found = await _index_scan(session, filters, vector, k, plan)
+        if found is not None:
+            return found
+    return await _exact_scan(session, filters, vector, k, plan.candidate_ids)
+
+
+async def choose_plan(
+    session: AsyncSession,
+    owner_id: uuid.UUID,
+    space: SpaceRef,
+    k: int,
+    candidates: Select[Any] | None = None,
+    *,
+    exclude_image_ids: Sequence[uuid.UUID] = (),
+    limits: PlanLimits = DEFAULT_LIMITS,
+) -> Plan:
+    """The plan :func:`nearest` starts with for these arguments (tests, benchmarks)."""
+    filters = _Filters(owner_id, space, candidates, tuple(exclude_image_ids))
+    return await _plan(session, filters, k, limits)
+
+
+async def vector_of_image(
+    session: AsyncSession, owner_id: uuid.UUID, space: SpaceRef, image_id: uuid.UUID
+) -> list[float] | None:
+    """The vector ``image_id`` has in ``space`` (normalized in cosine spaces), or None."""
+    stored = await session.scalar(
+        select(Embedding.embedding).where(
+            Embedding.owner_id == owner_id,
+            Embedding.space_id == space.id,
+            Embedding.image_id == image_id,
+        )
+    )
+    return None if stored is None else [float(v) for v in stored]
+
+
+# -- planning ------------------------------------------------------------------------------
+
+
+async def _plan(session: AsyncSession, filters: _Filters, k: int, limits: PlanLimits) -> Plan:
+    index = await ready_index(session, filters.space)
+    usable = index is not None and index.vectors >= limits.exact_max_candidates
+    vectors = index.vectors if index is not None else 0.0
+    if filters.candidates is None:
+        if not usable:
+            return Plan("exact")
+        return _index_plan(vectors, vectors, k, len(filters.exclude), limits)
+    # Below ``needed`` candidates the index window would outgrow max_window (and an
+    # exact scan of so few rows is as fast anyway).
+    needed = max(
+        limits.exact_max_candidates,
+        math.ceil(limits.oversample * k * vectors / limits.max_window),
+    )
+    ids = await _live_candidate_ids(session, filters, needed if usable else MAX_LISTED_CANDIDATES)
+    if len(ids) < (needed if usable else MAX_LISTED_CANDIDATES):
+        return Plan("exact", candidate_ids=tuple(ids))
+    if not usable:
+        return Plan("exact")
+    return _index_plan(vectors, float(needed), k, len(filters.exclude), limits)
+
+
+def _index_plan(
+    vectors: float, candidates: float, k: int, excluded: int, limits: PlanLimits
+) -> Plan:
+    """An index scan whose window should hold ``oversample * k`` candidates."""
+    window = math.ceil(limits.oversample * k * vectors / candidates) + excluded
+    if window > limits.max_window:
+        return Plan("exact")
+    return Plan("index", window, min(limits.max_window, max(window, limits.min_ef_search)))
+
+
+async def _live_candidate_ids(
+    session: AsyncSession, filters: _Filters, cap: int
+) -> list[uuid.UUID]:
+    """Up to ``cap`` live candidate images, read from ``images`` alone.
+
+    Narrow rows driven by the caller's filter. Letting PostgreSQL join the filter to
+    ``embeddings`` instead tempts it into walking all of the owner's wide vector rows
+    (measured: 0.15-3 s for a 37,500-vector space at 0.1-10% selectivity). Images
+    without a vector only make the list long, never short; the index plan's
+    verification covers that.
+    """
+    assert filters.candidates is not None
+    statement = (
+        select(Image.id)
+        .where(
+            Image.owner_id == filters.owner_id,
+            Image.trashed_at.is_(None),
+            Image.id.in_(filters.candidates),
+            Image.id.not_in(filters.exclude) if filters.exclude else true(),
+        )
+        .limit(cap)
+    )
+    return list((await session.scalars(statement)).all())
+
+
+# -- execution -----------------------------------------------------------------------------
+
+
+def _query_param(space: SpaceRef, vector: list[float]) -> ColumnElement[Any]:
+    return cast(bindparam("query", vector, type_=Vector(space.dimension)), Vector(space.dimension))
+
+
+async def _exact_scan(
+    session: AsyncSession,
+    filters: _Filters,
+    vector: list[float],
+    k: int,
+    candidate_ids: tuple[uuid.UUID, ...] | None,
+) -> list[Neighbor]:
+    space = filters.space
+    # The plain column (not the ``::vector(d)`` cast the HNSW indexes are built on), so
+    # PostgreSQL cannot turn this into an approximate index scan.
+    raw = Embedding.embedding.op(OPERATOR[space.metric], return_type=Float)(
+        _query_param(space, vector)
+    )
+    statement = select(Embedding.image_id, raw.label("raw"))
+    if candidate_ids is not None:
+        # One primary-key probe per listed id, driven by the list: given ``image_id =
+        # ANY(ids)`` instead, PostgreSQL walked all of a large user's vectors and tested
+        # each against the array. Liveness is checked again (the list is one statement
+        # older).
+        listed = (
+            func.unnest(bindparam("ids", list(candidate_ids), ARRAY(PG_UUID)))
+            .table_valued("id")
+            .render_derived()
+        )
+        statement = statement.select_from(listed).join(
+            Embedding,
+            and_(
+                Embedding.owner_id == filters.owner_id,
+                Embedding.space_id == space.id,
+                Embedding.image_id == listed.c.id,
+            ),
+        )
+        wanted = [filters.live(Embedding.image_id)]
+    else:
+        statement = statement.where(
+            Embedding.owner_id == filters.owner_id, Embedding.space_id == space.id
+        )
+        wanted = filters.on(Embedding.image_id)
+    statement = statement.where(*wanted).order_by(raw, Embedding.image_id).limit(k)
+    rows = await session.execute(statement)
+    return [Neighbor(row.image_id, reported_distance(space.metric, row.raw)) for row in rows]
+
+
+async def _index_scan(
+    session: AsyncSession,
+    filters: _Filters,
+    vector: list[float],
+    k: int,
+    plan: Plan,
+) -> list[Neighbor] | None:
+    """The index plan's answer, or None when it cannot vouch for ``k`` results."""
+    space = filters.space
+    await session.execute(_SET_EF_SEARCH, {"ef": str(plan.ef_search)})
+    typed = cast(Embedding.embedding, Vector(space.dimension))
+    raw = typed.op(OPERATOR[space.metric], return_type=Float)(_query_param(space, vector))
+    # Constants, not parameters: PostgreSQL proves a partial index matches a query only
+    # from constants, and a prepared (generic) plan would lose the index. Both are UUIDs.
+    nearest_rows = (
+        select(Embedding.image_id.label("image_id"), raw.label("raw"))
+        .where(
+            Embedding.owner_id == literal_column(f"'{filters.owner_id}'::uuid"),
+            Embedding.space_id == literal_column(f"'{space.id}'::uuid"),
+        )
+        .order_by(raw)
+        .limit(plan.window)
+        .subquery()
+    )
+    statement = (
+        select(
+            nearest_rows.c.image_id,
+            nearest_rows.c.raw,
+            func.count().over().label("matches"),
+        )
+        .where(*filters.on(nearest_rows.c.image_id))
+        .order_by(nearest_rows.c.raw, nearest_rows.c.image_id)
+        .limit(k)
+    )
+    rows = (await session.execute(statement)).all()
+    if len(rows) < k:
+        return None
+    return [Neighbor(row.image_id, reported_distance(space.metric, row.raw)) for row in rows]

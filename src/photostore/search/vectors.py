@@ -1,0 +1,67 @@
+"""Vector values: validation, normalization and the distance of each metric.
+
+Cosine spaces store unit vectors (normalized on write, and queries are normalized too).
+Cosine distance is then ``1 - a·b``, computed from pgvector's negative inner product
+``<#>``, which skips the two norms ``<=>`` recomputes for every row: exact scans do half
+the arithmetic and the HNSW index uses ``vector_ip_ops``. The ranking is the same.
+
+Distances reported to callers: cosine ``1 - cos`` (0..2), l2 the Euclidean distance,
+ip the negative inner product (pgvector's convention; smaller is nearer).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from photostore.errors import InvalidInput
+from photostore.search.space import Metric, SpaceRef
+
+# pgvector stores float4; larger magnitudes cannot be represented.
+FLOAT4_MAX = 3.4028234663852886e38
+
+OPERATOR: dict[Metric, str] = {"cosine": "<#>", "l2": "<->", "ip": "<#>"}
+OPCLASS: dict[Metric, str] = {
+    "cosine": "vector_ip_ops",
+    "l2": "vector_l2_ops",
+    "ip": "vector_ip_ops",
+}
+
+
+def prepare_vector(space: SpaceRef, values: Sequence[float]) -> list[float]:
+    """``values`` checked against ``space`` and ready to store; InvalidInput if not."""
+    if len(values) == 0:
+        raise InvalidInput("the vector is empty")
+    if len(values) != space.dimension:
+        raise InvalidInput(
+            f"the space {space.name!r} holds {space.dimension}-dimensional vectors; "
+            f"this one has {len(values)} values"
+        )
+    floats = [float(v) for v in values]
+    for position, value in enumerate(floats):
+        if not math.isfinite(value):
+            raise InvalidInput(f"value {position} is {value}; vectors hold finite numbers only")
+        if abs(value) > FLOAT4_MAX:
+            raise InvalidInput(f"value {position} is too large for a 32-bit float")
+    if space.metric == "cosine":
+        norm = math.sqrt(math.fsum(v * v for v in floats))
+        # A zero vector has no direction: its cosine distance to anything is undefined.
+        if norm == 0.0 or not math.isfinite(norm):
+            raise InvalidInput("a zero vector has no direction; cosine spaces need a non-zero one")
+        floats = [v / norm for v in floats]
+    return floats
+
+
+def prepare_query(space: SpaceRef, values: Sequence[float]) -> list[float]:
+    """A query vector checked (and in cosine spaces normalized) like a stored one."""
+    return prepare_vector(space, values)
+
+
+def reported_distance(metric: Metric, raw: float) -> float:
+    """The distance a caller sees, from the value the ordering operator returned."""
+    return 1.0 + raw if metric == "cosine" else raw
+
+
+def raw_threshold(metric: Metric, distance: float) -> float:
+    """The operator value that corresponds to a reported ``distance`` (inverse of above)."""
+    return distance - 1.0 if metric == "cosine" else distance
