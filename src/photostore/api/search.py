@@ -1,0 +1,27 @@
+"""Route: ``POST /v1/search``: filters, full text and vector similarity in one request."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from photostore.api.deps import ContextDep, SearchReader
+from photostore.api.schemas.search import SearchIn, SearchOut
+from photostore.services.search import SearchService
+
+router = APIRouter(prefix="/v1", tags=["search"])
+
+
+def get_search_service(ctx: ContextDep) -> SearchService:
+    return SearchService(ctx)
+
+
+@router.post("/search", response_model=SearchOut)
+async def search(
+    body: SearchIn,
+    principal: SearchReader,
+    service: Annotated[SearchService, Depends(get_search_service)],
+) -> SearchOut:
+    """Search the caller's photos; with a vector, nearest first; never trashed images."""
+    return SearchOut.of(await service.search(principal.user_id, body.to_domain()))

@@ -1,0 +1,266 @@
+"""Search inside one user's photos: filters, full text, vector similarity, fused.
+
+Modes, by what the request holds:
+
+* filters only: the matching images in timeline order (newest ``taken_at`` first),
+  keyset-paged like the timeline; ``score`` is 0.
+* text: images whose search document matches, best ``ts_rank_cd`` first.
+* vector (given values, or "like image X"): nearest first, ``score`` = -distance.
+* text and vector: reciprocal rank fusion of both rankings (``search.fusion``).
+
+Ranked modes page by position (at most ``MAX_RANKED_RESULTS`` deep) with a cursor bound
+to the request it came from. Every query runs inside the caller's RLS transaction and
+filters by owner; trashed images are never returned.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+from sqlalchemy import Select, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from photostore.db.models import Album, Image, Person
+from photostore.errors import BadRequest, InvalidInput, NotFound
+from photostore.search.filters import SearchFilters, candidate_images, filtered_images
+from photostore.search.fusion import reciprocal_rank_fusion
+from photostore.search.space import space_by_name
+from photostore.search.text import rank_text
+from photostore.search.vector import Neighbor, nearest, vector_of_image
+from photostore.services.context import ServiceContext
+from photostore.services.images import ImageView
+from photostore.services.pagination import decode_cursor, encode_cursor
+from photostore.services.tags import tags_of_images
+
+MAX_PAGE_SIZE = 100
+# One more than this is asked of each ranking, to know whether a next page exists; the
+# vector planner answers at most 1,000 neighbours.
+MAX_RANKED_RESULTS = 500
+MAX_TEXT_LENGTH = 500
+
+
+@dataclass(frozen=True)
+class VectorQuery:
+    """Similarity in ``space`` to ``values``, or to the vector of image ``like_image``."""
+
+    space: str
+    values: tuple[float, ...] | None = None
+    like_image: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    filters: SearchFilters = field(default_factory=SearchFilters)
+    text: str | None = None
+    vector: VectorQuery | None = None
+    limit: int = 20
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    view: ImageView
+    score: float
+    distance: float | None = None
+    text_rank: float | None = None
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    items: list[SearchHit]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class _Ranked:
+    image_id: uuid.UUID
+    score: float
+    distance: float | None = None
+    text_rank: float | None = None
+
+
+class SearchService:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    async def search(self, owner_id: uuid.UUID, request: SearchRequest) -> SearchPage:
+        _validate(request)
+        async with self.ctx.db.for_user(owner_id) as session:
+            await _require_filter_ids(session, owner_id, request.filters)
+            if request.text is None and request.vector is None:
+                return await self._browse(session, owner_id, request)
+            offset = _ranked_offset(request)
+            depth = offset + request.limit
+            if depth > MAX_RANKED_RESULTS:
+                raise InvalidInput(f"ranked results stop after {MAX_RANKED_RESULTS}")
+            ranked = await self._rank(session, owner_id, request, depth + 1)
+            page = ranked[offset:depth]
+            views = await _views(session, owner_id, [r.image_id for r in page])
+        items = [
+            SearchHit(
+                view=views[r.image_id], score=r.score, distance=r.distance, text_rank=r.text_rank
+            )
+            for r in page
+            if r.image_id in views
+        ]
+        more = len(ranked) > depth
+        return SearchPage(items=items, next_cursor=_ranked_cursor(request, depth) if more else None)
+
+    async def _rank(
+        self, session: AsyncSession, owner_id: uuid.UUID, request: SearchRequest, depth: int
+    ) -> list[_Ranked]:
+        candidates = candidate_images(owner_id, request.filters)
+        text_hits = (
+            await rank_text(session, owner_id, request.text, candidates, depth)
+            if request.text is not None
+            else None
+        )
+        vector_hits = (
+            await self._nearest(session, owner_id, request.vector, candidates, depth)
+            if request.vector is not None
+            else None
+        )
+        if vector_hits is None:
+            assert text_hits is not None
+            return [_Ranked(h.image_id, h.rank, text_rank=h.rank) for h in text_hits]
+        if text_hits is None:
+            return [_Ranked(h.image_id, -h.distance, distance=h.distance) for h in vector_hits]
+        distances = {h.image_id: h.distance for h in vector_hits}
+        ranks = {h.image_id: h.rank for h in text_hits}
+        fused = reciprocal_rank_fusion(
+            [[h.image_id for h in text_hits], [h.image_id for h in vector_hits]]
+        )
+        return [
+            _Ranked(
+                image_id, score, distance=distances.get(image_id), text_rank=ranks.get(image_id)
+            )
+            for image_id, score in fused[:depth]
+        ]
+
+    async def _nearest(
+        self,
+        session: AsyncSession,
+        owner_id: uuid.UUID,
+        query: VectorQuery,
+        candidates: Select[uuid.UUID],
+        depth: int,
+    ) -> list[Neighbor]:
+        space = await space_by_name(session, owner_id, query.space)
+        if query.like_image is None:
+            assert query.values is not None  # _validate guarantees one of the two
+            return await nearest(session, owner_id, space, query.values, depth, candidates)
+        await _require_image(session, owner_id, query.like_image)
+        values = await vector_of_image(session, owner_id, space, query.like_image)
+        if values is None:
+            raise InvalidInput(f"image {query.like_image} has no vector in space {space.name!r}")
+        return await nearest(
+            session,
+            owner_id,
+            space,
+            values,
+            depth,
+            candidates,
+            exclude_image_ids=[query.like_image],
+        )
+
+    async def _browse(
+        self, session: AsyncSession, owner_id: uuid.UUID, request: SearchRequest
+    ) -> SearchPage:
+        stmt = filtered_images(owner_id, request.filters)
+        if request.cursor is not None:
+            taken_at, last_id = decode_cursor(request.cursor)
+            stmt = stmt.where(tuple_(Image.taken_at, Image.id) < tuple_(taken_at, last_id))
+        stmt = stmt.order_by(Image.taken_at.desc(), Image.id.desc()).limit(request.limit + 1)
+        images = list((await session.scalars(stmt)).all())
+        more = len(images) > request.limit
+        images = images[: request.limit]
+        tags = await tags_of_images(session, owner_id, [i.id for i in images])
+        items = [SearchHit(view=ImageView(i, tags.get(i.id, [])), score=0.0) for i in images]
+        last = images[-1] if more else None
+        return SearchPage(
+            items=items,
+            next_cursor=encode_cursor(last.taken_at, last.id) if last is not None else None,
+        )
+
+
+def _validate(request: SearchRequest) -> None:
+    if not 1 <= request.limit <= MAX_PAGE_SIZE:
+        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}")
+    if request.text is not None and not request.text.strip():
+        raise InvalidInput("text must not be blank")
+    if request.text is not None and len(request.text) > MAX_TEXT_LENGTH:
+        raise InvalidInput(f"text must be at most {MAX_TEXT_LENGTH} characters")
+    vector = request.vector
+    if vector is not None and (vector.values is None) == (vector.like_image is None):
+        raise InvalidInput("a vector query needs exactly one of values and like_image")
+
+
+def _fingerprint(request: SearchRequest) -> str:
+    """What a ranked cursor is bound to: the request without its paging."""
+    body = asdict(request)
+    body.pop("cursor")
+    body.pop("limit")
+    raw = json.dumps(body, sort_keys=True, default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def _ranked_cursor(request: SearchRequest, offset: int) -> str:
+    raw = json.dumps({"o": offset, "f": _fingerprint(request)}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _ranked_offset(request: SearchRequest) -> int:
+    if request.cursor is None:
+        return 0
+    invalid = BadRequest("the cursor does not belong to this search; start again without one")
+    try:
+        padded = request.cursor + "=" * (-len(request.cursor) % 4)
+        body = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        offset, fingerprint = int(body["o"]), str(body["f"])
+    except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
+        raise invalid from exc
+    if fingerprint != _fingerprint(request) or not 0 < offset <= MAX_RANKED_RESULTS:
+        raise invalid
+    return offset
+
+
+async def _require_filter_ids(
+    session: AsyncSession, owner_id: uuid.UUID, filters: SearchFilters
+) -> None:
+    """Albums and people named in filters must be the caller's: another's id is a 404."""
+    for model, ids, what in ((Album, filters.albums, "album"), (Person, filters.people, "person")):
+        if not ids:
+            continue
+        wanted = set(ids)
+        found = set(
+            await session.scalars(
+                select(model.id).where(model.owner_id == owner_id, model.id.in_(wanted))
+            )
+        )
+        if found != wanted:
+            raise NotFound(f"no such {what}")
+
+
+async def _require_image(session: AsyncSession, owner_id: uuid.UUID, image_id: uuid.UUID) -> None:
+    found = await session.scalar(
+        select(Image.id).where(Image.owner_id == owner_id, Image.id == image_id)
+    )
+    if found is None:
+        raise NotFound("no such image")
+
+
+async def _views(
+    session: AsyncSession, owner_id: uuid.UUID, image_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, ImageView]:
+    if not image_ids:
+        return {}
+    images = await session.scalars(
+        select(Image).where(Image.owner_id == owner_id, Image.id.in_(image_ids))
+    )
+    tags = await tags_of_images(session, owner_id, list(image_ids))
+    return {i.id: ImageView(i, tags.get(i.id, [])) for i in images}
