@@ -21,6 +21,7 @@ import psutil
 import psycopg
 import pytest
 
+from photostore.db.embedded import EmbeddedCluster, ensure_database
 from tests import imagegen
 from tests.conftest import ScratchDatabase, postgres_folder
 
@@ -184,14 +185,14 @@ def test_help_lists_the_commands() -> None:
 
 
 def test_an_external_database_is_used_when_its_url_is_set(
-    database: ScratchDatabase, data_dir: Path
+    pg_cluster: EmbeddedCluster, data_dir: Path
 ) -> None:
-    # The scratch database stands in for an operator's PostgreSQL: migrations run as the
-    # owner role, the service role only gets rows.
-    with database.superuser_connect() as conn:
-        conn.execute(
-            "DROP TABLE image_tags, tags, derivatives, images, blobs, users, alembic_version"
-        )
+    # An empty database of the test cluster stands in for an operator's PostgreSQL,
+    # prepared as docs/operations.md says: migrations run as the owner role, the
+    # service role only gets rows.
+    name = f"external_{os.getpid()}"
+    ensure_database(pg_cluster, name)
+    database = ScratchDatabase(name=name, cluster=pg_cluster)
     env = {
         "PHOTOSTORE_DATABASE_URL": database.app_url,
         "PHOTOSTORE_MIGRATION_DATABASE_URL": database.owner_url,
@@ -217,3 +218,7 @@ def test_an_external_database_is_used_when_its_url_is_set(
         ).fetchone()
         assert owner == ("photostore_owner",)
     assert not (data_dir / "pgdata").exists(), "no embedded cluster with an external database"
+    with psycopg.connect(
+        pg_cluster.url("postgres", "postgres", driver=""), autocommit=True
+    ) as conn:
+        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

@@ -4,23 +4,41 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
 
-from photostore.api import health, images, users
+from photostore.api import (
+    admin,
+    albums,
+    analysis,
+    api_keys,
+    embeddings,
+    faces,
+    health,
+    images,
+    people,
+    search,
+    tags,
+    users,
+)
 from photostore.api.problems import install_problem_handlers
+from photostore.auth.ratelimit import LoginLimiter
 from photostore.auth.tokens import TokenCodec
 from photostore.config import Settings
+from photostore.crypto.datakeys import DataKeys
+from photostore.crypto.masterkeys import keyring_for
 from photostore.db.checks import service_role_problems
 from photostore.db.session import Database, make_engine
 from photostore.media.decode import configure_vips
+from photostore.observability.audit import AuditMiddleware
 from photostore.observability.middleware import Metrics, RequestContextMiddleware
 from photostore.services.context import ServiceContext
 from photostore.services.staging import remove_stale_staging_files
 from photostore.storage.base import BlobStore
+from photostore.storage.encrypted import EncryptedBlobStore
 from photostore.storage.local import LocalBlobStore
 
 log = logging.getLogger(__name__)
@@ -29,9 +47,16 @@ log = logging.getLogger(__name__)
 STALE_STAGING_SECONDS = 6 * 3600
 
 
-def build_blob_store(settings: Settings) -> BlobStore:
-    """The blob store the settings name."""
-    return LocalBlobStore(settings.resolved_blob_dir)
+def build_blob_store(settings: Settings) -> tuple[BlobStore, tuple[Callable[[], None], ...]]:
+    """The blob store the settings name (encrypting unless turned off), and its closers."""
+    store = LocalBlobStore(settings.resolved_blob_dir)
+    if not settings.encrypt_blobs:
+        return store, ()
+    assert settings.database_url is not None
+    keys = DataKeys.connect(
+        settings.database_url, keyring_for(settings), settings.database_pool_size
+    )
+    return EncryptedBlobStore(store, keys), (keys.close,)
 
 
 def build_context(settings: Settings) -> ServiceContext:
@@ -39,7 +64,8 @@ def build_context(settings: Settings) -> ServiceContext:
     if settings.database_url is None:
         raise ValueError("settings.database_url is not set; start the embedded database first")
     engine = make_engine(settings.database_url, settings.database_pool_size)
-    return ServiceContext(settings=settings, db=Database(engine), blobs=build_blob_store(settings))
+    blobs, closers = build_blob_store(settings)
+    return ServiceContext(settings=settings, db=Database(engine), blobs=blobs, closers=closers)
 
 
 async def _check_database_wall(ctx: ServiceContext, settings: Settings) -> None:
@@ -49,7 +75,7 @@ async def _check_database_wall(ctx: ServiceContext, settings: Settings) -> None:
         return
     message = "row-level security is not guaranteed: " + "; ".join(problems)
     if settings.environment == "production":
-        await ctx.db.dispose()
+        await ctx.close()
         raise RuntimeError(message)
     log.warning(message)
 
@@ -73,11 +99,18 @@ def create_app(settings: Settings) -> FastAPI:
             settings.token_issuer,
             settings.token_audience,
             timedelta(minutes=settings.access_token_minutes),
+            refresh_lifetime=timedelta(days=settings.refresh_token_days),
+        )
+        # Per application instance, never module-global: each app counts its own logins.
+        app.state.login_limiter = LoginLimiter(
+            settings.login_max_failures,
+            settings.login_max_failures_per_address,
+            settings.login_window_seconds,
         )
         try:
             yield
         finally:
-            await ctx.db.dispose()
+            await ctx.close()
 
     app = FastAPI(
         title="photostore",
@@ -91,5 +124,17 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(users.router)
     app.include_router(images.router)
+    app.include_router(embeddings.router)
+    app.include_router(analysis.router)
+    app.include_router(faces.router)
+    app.include_router(people.router)
+    app.include_router(tags.router)
+    app.include_router(albums.router)
+    app.include_router(search.router)
+    app.include_router(api_keys.router)
+    app.include_router(admin.router)
+    # Inside RequestContextMiddleware (added after it, so it wraps this one): the request
+    # id is known when the audit row is written.
+    app.add_middleware(AuditMiddleware)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app

@@ -7,19 +7,24 @@ import signal
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
+from urllib.parse import quote
 
 import typer
 
 from photostore.auth.principal import Role
 from photostore.config import Settings
-from photostore.db.embedded import DATABASE, SUPERUSER, running_cluster_socket
+from photostore.db.embedded import DATABASE, OWNER_ROLE, SUPERUSER, running_cluster_socket
 from photostore.errors import PhotostoreError
 
 app = typer.Typer(help="photostore: storage for photo applications.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
+search_app = typer.Typer(help="The vector search engine.", no_args_is_help=True)
+keys_app = typer.Typer(help="Encryption keys.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(db_app, name="db")
+app.add_typer(search_app, name="search")
+app.add_typer(keys_app, name="keys")
 
 DataDir = Annotated[
     Path,
@@ -97,7 +102,7 @@ def user_create(
             role = Role.ADMIN if admin else Role.USER
             user = await UserService(ctx).create(email, password, role)
         finally:
-            await ctx.db.dispose()
+            await ctx.close()
         return user.email, str(user.id)
 
     with database_runtime(_settings(data_dir)) as ready:
@@ -125,6 +130,105 @@ def db_url(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
     typer.echo(
         f"postgresql://{SUPERUSER}@/{DATABASE}?host={quote(str(socket_dir), safe='')}&port={port}"
     )
+
+
+@search_app.command("optimize")
+def search_optimize(
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    min_vectors: Annotated[
+        int | None,
+        typer.Option(
+            help="Index spaces with this many vectors (PHOTOSTORE_VECTOR_INDEX_MIN_VECTORS)."
+        ),
+    ] = None,
+) -> None:
+    """Build HNSW indexes for large embedding spaces, drop those of dropped spaces."""
+    from photostore.runtime import database_runtime
+    from photostore.search.maintenance import optimize
+
+    settings = _settings(data_dir)
+    with database_runtime(settings) as ready:
+        owner_url = _owner_libpq_url(settings, ready)
+        report = optimize(
+            owner_url,
+            min_vectors or ready.vector_index_min_vectors,
+            progress=lambda line: typer.echo(line, err=True),
+        )
+    typer.echo(
+        f"vector indexes: {len(report.built)} built, {len(report.dropped)} dropped, "
+        f"{len(report.kept)} kept"
+    )
+
+
+def _owner_libpq_url(settings: Settings, ready: Settings) -> str:
+    """A libpq URL of the role that owns the schema (index DDL needs the owner).
+
+    ``settings`` are the ones given (embedded or not); ``ready`` has the database URL.
+    """
+    if not settings.uses_embedded_database:
+        url = ready.migration_database_url or ready.database_url
+        assert url is not None
+        return url.replace("postgresql+psycopg://", "postgresql://", 1)
+    where = running_cluster_socket(settings.embedded_pgdata)
+    assert where is not None, "database_runtime started the embedded cluster"
+    socket_dir, port = where
+    host = quote(str(socket_dir), safe="")
+    return f"postgresql://{OWNER_ROLE}@/{DATABASE}?host={host}&port={port}"
+
+
+@keys_app.command("rotate")
+def keys_rotate(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
+    """Re-wrap every user's data key under a new master key (blobs are not rewritten).
+
+    With the key file (the default), a new master key is made and the old one is kept
+    until every data key is re-wrapped, then forgotten. With PHOTOSTORE_MASTER_KEY,
+    set it to the new key and PHOTOSTORE_RETIRED_MASTER_KEYS to the old one first.
+    Stop `serve` first: a running server still holds the old key.
+    """
+    from photostore.runtime import database_runtime
+
+    settings = _settings(data_dir)
+    if settings.uses_embedded_database and running_cluster_socket(settings.embedded_pgdata):
+        typer.echo("stop `photostore serve` on this folder before rotating keys", err=True)
+        raise typer.Exit(code=1)
+    with database_runtime(settings) as ready:
+        try:
+            changed = asyncio.run(_rotate(ready))
+        except PhotostoreError as exc:
+            typer.echo(f"error: {exc.detail}", err=True)
+            raise typer.Exit(code=1) from exc
+    typer.echo(f"re-wrapped {changed} data keys under the new master key")
+
+
+async def _rotate(settings: Settings) -> int:
+    from photostore.app import build_context
+    from photostore.crypto.masterkeys import (
+        KEY_BYTES,
+        MasterKeyring,
+        keyring_for,
+        write_key_file,
+    )
+    from photostore.services.keys import rewrap_data_keys
+
+    ring = keyring_for(settings)
+    key_file = settings.resolved_master_key_file
+    if settings.master_key is None:
+        # Write the new key before re-wrapping anything, keeping the old ones: a crash in
+        # between leaves every data key openable, and running rotate again finishes.
+        import secrets
+
+        ring = MasterKeyring(
+            current=secrets.token_bytes(KEY_BYTES), retired=(ring.current, *ring.retired)
+        )
+        write_key_file(key_file, ring)
+    ctx = build_context(settings)
+    try:
+        changed = await rewrap_data_keys(ctx, ring)
+    finally:
+        await ctx.close()
+    if settings.master_key is None:
+        write_key_file(key_file, MasterKeyring(current=ring.current))
+    return changed
 
 
 def main() -> None:

@@ -45,6 +45,31 @@ class Settings(BaseSettings):
     token_audience: str = "photostore-api"
     access_token_minutes: int = 60
 
+    refresh_token_days: int = Field(
+        default=30, description="Lifetime of refresh tokens from login and refresh."
+    )
+    login_max_failures: int = Field(
+        default=10, description="Failed logins per email within the window before 429."
+    )
+    login_max_failures_per_address: int = Field(
+        default=50, description="Failed logins per client address within the window before 429."
+    )
+    login_window_seconds: int = 900
+
+    encrypt_blobs: bool = Field(
+        default=True, description="Encrypt originals and thumbnails at rest (AES-256-GCM)."
+    )
+    master_key: SecretStr | None = Field(
+        default=None,
+        description="Base64 of 32 random bytes; unset = the key file in the data folder.",
+    )
+    retired_master_keys: SecretStr | None = Field(
+        default=None,
+        description="Comma-separated base64 master keys still accepted for unwrapping "
+        "while `photostore keys rotate` moves data keys to master_key.",
+    )
+    master_key_file: Path | None = None
+
     allow_signup: bool = False
     max_upload_bytes: int = 200 * 1024 * 1024
     max_image_pixels: int = 100_000_000
@@ -55,6 +80,12 @@ class Settings(BaseSettings):
     thumbnail_small_px: int = 256
     thumbnail_preview_px: int = 1440
     log_level: str = "INFO"
+    vector_index_min_vectors: int = Field(
+        default=20_000,
+        ge=1,
+        description="Spaces with at least this many vectors get their own HNSW index "
+        "from `photostore search optimize`; smaller ones are searched exactly.",
+    )
 
     @model_validator(mode="after")
     def _refuse_weak_secrets(self) -> Settings:
@@ -70,6 +101,13 @@ class Settings(BaseSettings):
     def resolved_blob_dir(self) -> Path:
         """Where the local blob store keeps files: ``blob_dir`` or ``<data_dir>/blobs``."""
         return self.blob_dir if self.blob_dir is not None else self.data_dir / "blobs"
+
+    @property
+    def resolved_master_key_file(self) -> Path:
+        """The master keyring file: ``master_key_file`` or ``<data_dir>/keys/master.json``."""
+        if self.master_key_file is not None:
+            return self.master_key_file
+        return self.data_dir / "keys" / "master.json"
 
     @property
     def staging_dir(self) -> Path:

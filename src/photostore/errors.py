@@ -16,6 +16,8 @@ type to an HTTP status and an RFC 9457 problem type in one table
     ├── UnsupportedMediaType        415  not an image format we accept
     ├── RangeNotSatisfiable         416  a Range header outside the file
     ├── RateLimited                 429  too many attempts; carries ``retry_after``
+    ├── Unreadable                  500  stored data fails its integrity check or its
+    │                                    key is gone (moved, tampered, crypto-shredded)
     └── ServiceUnavailable          503  a dependency (database, blob store) is down
 """
 
@@ -94,6 +96,13 @@ class RateLimited(PhotostoreError):
     def __init__(self, detail: str, retry_after: int) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
+
+
+class Unreadable(PhotostoreError):
+    """Stored bytes that do not decrypt: never served, always reported as a problem."""
+
+    type = "unreadable-data"
+    title = "Stored data is unreadable"
 
 
 class ServiceUnavailable(PhotostoreError):

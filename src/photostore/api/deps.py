@@ -8,15 +8,30 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from photostore.auth.apikeys import looks_like_key
 from photostore.auth.permissions import Permission
 from photostore.auth.principal import Principal
+from photostore.auth.ratelimit import LoginLimiter
 from photostore.auth.tokens import TokenCodec
 from photostore.errors import Forbidden, Unauthenticated
+from photostore.observability.audit import set_audit_subject
+from photostore.services.admin import AdminService
+from photostore.services.albums import AlbumService
+from photostore.services.analysis import AnalysisService
+from photostore.services.api_keys import ACTING_FOR_HEADER, ApiKeyService
+from photostore.services.audit import AuditService, AuditSubject
 from photostore.services.context import ServiceContext
+from photostore.services.embeddings import EmbeddingService
+from photostore.services.faces import FaceService
 from photostore.services.images import ImageService
+from photostore.services.people import PeopleService
+from photostore.services.tagging import TagService
 from photostore.services.users import UserService
 
-_bearer = HTTPBearer(auto_error=False, description="An access token from POST /v1/auth/token")
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="An access token from POST /v1/auth/token, or an API key (psk_...)",
+)
 
 
 def get_context(request: Request) -> ServiceContext:
@@ -47,13 +62,33 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
 async def optional_principal(
-    credentials: Credentials, tokens: TokensDep, users: UserServiceDep
+    request: Request, credentials: Credentials, tokens: TokensDep, ctx: ContextDep
 ) -> Principal | None:
-    """The caller if a bearer token was sent (and is valid); None if none was sent."""
+    """The caller if a bearer token or API key was sent (and is valid); None if none was.
+
+    Every authenticated request is then audited against this principal (see
+    ``observability.audit``): authentication is the one place that names the subject.
+    """
     if credentials is None:
         return None
-    claims = tokens.verify(credentials.credentials)
-    return await users.principal_for_token(claims.user_id, claims.token_version)
+    presented = credentials.credentials
+    if looks_like_key(presented):
+        principal = await ApiKeyService(ctx).principal_for_key(
+            presented, request.headers.get(ACTING_FOR_HEADER)
+        )
+    else:
+        claims = tokens.verify(presented)
+        principal = await UserService(ctx).principal_for_token(claims.user_id, claims.token_version)
+    set_audit_subject(
+        request.state,
+        AuditSubject(
+            owner_id=principal.user_id,
+            principal_id=principal.acting_id,
+            principal_kind=principal.kind.value,
+            key_id=principal.key_id,
+        ),
+    )
+    return principal
 
 
 async def current_principal(
@@ -86,3 +121,60 @@ SearchReader = Annotated[Principal, Depends(require(Permission.SEARCH_READ))]
 AccountHolder = Annotated[Principal, Depends(require(Permission.ACCOUNT))]
 UserAdmin = Annotated[Principal, Depends(require(Permission.ADMIN_USERS))]
 StatsReader = Annotated[Principal, Depends(require(Permission.ADMIN_STATS))]
+
+
+def get_embedding_service(ctx: ContextDep) -> EmbeddingService:
+    return EmbeddingService(ctx)
+
+
+EmbeddingServiceDep = Annotated[EmbeddingService, Depends(get_embedding_service)]
+
+
+def get_analysis_service(ctx: ContextDep) -> AnalysisService:
+    return AnalysisService(ctx)
+
+
+def get_face_service(ctx: ContextDep) -> FaceService:
+    return FaceService(ctx)
+
+
+def get_people_service(ctx: ContextDep) -> PeopleService:
+    return PeopleService(ctx)
+
+
+def get_tag_service(ctx: ContextDep) -> TagService:
+    return TagService(ctx)
+
+
+def get_album_service(ctx: ContextDep) -> AlbumService:
+    return AlbumService(ctx)
+
+
+AnalysisServiceDep = Annotated[AnalysisService, Depends(get_analysis_service)]
+FaceServiceDep = Annotated[FaceService, Depends(get_face_service)]
+PeopleServiceDep = Annotated[PeopleService, Depends(get_people_service)]
+TagServiceDep = Annotated[TagService, Depends(get_tag_service)]
+AlbumServiceDep = Annotated[AlbumService, Depends(get_album_service)]
+
+
+def get_api_key_service(ctx: ContextDep) -> ApiKeyService:
+    return ApiKeyService(ctx)
+
+
+def get_audit_service(ctx: ContextDep) -> AuditService:
+    return AuditService(ctx)
+
+
+def get_admin_service(ctx: ContextDep) -> AdminService:
+    return AdminService(ctx)
+
+
+def get_login_limiter(request: Request) -> LoginLimiter:
+    limiter: LoginLimiter = request.app.state.login_limiter
+    return limiter
+
+
+ApiKeyServiceDep = Annotated[ApiKeyService, Depends(get_api_key_service)]
+AuditServiceDep = Annotated[AuditService, Depends(get_audit_service)]
+AdminServiceDep = Annotated[AdminService, Depends(get_admin_service)]
+LoginLimiterDep = Annotated[LoginLimiter, Depends(get_login_limiter)]

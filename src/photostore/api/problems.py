@@ -34,6 +34,7 @@ STATUS_BY_ERROR: dict[type[errors.PhotostoreError], int] = {
     errors.RangeNotSatisfiable: 416,
     errors.InvalidInput: 422,
     errors.RateLimited: 429,
+    errors.Unreadable: 500,
     errors.ServiceUnavailable: 503,
 }
 
@@ -69,6 +70,9 @@ def problem_response(
 async def _photostore_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.PhotostoreError)
     status = status_of(exc)
+    if status >= 500:
+        # Server-side faults (a blob failing its integrity check) are for operators to see.
+        log.error("%s: %s", exc.type, exc.detail, exc_info=exc)
     headers: dict[str, str] = {}
     if isinstance(exc, errors.Unauthenticated):
         headers["WWW-Authenticate"] = "Bearer"

@@ -1,21 +1,28 @@
-"""Routes: accounts (``/v1/users``) and login (``/v1/auth/token``)."""
+"""Routes: accounts (``/v1/users``), login, refresh and logout (``/v1/auth``)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, status
+from fastapi import APIRouter, Form, Query, Request, Response, status
 
 from photostore.api.deps import (
     AccountHolder,
+    AuditServiceDep,
+    LoginLimiterDep,
     OptionalPrincipal,
     TokensDep,
     UserServiceDep,
 )
+from photostore.api.schemas.security import AuditPageOut, PasswordChange
 from photostore.api.schemas.users import TokenOut, UserCreate, UserOut
 from photostore.auth.permissions import Permission
-from photostore.auth.principal import Role
+from photostore.auth.principal import PrincipalKind, Role
+from photostore.auth.tokens import REFRESH, TokenCodec
+from photostore.db.models import User
 from photostore.errors import Forbidden, Unauthenticated
+from photostore.observability.audit import request_decoy_audit, set_audit_subject
+from photostore.services.audit import AuditSubject
 
 router = APIRouter(prefix="/v1", tags=["users"])
 
@@ -43,17 +50,93 @@ async def issue_token(
     password: Annotated[str, Form(max_length=1024)],
     users: UserServiceDep,
     tokens: TokensDep,
+    limiter: LoginLimiterDep,
     request: Request,
 ) -> TokenOut:
-    """OAuth2 password grant: exchange email and password for a bearer token."""
-    user = await users.authenticate(username, password)
-    settings = request.app.state.ctx.settings
-    return TokenOut(
-        access_token=tokens.issue(user.id, user.token_version),
-        expires_in=settings.access_token_minutes * 60,
-    )
+    """OAuth2 password grant: exchange email and password for access and refresh tokens.
+
+    Failed attempts are limited per email and per client address (429 + Retry-After).
+    A failure is audited against the account when the email names one; the answer is
+    the same, and takes as long, either way.
+    """
+    email_key = username.strip().lower()
+    address = request.client.host if request.client else "unknown"
+    limiter.check(email_key, address)
+    attempt = await users.check_credentials(username, password)
+    if attempt.user is not None:
+        set_audit_subject(request.state, _self_subject(attempt.user))
+    else:
+        request_decoy_audit(request.state)
+    if attempt.user is None or not attempt.ok:
+        limiter.failed(email_key, address)
+        raise Unauthenticated("incorrect email or password")
+    limiter.succeeded(email_key)
+    return _tokens_for(attempt.user, tokens, request)
+
+
+@router.post("/auth/refresh", response_model=TokenOut)
+async def refresh_token(
+    refresh_token: Annotated[str, Form(max_length=4096)],
+    users: UserServiceDep,
+    tokens: TokensDep,
+    request: Request,
+) -> TokenOut:
+    """Exchange a refresh token for a new access token and a new refresh token."""
+    claims = tokens.verify(refresh_token, kind=REFRESH)
+    principal = await users.principal_for_token(claims.user_id, claims.token_version)
+    user = await users.get(principal.user_id)
+    set_audit_subject(request.state, _self_subject(user))
+    return _tokens_for(user, tokens, request)
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+async def logout(principal: AccountHolder, users: UserServiceDep) -> Response:
+    """Revoke every access and refresh token of the account (API keys stay valid)."""
+    await users.revoke_tokens(principal.user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/users/me", response_model=UserOut)
 async def read_me(principal: AccountHolder, users: UserServiceDep) -> UserOut:
     return UserOut.of(await users.get(principal.user_id))
+
+
+@router.post("/users/me/password", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+async def change_password(
+    body: PasswordChange, principal: AccountHolder, users: UserServiceDep
+) -> Response:
+    """Change the password; revokes every token and the account's own API keys."""
+    await users.change_password(principal.user_id, body.current_password, body.new_password)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.delete("/users/me", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+async def delete_me(principal: AccountHolder, users: UserServiceDep) -> Response:
+    """Delete the account: its data key is destroyed first, then its rows and files."""
+    await users.delete(principal.user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/users/me/audit", response_model=AuditPageOut)
+async def read_my_audit_trail(
+    principal: AccountHolder,
+    audit: AuditServiceDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> AuditPageOut:
+    """What was done with the account's data, and by whom, newest first."""
+    return AuditPageOut.of(await audit.trail(principal.user_id, limit, cursor))
+
+
+def _self_subject(user: User) -> AuditSubject:
+    kind = PrincipalKind.ADMIN if user.role == Role.ADMIN else PrincipalKind.USER
+    return AuditSubject(owner_id=user.id, principal_id=user.id, principal_kind=kind.value)
+
+
+def _tokens_for(user: User, tokens: TokenCodec, request: Request) -> TokenOut:
+    settings = request.app.state.ctx.settings
+    return TokenOut(
+        access_token=tokens.issue(user.id, user.token_version),
+        expires_in=settings.access_token_minutes * 60,
+        refresh_token=tokens.issue(user.id, user.token_version, kind=REFRESH),
+    )

@@ -38,3 +38,7 @@ USER_SCOPES: frozenset[Permission] = frozenset(
 ADMIN_SCOPES: frozenset[Permission] = frozenset(
     {Permission.ADMIN_USERS, Permission.ADMIN_STATS, Permission.ACCOUNT}
 )
+KEY_SCOPES: frozenset[Permission] = USER_SCOPES - {Permission.ACCOUNT}
+"""What an API key may carry: data scopes only. Managing the account (keys, password,
+deletion) needs a login, so a leaked key cannot mint more keys or lock its owner out.
+Service keys draw from the same set and act for the user each request names."""

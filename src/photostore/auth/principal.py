@@ -14,6 +14,14 @@ class Role(StrEnum):
     USER = "user"
 
 
+class PrincipalKind(StrEnum):
+    """Who is acting, as the audit log records it."""
+
+    USER = "user"
+    SERVICE = "service"
+    ADMIN = "admin"
+
+
 def scopes_of_role(role: Role) -> frozenset[Permission]:
     return ADMIN_SCOPES if role is Role.ADMIN else USER_SCOPES
 
@@ -31,10 +39,19 @@ class Principal:
     email: str
     role: Role
     scopes: frozenset[Permission] = field(default=frozenset())
+    kind: PrincipalKind = PrincipalKind.USER
+    actor_id: uuid.UUID | None = None
+    """Who acts: the user, or the service key; None means ``user_id`` itself."""
+    key_id: uuid.UUID | None = None
+    """The API key the request authenticated with, if any."""
 
     @property
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
+
+    @property
+    def acting_id(self) -> uuid.UUID:
+        return self.actor_id if self.actor_id is not None else self.user_id
 
     def can(self, permission: Permission) -> bool:
         return permission in self.scopes

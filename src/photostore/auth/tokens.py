@@ -2,7 +2,10 @@
 
 The verifier never reads the algorithm from the token: ``alg: none`` and algorithm
 confusion are refused by construction. ``ver`` carries the user's token version; bumping
-it in the database revokes every token issued before.
+it in the database revokes every token issued before (logout, password change).
+
+``typ`` tells access tokens from refresh tokens: each is accepted only where it belongs,
+so a long-lived refresh token can never be used as an access token.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import jwt
 from photostore.errors import Unauthenticated
 
 ALGORITHM = "HS256"
+ACCESS = "access"
+REFRESH = "refresh"
 
 
 @dataclass(frozen=True)
@@ -31,29 +36,43 @@ class TokenClaims:
 class TokenCodec:
     """Issues and verifies access tokens with one secret."""
 
-    def __init__(self, secret: str, issuer: str, audience: str, lifetime: timedelta) -> None:
+    def __init__(
+        self,
+        secret: str,
+        issuer: str,
+        audience: str,
+        lifetime: timedelta,
+        refresh_lifetime: timedelta = timedelta(days=30),
+    ) -> None:
         self._secret = secret
         self._issuer = issuer
         self._audience = audience
-        self._lifetime = lifetime
+        self._lifetimes = {ACCESS: lifetime, REFRESH: refresh_lifetime}
         # The key id names the secret without revealing it, so keys can be rotated.
         self._kid = hashlib.sha256(secret.encode()).hexdigest()[:16]
 
-    def issue(self, user_id: uuid.UUID, token_version: int, now: datetime | None = None) -> str:
+    def issue(
+        self,
+        user_id: uuid.UUID,
+        token_version: int,
+        now: datetime | None = None,
+        kind: str = ACCESS,
+    ) -> str:
         issued = now or datetime.now(UTC)
         claims = {
             "sub": str(user_id),
             "ver": token_version,
+            "typ": kind,
             "iss": self._issuer,
             "aud": self._audience,
             "iat": issued,
-            "exp": issued + self._lifetime,
+            "exp": issued + self._lifetimes[kind],
             "jti": uuid.uuid4().hex,
         }
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM, headers={"kid": self._kid})
 
-    def verify(self, token: str) -> TokenClaims:
-        """The claims of a valid token; raises :class:`Unauthenticated` otherwise."""
+    def verify(self, token: str, kind: str = ACCESS) -> TokenClaims:
+        """The claims of a valid token of ``kind``; raises :class:`Unauthenticated` otherwise."""
         try:
             kid = jwt.get_unverified_header(token).get("kid")
         except jwt.PyJWTError as exc:
@@ -67,8 +86,10 @@ class TokenCodec:
                 algorithms=[ALGORITHM],
                 audience=self._audience,
                 issuer=self._issuer,
-                options={"require": ["sub", "exp", "iat", "iss", "aud", "ver"]},
+                options={"require": ["sub", "exp", "iat", "iss", "aud", "ver", "typ"]},
             )
+            if claims["typ"] != kind:
+                raise Unauthenticated(f"this is not an {kind} token")
             return TokenClaims(
                 user_id=uuid.UUID(claims["sub"]),
                 token_version=int(claims["ver"]),

@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -28,7 +29,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -391,5 +392,75 @@ TENANT_TABLES: tuple[str, ...] = (
     "album_images",
     "embedding_spaces",
     "embeddings",
+    "api_keys",
+    "audit_log",
+    "user_keys",
 )
 """Tables whose rows belong to one user and are fenced by row-level security."""
+
+
+# -- security (migration 0004) ------------------------------------------------------------
+
+
+class ApiKey(Base):
+    """An API key: a ``user`` key acts on its owner's data; a ``service`` key (made by an
+    admin, owned by that admin) acts for the user each request names. Only the sha256 of
+    the secret is stored."""
+
+    __tablename__ = "api_keys"
+
+    owner_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    prefix: Mapped[str] = mapped_column(String(64))
+    secret_sha256: Mapped[bytes] = mapped_column(LargeBinary)
+    kind: Mapped[str] = mapped_column(String(16))
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    expires_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        ForeignKeyConstraint(["owner_id"], ["users.id"], ondelete="CASCADE"),
+        CheckConstraint("kind IN ('user', 'service')", name="kind"),
+    )
+
+
+class AuditEntry(Base):
+    """One audited operation. ``owner_id`` is the user acted for (an admin's own id for
+    admin actions). No foreign key to users: the trail outlives a deleted account."""
+
+    __tablename__ = "audit_log"
+
+    owner_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(server_default=func.now())
+    principal_id: Mapped[uuid.UUID]
+    principal_kind: Mapped[str] = mapped_column(String(16))
+    key_id: Mapped[uuid.UUID | None]
+    action: Mapped[str] = mapped_column(Text)
+    target_type: Mapped[str | None] = mapped_column(String(64))
+    target_id: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[int] = mapped_column(SmallInteger)
+    request_id: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        CheckConstraint("principal_kind IN ('user', 'service', 'admin')", name="principal_kind"),
+        Index("ix_audit_log_owner_id_at", "owner_id", text("at DESC"), text("id DESC")),
+    )
+
+
+class UserKey(Base):
+    """A user's data key, wrapped (AES-256-GCM) by the master key named ``master_key_id``.
+    Deleting the row makes the user's blobs unreadable (crypto-shredding)."""
+
+    __tablename__ = "user_keys"
+
+    owner_id: Mapped[uuid.UUID] = mapped_column(primary_key=True, unique=True)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+    master_key_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (ForeignKeyConstraint(["owner_id"], ["users.id"], ondelete="CASCADE"),)

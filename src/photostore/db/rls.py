@@ -47,3 +47,23 @@ def grant_app_access(op: Any, table: str) -> None:
     """Let the service role read and write rows of ``table`` (never alter it)."""
     role = _app_role(op)
     op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {role}")
+
+
+def enable_owner_or_system_rls(op: Any, table: str) -> None:
+    """Fence ``table`` by owner, and also admit the system context.
+
+    For tables read before any user is known (an API key is looked up by its id to learn
+    whose it is); only authentication sets the system context.
+    """
+    op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+    op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+    op.execute(
+        f"CREATE POLICY owner_or_system ON {table} "
+        f"USING (owner_id = {CURRENT_USER_SQL} OR {SYSTEM_CONTEXT_SQL}) "
+        f"WITH CHECK (owner_id = {CURRENT_USER_SQL} OR {SYSTEM_CONTEXT_SQL})"
+    )
+
+
+def grant_app_append_only(op: Any, table: str) -> None:
+    """Let the service role read and add rows of ``table``, never change or remove them."""
+    op.execute(f"GRANT SELECT, INSERT ON {table} TO {_app_role(op)}")

@@ -23,3 +23,11 @@ class ServiceContext:
     db: Database
     blobs: BlobStore
     clock: Callable[[], datetime] = field(default=utc_now)
+    closers: tuple[Callable[[], None], ...] = ()
+    """Called by :meth:`close` after the database: resources the blob store holds."""
+
+    async def close(self) -> None:
+        """Release the database pool and whatever else the context holds."""
+        await self.db.dispose()
+        for close in self.closers:
+            close()

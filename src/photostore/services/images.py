@@ -34,6 +34,7 @@ from photostore.media.decode import DecodeLimits
 from photostore.services.context import ServiceContext
 from photostore.services.filenames import display_filename
 from photostore.services.pagination import decode_cursor, encode_cursor
+from photostore.services.search_documents import refresh_search_documents
 from photostore.services.staging import StagedUpload
 from photostore.services.tags import clean_tag_names, set_image_tags, tags_of_images
 from photostore.storage.base import BlobStore, derivative_key, original_key
@@ -200,6 +201,7 @@ class ImageService:
                 )
                 await set_image_tags(session, owner_id, image_id, tag_names)
                 await session.flush()
+                await refresh_search_documents(session, owner_id, [image_id])
             except BaseException:
                 # Still inside the transaction, so still under the content lock: no other
                 # upload of these bytes can have started using the files we remove.
@@ -357,6 +359,7 @@ class ImageService:
             for name, value in values.items():
                 setattr(image, name, value)
             await session.flush()
+            await refresh_search_documents(session, owner_id, [image_id])
             return await _view(session, image)
 
     async def trash(self, owner_id: uuid.UUID, image_id: uuid.UUID) -> ImageView:

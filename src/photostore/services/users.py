@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 
 import anyio
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from photostore.auth.passwords import (
@@ -15,11 +16,12 @@ from photostore.auth.passwords import (
     hash_password,
     verify_password,
 )
-from photostore.auth.principal import Principal, Role, scopes_of_role
-from photostore.db.models import User
-from photostore.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from photostore.auth.principal import Principal, PrincipalKind, Role, scopes_of_role
+from photostore.db.models import ApiKey, User, UserKey
+from photostore.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from photostore.ids import new_id
 from photostore.services.context import ServiceContext
+from photostore.storage.base import BlobStore
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 
@@ -37,6 +39,18 @@ def check_password_policy(password: str) -> None:
         raise InvalidInput(
             f"password must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters long"
         )
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    user: User | None
+    ok: bool
+
+
+def _delete_blobs(blobs: BlobStore, owner: str) -> None:
+    for prefix in (f"originals/{owner}/", f"derivatives/{owner}/"):
+        for key in list(blobs.keys(prefix)):
+            blobs.delete(key)
 
 
 class UserService:
@@ -58,6 +72,17 @@ class UserService:
 
     async def authenticate(self, email: str, password: str) -> User:
         """The user these credentials belong to; the same error whatever is wrong."""
+        attempt = await self.check_credentials(email, password)
+        if attempt.user is None or not attempt.ok:
+            raise Unauthenticated("incorrect email or password")
+        return attempt.user
+
+    async def check_credentials(self, email: str, password: str) -> LoginAttempt:
+        """Who the email names (if anyone) and whether the password is theirs.
+
+        An unknown email is checked against a dummy hash, so the answer takes as long
+        either way; callers must answer both failures alike.
+        """
         try:
             email = normalize_email(email)
         except InvalidInput:
@@ -67,9 +92,7 @@ class UserService:
         ok = await anyio.to_thread.run_sync(
             verify_password, password, user.password_hash if user else None
         )
-        if user is None or not ok:
-            raise Unauthenticated("incorrect email or password")
-        return user
+        return LoginAttempt(user=user, ok=ok and user is not None)
 
     async def get(self, user_id: uuid.UUID) -> User:
         async with self.ctx.db.for_user(user_id) as session:
@@ -85,4 +108,56 @@ class UserService:
         if user is None or user.token_version != token_version:
             raise Unauthenticated("the token has been revoked")
         role = Role(user.role)
-        return Principal(user_id=user.id, email=user.email, role=role, scopes=scopes_of_role(role))
+        return Principal(
+            user_id=user.id,
+            email=user.email,
+            role=role,
+            scopes=scopes_of_role(role),
+            kind=PrincipalKind.ADMIN if role is Role.ADMIN else PrincipalKind.USER,
+        )
+
+    async def revoke_tokens(self, user_id: uuid.UUID) -> None:
+        """Invalidate every token issued to the user so far (logout everywhere)."""
+        async with self.ctx.db.for_user(user_id) as session:
+            await session.execute(
+                update(User).where(User.id == user_id).values(token_version=User.token_version + 1)
+            )
+
+    async def change_password(self, user_id: uuid.UUID, current: str, new: str) -> None:
+        """Set a new password after checking the current one; revokes every token and the
+        user's own API keys (an attacker who knew the old password may have made some)."""
+        check_password_policy(new)
+        user = await self.get(user_id)
+        if not await anyio.to_thread.run_sync(verify_password, current, user.password_hash):
+            raise Forbidden("the current password is not correct")
+        new_hash = await anyio.to_thread.run_sync(hash_password, new)
+        now = self.ctx.clock()
+        async with self.ctx.db.for_user(user_id) as session:
+            await session.execute(
+                update(User)
+                .where(User.id == user_id)
+                .values(password_hash=new_hash, token_version=User.token_version + 1)
+            )
+            await session.execute(
+                update(ApiKey)
+                .where(
+                    ApiKey.owner_id == user_id,
+                    ApiKey.kind == "user",
+                    ApiKey.revoked_at.is_(None),
+                )
+                .values(revoked_at=now)
+            )
+
+    async def delete(self, user_id: uuid.UUID) -> None:
+        """Delete an account: its data key first, then its rows, then its files.
+
+        Destroying the data key (crypto-shredding) comes first and commits on its own:
+        from then on no copy of the user's blobs (a backup, a file a crash left behind)
+        can be decrypted, whatever happens to the later steps. Deleting the user row
+        cascades to every tenant row (the audit log stays; it holds no personal data).
+        """
+        async with self.ctx.db.for_user(user_id) as session:
+            await session.execute(delete(UserKey).where(UserKey.owner_id == user_id))
+        async with self.ctx.db.for_user(user_id) as session:
+            await session.execute(delete(User).where(User.id == user_id))
+        await anyio.to_thread.run_sync(_delete_blobs, self.ctx.blobs, str(user_id))

@@ -34,3 +34,4 @@ class TokenOut(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_in: int
+    refresh_token: str = Field(description="Exchange at POST /v1/auth/refresh for new tokens")

@@ -1,0 +1,168 @@
+"""Master keys: where they come from and how they wrap per-user data keys.
+
+A master key is 32 random bytes. It comes from ``PHOTOSTORE_MASTER_KEY`` (base64) or,
+when that is unset, from a key file created on first start under the data folder with
+mode 0600. The file is a small keyring: one *current* key (wraps new data keys) and any
+*retired* keys (still unwrap data keys that ``photostore keys rotate`` has not re-wrapped
+yet), so a rotation interrupted half-way loses nothing.
+
+Data keys are wrapped with AES-256-GCM rather than AES-KW: GCM takes associated data, so
+a wrapped key is bound to its owner and key id, and a wrapped key copied onto another
+user's row does not unwrap.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from photostore.config import Settings
+from photostore.errors import Unreadable
+
+KEY_BYTES = 32
+_NONCE_BYTES = 12
+_WRAP_CONTEXT = b"photostore-data-key-v1"
+
+
+def master_key_id(key: bytes) -> str:
+    """A public name for a master key: it identifies the key without revealing it."""
+    return hashlib.sha256(b"photostore-master-key-id:" + key).hexdigest()[:16]
+
+
+def decode_key(text: str) -> bytes:
+    """32 bytes from their base64 (standard or URL-safe) text; anything else is refused."""
+    try:
+        key = base64.b64decode(text.strip().replace("-", "+").replace("_", "/"), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("a master key must be 32 bytes in base64") from exc
+    if len(key) != KEY_BYTES:
+        raise ValueError("a master key must be 32 bytes in base64")
+    return key
+
+
+def encode_key(key: bytes) -> str:
+    return base64.b64encode(key).decode()
+
+
+@dataclass(frozen=True)
+class MasterKeyring:
+    """The current master key and the retired ones still accepted for unwrapping."""
+
+    current: bytes
+    retired: tuple[bytes, ...] = ()
+
+    @property
+    def current_id(self) -> str:
+        return master_key_id(self.current)
+
+    def _by_id(self, key_id: str) -> bytes:
+        for key in (self.current, *self.retired):
+            if master_key_id(key) == key_id:
+                return key
+        raise Unreadable(f"the master key {key_id} is not configured; data keys under it are lost")
+
+    def wrap(self, owner_id: uuid.UUID, data_key_id: uuid.UUID, data_key: bytes) -> bytes:
+        """``data_key`` sealed under the current master key, bound to owner and key id."""
+        nonce = secrets.token_bytes(_NONCE_BYTES)
+        sealed = AESGCM(self.current).encrypt(nonce, data_key, _wrap_aad(owner_id, data_key_id))
+        return nonce + sealed
+
+    def unwrap(
+        self, owner_id: uuid.UUID, data_key_id: uuid.UUID, wrapped: bytes, master_id: str
+    ) -> bytes:
+        """The data key sealed in ``wrapped``; :class:`Unreadable` if it does not open."""
+        key = self._by_id(master_id)
+        try:
+            return AESGCM(key).decrypt(
+                wrapped[:_NONCE_BYTES], wrapped[_NONCE_BYTES:], _wrap_aad(owner_id, data_key_id)
+            )
+        except InvalidTag as exc:
+            raise Unreadable("a data key does not unwrap under its master key") from exc
+
+
+def _wrap_aad(owner_id: uuid.UUID, data_key_id: uuid.UUID) -> bytes:
+    return _WRAP_CONTEXT + owner_id.bytes + data_key_id.bytes
+
+
+# -- the key file ----------------------------------------------------------------------
+
+
+def read_key_file(path: Path) -> MasterKeyring:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    keys = {name: decode_key(value) for name, value in data["keys"].items()}
+    current = keys.pop(data["current"])
+    return MasterKeyring(current=current, retired=tuple(keys.values()))
+
+
+def write_key_file(path: Path, ring: MasterKeyring) -> None:
+    """Replace the key file atomically, readable by its owner only (0600)."""
+    body = {
+        "current": ring.current_id,
+        "keys": {master_key_id(k): encode_key(k) for k in (ring.current, *ring.retired)},
+    }
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(body, out)
+            out.flush()
+            os.fsync(out.fileno())
+        tmp.replace(path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def load_or_create_key_file(path: Path) -> MasterKeyring:
+    """The keyring in ``path``, created with a fresh random key (mode 0600) if missing.
+
+    The new file is written whole beside its final name and hard-linked into place, which
+    fails if the name exists: two processes starting on one data folder agree on one key,
+    and neither can read a half-written file.
+    """
+    if path.exists():
+        return read_key_file(path)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    ring = MasterKeyring(current=secrets.token_bytes(KEY_BYTES))
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    write_key_file(tmp, ring)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return read_key_file(path)
+    finally:
+        tmp.unlink()
+    return ring
+
+
+def keyring_for(settings: Settings) -> MasterKeyring:
+    """The keyring the settings name: ``master_key`` if set, else the key file (made on
+    first start). Retired keys from the settings, and the key file's keys when the
+    current key comes from the settings, are kept for unwrapping."""
+    listed = settings.retired_master_keys
+    parts = listed.get_secret_value().split(",") if listed is not None else []
+    retired = [decode_key(part) for part in parts if part.strip()]
+    path = settings.resolved_master_key_file
+    if settings.master_key is not None:
+        current = decode_key(settings.master_key.get_secret_value())
+        if path.exists():
+            from_file = read_key_file(path)
+            retired.extend((from_file.current, *from_file.retired))
+    else:
+        from_file = load_or_create_key_file(path)
+        current = from_file.current
+        retired.extend(from_file.retired)
+    unique = tuple(dict.fromkeys(k for k in retired if k != current))
+    return MasterKeyring(current=current, retired=unique)

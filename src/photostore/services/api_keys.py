@@ -1,0 +1,182 @@
+"""API keys: making, listing and revoking them, and turning a presented key into a principal.
+
+A ``user`` key acts on its owner's data with a subset of the owner's data scopes. A
+``service`` key is made by an admin (and owned by that admin's account) for another part
+of the photo application; it acts for the user each request names, with data scopes only.
+Keys never carry account or admin scopes (``KEY_SCOPES``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from photostore.auth.apikeys import hash_secret, new_key, parse_key, secret_matches
+from photostore.auth.permissions import KEY_SCOPES, Permission
+from photostore.auth.principal import Principal, PrincipalKind, Role, scopes_of_role
+from photostore.db.models import ApiKey, User
+from photostore.errors import BadRequest, Forbidden, InvalidInput, NotFound, Unauthenticated
+from photostore.ids import new_id
+from photostore.services.context import ServiceContext
+
+USER_KEY = "user"
+SERVICE_KEY = "service"
+MAX_NAME_LENGTH = 100
+# last_used_at is written at most this often per key, so busy keys do not turn every
+# request into a row update.
+LAST_USED_PRECISION = timedelta(minutes=1)
+ACTING_FOR_HEADER = "X-Photostore-User"
+
+
+@dataclass(frozen=True)
+class CreatedKey:
+    """A new key and its one-time secret (``token``), never retrievable again."""
+
+    key: ApiKey
+    token: str
+
+
+class ApiKeyService:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    async def create(
+        self,
+        caller: Principal,
+        name: str,
+        kind: str,
+        scopes: frozenset[Permission],
+        expires_at: datetime | None,
+    ) -> CreatedKey:
+        """A key owned by ``caller``; scopes beyond what the caller may grant are a 422."""
+        name = name.strip()
+        if not 1 <= len(name) <= MAX_NAME_LENGTH:
+            raise InvalidInput(f"name must be 1 to {MAX_NAME_LENGTH} characters")
+        if kind == SERVICE_KEY:
+            if not caller.is_admin:
+                raise Forbidden("only admins create service keys")
+            grantable = KEY_SCOPES
+        elif kind == USER_KEY:
+            grantable = KEY_SCOPES & caller.scopes
+        else:
+            raise InvalidInput("kind must be 'user' or 'service'")
+        beyond = sorted(s.value for s in scopes - grantable)
+        if beyond:
+            raise InvalidInput(f"a {kind} key cannot carry the scopes {beyond}")
+        now = self.ctx.clock()
+        if expires_at is not None and expires_at <= now:
+            raise InvalidInput("expires_at must be in the future")
+        parts = new_key(new_id())
+        key = ApiKey(
+            owner_id=caller.user_id,
+            id=parts.key_id,
+            name=name,
+            prefix=parts.prefix,
+            secret_sha256=hash_secret(parts.secret),
+            kind=kind,
+            scopes=sorted(s.value for s in scopes),
+            created_at=now,
+            expires_at=expires_at,
+        )
+        async with self.ctx.db.for_user(caller.user_id) as session:
+            session.add(key)
+        return CreatedKey(key=key, token=parts.token)
+
+    async def list(self, owner_id: uuid.UUID) -> list[ApiKey]:
+        async with self.ctx.db.for_user(owner_id) as session:
+            rows = await session.scalars(
+                select(ApiKey)
+                .where(ApiKey.owner_id == owner_id)
+                .order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
+            )
+            return list(rows)
+
+    async def revoke(self, owner_id: uuid.UUID, key_id: uuid.UUID) -> None:
+        """Revoke one of the owner's keys (idempotent); another user's key is a 404."""
+        async with self.ctx.db.for_user(owner_id) as session:
+            key = await session.scalar(
+                select(ApiKey).where(ApiKey.owner_id == owner_id, ApiKey.id == key_id)
+            )
+            if key is None:
+                raise NotFound("no such API key")
+            if key.revoked_at is None:
+                key.revoked_at = self.ctx.clock()
+
+    async def principal_for_key(self, token: str, acting_for: str | None) -> Principal:
+        """The principal a presented key stands for; 401 if the key is not usable."""
+        parts = parse_key(token)
+        now = self.ctx.clock()
+        # The key's owner is unknown until the key is found: the lookup runs in the system
+        # context, which the api_keys policy admits (as users' for login).
+        async with self.ctx.db.for_system() as session:
+            key = await session.scalar(select(ApiKey).where(ApiKey.id == parts.key_id))
+            if key is None or not secret_matches(parts.secret, key.secret_sha256):
+                raise Unauthenticated("the API key is not valid")
+            if key.revoked_at is not None:
+                raise Unauthenticated("the API key has been revoked")
+            if key.expires_at is not None and key.expires_at <= now:
+                raise Unauthenticated("the API key has expired")
+            owner = await session.get(User, key.owner_id)
+            if owner is None:
+                raise Unauthenticated("the API key is not valid")
+            subject = owner
+            if key.kind == SERVICE_KEY:
+                subject = await _acting_for(session, acting_for)
+            elif acting_for is not None and acting_for.strip() != str(owner.id):
+                raise BadRequest(f"only service keys act for another user ({ACTING_FOR_HEADER})")
+            await session.execute(
+                update(ApiKey)
+                .where(
+                    ApiKey.id == key.id,
+                    or_(
+                        ApiKey.last_used_at.is_(None),
+                        ApiKey.last_used_at < now - LAST_USED_PRECISION,
+                    ),
+                )
+                .values(last_used_at=now)
+            )
+        held = frozenset(Permission(s) for s in key.scopes if s in set(Permission))
+        if key.kind == SERVICE_KEY:
+            return Principal(
+                user_id=subject.id,
+                email=subject.email,
+                role=Role.USER,
+                scopes=held & KEY_SCOPES,
+                kind=PrincipalKind.SERVICE,
+                actor_id=key.id,
+                key_id=key.id,
+            )
+        # A user key never holds more than its owner's role grants today.
+        scopes = held & KEY_SCOPES & scopes_of_role(Role(owner.role))
+        return Principal(
+            user_id=owner.id,
+            email=owner.email,
+            role=Role(owner.role),
+            scopes=scopes,
+            kind=PrincipalKind.ADMIN if owner.role == Role.ADMIN else PrincipalKind.USER,
+            key_id=key.id,
+        )
+
+
+async def _acting_for(session: AsyncSession, header: str | None) -> User:
+    """The user a service key's request names.
+
+    A missing or malformed header is the caller's mistake (400). A well-formed id with no
+    user account behind it is 401, not 404: the request cannot be authenticated as
+    anyone, and a 404 would read as "the resource is missing". Admin accounts hold no
+    photo data, so a service cannot act for them either.
+    """
+    if header is None or not header.strip():
+        raise BadRequest(f"a service key must name the user it acts for in {ACTING_FOR_HEADER}")
+    try:
+        user_id = uuid.UUID(header.strip())
+    except ValueError as exc:
+        raise BadRequest(f"{ACTING_FOR_HEADER} must be a user id (a UUID)") from exc
+    user = await session.get(User, user_id)
+    if user is None or user.role != Role.USER:
+        raise Unauthenticated(f"{ACTING_FOR_HEADER} names no user account")
+    return user

@@ -1,0 +1,97 @@
+"""The audit log: one row per operation, and a user's own trail, newest first.
+
+Rows hold who (principal id and kind, API key id), for whom (``owner_id``), what (the
+method and route template, e.g. ``GET /v1/images/{image_id}/content``), on what (the
+target's type and id from the path), the HTTP status and the request id. Never bodies,
+query strings, file contents, names, emails or secrets: nothing a route receives beyond
+ids in its path can reach this table.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select, text, tuple_
+
+from photostore.db.models import AuditEntry
+from photostore.errors import InvalidInput
+from photostore.ids import new_id
+from photostore.services.context import ServiceContext
+from photostore.services.pagination import decode_cursor, encode_cursor
+
+MAX_PAGE_SIZE = 500
+
+
+@dataclass(frozen=True)
+class AuditSubject:
+    """Whom a request is audited against, known once it is authenticated."""
+
+    owner_id: uuid.UUID
+    principal_id: uuid.UUID
+    principal_kind: str
+    key_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    action: str
+    target_type: str | None
+    target_id: str | None
+    result: int
+    request_id: str | None
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    items: list[AuditEntry]
+    next_cursor: str | None
+
+
+class AuditService:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    async def record(self, subject: AuditSubject, event: AuditEvent) -> None:
+        """Write one row, in its own transaction, scoped to the user acted for."""
+        async with self.ctx.db.for_user(subject.owner_id) as session:
+            session.add(
+                AuditEntry(
+                    owner_id=subject.owner_id,
+                    id=new_id(),
+                    at=self.ctx.clock(),
+                    principal_id=subject.principal_id,
+                    principal_kind=subject.principal_kind,
+                    key_id=subject.key_id,
+                    action=event.action[:300],
+                    target_type=event.target_type[:64] if event.target_type else None,
+                    target_id=event.target_id[:200] if event.target_id else None,
+                    result=event.result,
+                    request_id=event.request_id,
+                )
+            )
+
+    async def decoy(self) -> None:
+        """As costly as :meth:`record` (a transaction with a durable commit), writing
+        nothing: a failed login for an unknown email must take as long as one for a
+        known email, whose failure is recorded."""
+        async with self.ctx.db.for_system() as session:
+            await session.execute(text("SELECT pg_current_xact_id()"))
+
+    async def trail(self, owner_id: uuid.UUID, limit: int, cursor: str | None) -> AuditPage:
+        """The owner's audit rows, newest first, in keyset pages."""
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            raise InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}")
+        stmt = select(AuditEntry).where(AuditEntry.owner_id == owner_id)
+        if cursor is not None:
+            at, last_id = decode_cursor(cursor)
+            stmt = stmt.where(tuple_(AuditEntry.at, AuditEntry.id) < tuple_(at, last_id))
+        stmt = stmt.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit + 1)
+        async with self.ctx.db.for_user(owner_id) as session:
+            rows = list((await session.scalars(stmt)).all())
+        more = len(rows) > limit
+        rows = rows[:limit]
+        last = rows[-1] if more else None
+        return AuditPage(
+            items=rows, next_cursor=encode_cursor(last.at, last.id) if last is not None else None
+        )
