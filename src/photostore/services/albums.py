@@ -15,12 +15,12 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from photostore.db.models import Album, AlbumImage, Image
-from photostore.errors import InvalidInput, NotFound
+from photostore.errors import InvalidInput
 from photostore.ids import new_id
 from photostore.services.context import ServiceContext
 from photostore.services.image_pages import image_page
 from photostore.services.images import MAX_PAGE_SIZE, Page
-from photostore.services.ownership import ensure_all_owned
+from photostore.services.ownership import ensure_all_owned, load_owned
 from photostore.services.pagination import decode_cursor, encode_cursor
 
 MAX_NAME_LENGTH = 200
@@ -84,7 +84,9 @@ class AlbumService:
 
     async def get(self, owner_id: uuid.UUID, album_id: uuid.UUID) -> AlbumView:
         async with self.ctx.db.for_user(owner_id) as session:
-            return await _view(session, await _load(session, owner_id, album_id))
+            return await _view(
+                session, await load_owned(session, Album, owner_id, album_id, "album")
+            )
 
     async def page(self, owner_id: uuid.UUID, limit: int, cursor: str | None) -> AlbumPage:
         """The owner's albums, newest first, in keyset pages."""
@@ -112,7 +114,7 @@ class AlbumService:
         if "description" in changes.fields:
             _check_description(changes.description)
         async with self.ctx.db.for_user(owner_id) as session:
-            album = await _load(session, owner_id, album_id, for_update=True)
+            album = await load_owned(session, Album, owner_id, album_id, "album", for_update=True)
             if name is not None:
                 album.name = name
             if "description" in changes.fields:
@@ -125,14 +127,16 @@ class AlbumService:
     async def delete(self, owner_id: uuid.UUID, album_id: uuid.UUID) -> None:
         """Delete the album; its images stay."""
         async with self.ctx.db.for_user(owner_id) as session:
-            await session.delete(await _load(session, owner_id, album_id, for_update=True))
+            await session.delete(
+                await load_owned(session, Album, owner_id, album_id, "album", for_update=True)
+            )
 
     async def add_images(
         self, owner_id: uuid.UUID, album_id: uuid.UUID, image_ids: Sequence[uuid.UUID]
     ) -> AlbumView:
         """Put the images in the album; those already in it stay as they are."""
         async with self.ctx.db.for_user(owner_id) as session:
-            album = await _load(session, owner_id, album_id, for_update=True)
+            album = await load_owned(session, Album, owner_id, album_id, "album", for_update=True)
             await ensure_all_owned(session, Image.owner_id, Image.id, owner_id, image_ids, "image")
             now = self.ctx.clock()
             await session.execute(
@@ -154,7 +158,7 @@ class AlbumService:
     ) -> AlbumView:
         """Take the images out of the album; those not in it stay as they are."""
         async with self.ctx.db.for_user(owner_id) as session:
-            album = await _load(session, owner_id, album_id, for_update=True)
+            album = await load_owned(session, Album, owner_id, album_id, "album", for_update=True)
             await ensure_all_owned(session, Image.owner_id, Image.id, owner_id, image_ids, "image")
             await session.execute(
                 delete(AlbumImage).where(
@@ -172,7 +176,7 @@ class AlbumService:
     ) -> Page:
         """Images in the album, timeline order, none from the trash."""
         async with self.ctx.db.for_user(owner_id) as session:
-            await _load(session, owner_id, album_id)
+            await load_owned(session, Album, owner_id, album_id, "album")
             members = select(AlbumImage.image_id).where(
                 AlbumImage.owner_id == owner_id, AlbumImage.album_id == album_id
             )
@@ -191,18 +195,6 @@ def _image_count() -> ScalarSelect[int]:
         )
         .scalar_subquery()
     )
-
-
-async def _load(
-    session: AsyncSession, owner_id: uuid.UUID, album_id: uuid.UUID, *, for_update: bool = False
-) -> Album:
-    stmt = select(Album).where(Album.owner_id == owner_id, Album.id == album_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    album = await session.scalar(stmt)
-    if album is None:
-        raise NotFound("no such album")
-    return album
 
 
 async def _view(session: AsyncSession, album: Album) -> AlbumView:

@@ -11,13 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from photostore.db.models import Face, Image, Person
 from photostore.errors import InvalidInput, NotFound
 from photostore.ids import new_id
 from photostore.services.context import ServiceContext
-from photostore.services.ownership import ensure_all_owned
+from photostore.services.ownership import ensure_all_owned, load_owned
 from photostore.services.search_documents import refresh_search_documents
 
 # An image holds at most this many faces, so its face list is always one short answer.
@@ -107,7 +106,7 @@ class FaceService:
     ) -> Face:
         """Show the face as ``person_id`` (assign or move), or as nobody (None)."""
         async with self.ctx.db.for_user(owner_id) as session:
-            face = await _load_face(session, owner_id, face_id)
+            face = await load_owned(session, Face, owner_id, face_id, "face", for_update=True)
             if person_id is not None:
                 await ensure_all_owned(
                     session, Person.owner_id, Person.id, owner_id, [person_id], "person"
@@ -119,17 +118,8 @@ class FaceService:
 
     async def delete(self, owner_id: uuid.UUID, face_id: uuid.UUID) -> None:
         async with self.ctx.db.for_user(owner_id) as session:
-            face = await _load_face(session, owner_id, face_id)
+            face = await load_owned(session, Face, owner_id, face_id, "face", for_update=True)
             image_id = face.image_id
             await session.delete(face)
             await session.flush()
             await refresh_search_documents(session, owner_id, [image_id])
-
-
-async def _load_face(session: AsyncSession, owner_id: uuid.UUID, face_id: uuid.UUID) -> Face:
-    face = await session.scalar(
-        select(Face).where(Face.owner_id == owner_id, Face.id == face_id).with_for_update()
-    )
-    if face is None:
-        raise NotFound("no such face")
-    return face

@@ -33,6 +33,7 @@ from photostore.media.analyze import AnalyzedImage, analyze_file
 from photostore.media.decode import DecodeLimits
 from photostore.services.context import ServiceContext
 from photostore.services.filenames import display_filename
+from photostore.services.ownership import load_owned
 from photostore.services.pagination import decode_cursor, encode_cursor
 from photostore.services.search_documents import refresh_search_documents
 from photostore.services.staging import StagedUpload
@@ -254,7 +255,9 @@ class ImageService:
 
     async def get(self, owner_id: uuid.UUID, image_id: uuid.UUID) -> ImageView:
         async with self.ctx.db.for_user(owner_id) as session:
-            return await _view(session, await _load(session, owner_id, image_id))
+            return await _view(
+                session, await load_owned(session, Image, owner_id, image_id, "image")
+            )
 
     async def timeline(self, owner_id: uuid.UUID, query: TimelineQuery) -> Page:
         if not 1 <= query.limit <= MAX_PAGE_SIZE:
@@ -274,7 +277,7 @@ class ImageService:
 
     async def original(self, owner_id: uuid.UUID, image_id: uuid.UUID) -> BlobRef:
         async with self.ctx.db.for_user(owner_id) as session:
-            image = await _load(session, owner_id, image_id)
+            image = await load_owned(session, Image, owner_id, image_id, "image")
         return BlobRef(
             key=original_key(str(owner_id), image.sha256),
             byte_size=image.byte_size,
@@ -285,7 +288,7 @@ class ImageService:
 
     async def thumbnail(self, owner_id: uuid.UUID, image_id: uuid.UUID, kind: str) -> BlobRef:
         async with self.ctx.db.for_user(owner_id) as session:
-            image = await _load(session, owner_id, image_id)
+            image = await load_owned(session, Image, owner_id, image_id, "image")
             derivative = await session.get(Derivative, (owner_id, image_id, kind))
         if derivative is None:
             derivative = await self._remake_thumbnails(owner_id, image, kind)
@@ -351,7 +354,7 @@ class ImageService:
             )
         tag_names = clean_tag_names(changes.tags) if "tags" in changes.fields else None
         async with self.ctx.db.for_user(owner_id) as session:
-            image = await _load(session, owner_id, image_id, for_update=True)
+            image = await load_owned(session, Image, owner_id, image_id, "image", for_update=True)
             if tag_names is not None:
                 await set_image_tags(session, owner_id, image_id, tag_names)
             if values or tag_names is not None:
@@ -373,7 +376,7 @@ class ImageService:
     ) -> ImageView:
         now = self.ctx.clock()
         async with self.ctx.db.for_user(owner_id) as session:
-            image = await _load(session, owner_id, image_id, for_update=True)
+            image = await load_owned(session, Image, owner_id, image_id, "image", for_update=True)
             if trashed and image.trashed_at is None:
                 image.trashed_at = now
             elif not trashed:
@@ -391,7 +394,7 @@ class ImageService:
         """
         blobs = self.ctx.blobs
         async with self.ctx.db.for_user(owner_id) as session:
-            image = await _load(session, owner_id, image_id, for_update=True)
+            image = await load_owned(session, Image, owner_id, image_id, "image", for_update=True)
             await _lock_content(session, owner_id, image.sha256)
             kinds = list(
                 await session.scalars(
@@ -435,18 +438,6 @@ async def _lock_content(session: AsyncSession, owner_id: uuid.UUID, sha256: str)
         text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
         {"key": f"content:{owner_id}:{sha256}"},
     )
-
-
-async def _load(
-    session: AsyncSession, owner_id: uuid.UUID, image_id: uuid.UUID, *, for_update: bool = False
-) -> Image:
-    stmt = select(Image).where(Image.owner_id == owner_id, Image.id == image_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    image = await session.scalar(stmt)
-    if image is None:
-        raise NotFound("no such image")
-    return image
 
 
 async def _view(session: AsyncSession, image: Image) -> ImageView:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
+from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from photostore.db.models import Album, Face, Image, Person, Tag
 from photostore.errors import NotFound
 
 
@@ -34,3 +36,25 @@ async def ensure_all_owned(
     )
     if found != len(wanted):
         raise NotFound(f"no such {noun}")
+
+
+OwnedModel = TypeVar("OwnedModel", Album, Face, Image, Person, Tag)
+
+
+async def load_owned(
+    session: AsyncSession,
+    model: type[OwnedModel],
+    owner_id: uuid.UUID,
+    row_id: uuid.UUID,
+    noun: str,
+    *,
+    for_update: bool = False,
+) -> OwnedModel:
+    """The row ``row_id`` of ``owner_id`` (locked with ``for_update``); NotFound if not theirs."""
+    stmt = select(model).where(model.owner_id == owner_id, model.id == row_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = await session.scalar(stmt)
+    if row is None:
+        raise NotFound(f"no such {noun}")
+    return row

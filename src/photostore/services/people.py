@@ -20,7 +20,7 @@ from photostore.ids import new_id
 from photostore.services.context import ServiceContext
 from photostore.services.image_pages import image_page
 from photostore.services.images import MAX_PAGE_SIZE, Page
-from photostore.services.ownership import ensure_all_owned
+from photostore.services.ownership import ensure_all_owned, load_owned
 from photostore.services.pagination import decode_cursor, encode_cursor
 from photostore.services.search_documents import refresh_search_documents
 
@@ -99,7 +99,9 @@ class PeopleService:
 
     async def get(self, owner_id: uuid.UUID, person_id: uuid.UUID) -> PersonView:
         async with self.ctx.db.for_user(owner_id) as session:
-            return await _view(session, await _load(session, owner_id, person_id))
+            return await _view(
+                session, await load_owned(session, Person, owner_id, person_id, "person")
+            )
 
     async def page(self, owner_id: uuid.UUID, query: PeopleQuery) -> PeoplePage:
         """People newest first, hidden or not, optionally only named or unnamed ones."""
@@ -130,7 +132,9 @@ class PeopleService:
         if "hidden" in changes.fields and changes.hidden is None:
             raise InvalidInput("hidden must be true or false")
         async with self.ctx.db.for_user(owner_id) as session:
-            person = await _load(session, owner_id, person_id, for_update=True)
+            person = await load_owned(
+                session, Person, owner_id, person_id, "person", for_update=True
+            )
             if "name" in changes.fields:
                 person.name = clean_person_name(changes.name)
             if "hidden" in changes.fields and changes.hidden is not None:
@@ -151,7 +155,9 @@ class PeopleService:
         if person_id in others:
             raise InvalidInput("a person cannot be merged into itself")
         async with self.ctx.db.for_user(owner_id) as session:
-            person = await _load(session, owner_id, person_id, for_update=True)
+            person = await load_owned(
+                session, Person, owner_id, person_id, "person", for_update=True
+            )
             await ensure_all_owned(session, Person.owner_id, Person.id, owner_id, others, "person")
             await session.execute(
                 update(Face)
@@ -169,7 +175,9 @@ class PeopleService:
     async def delete(self, owner_id: uuid.UUID, person_id: uuid.UUID) -> None:
         """Delete a person; their faces stay, shown as nobody."""
         async with self.ctx.db.for_user(owner_id) as session:
-            person = await _load(session, owner_id, person_id, for_update=True)
+            person = await load_owned(
+                session, Person, owner_id, person_id, "person", for_update=True
+            )
             image_ids = list(await session.scalars(_image_ids_of(owner_id, [person_id])))
             await session.delete(person)
             await session.flush()
@@ -180,7 +188,7 @@ class PeopleService:
     ) -> Page:
         """Images showing the person, timeline order, none from the trash."""
         async with self.ctx.db.for_user(owner_id) as session:
-            await _load(session, owner_id, person_id)
+            await load_owned(session, Person, owner_id, person_id, "person")
             return await image_page(
                 session, owner_id, _image_ids_of(owner_id, [person_id]), limit, cursor
             )
@@ -238,18 +246,6 @@ async def _refresh_images_of_faces(
         )
     )
     await refresh_search_documents(session, owner_id, image_ids)
-
-
-async def _load(
-    session: AsyncSession, owner_id: uuid.UUID, person_id: uuid.UUID, *, for_update: bool = False
-) -> Person:
-    stmt = select(Person).where(Person.owner_id == owner_id, Person.id == person_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    person = await session.scalar(stmt)
-    if person is None:
-        raise NotFound("no such person")
-    return person
 
 
 async def _view(session: AsyncSession, person: Person) -> PersonView:

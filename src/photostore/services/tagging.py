@@ -21,12 +21,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from photostore.db.models import Image, ImageTag, Tag
-from photostore.errors import Conflict, InvalidInput, NotFound
+from photostore.errors import Conflict, InvalidInput
 from photostore.ids import new_id
 from photostore.services.context import ServiceContext
 from photostore.services.image_pages import image_page
 from photostore.services.images import MAX_PAGE_SIZE, Page
-from photostore.services.ownership import ensure_all_owned
+from photostore.services.ownership import ensure_all_owned, load_owned
 from photostore.services.pagination import decode_text_cursor, encode_text_cursor
 from photostore.services.search_documents import refresh_search_documents
 from photostore.services.tags import clean_tag_names
@@ -86,13 +86,13 @@ class TagService:
             )
             if created is None:
                 raise Conflict("a tag of that name exists")
-            return await _view(session, await _load(session, owner_id, created))
+            return await _view(session, await load_owned(session, Tag, owner_id, created, "tag"))
 
     async def rename(self, owner_id: uuid.UUID, tag_id: uuid.UUID, name: str) -> TagView:
         """Rename a tag (a change of case only is allowed); Conflict if the name is taken."""
         name = _one_name(name)
         async with self.ctx.db.for_user(owner_id) as session:
-            tag = await _load(session, owner_id, tag_id, for_update=True)
+            tag = await load_owned(session, Tag, owner_id, tag_id, "tag", for_update=True)
             clash = await session.scalar(
                 select(Tag.id).where(
                     Tag.owner_id == owner_id, func.lower(Tag.name) == name.lower(), Tag.id != tag_id
@@ -113,7 +113,7 @@ class TagService:
     async def delete(self, owner_id: uuid.UUID, tag_id: uuid.UUID) -> None:
         """Delete a tag; the images stay, without it."""
         async with self.ctx.db.for_user(owner_id) as session:
-            tag = await _load(session, owner_id, tag_id, for_update=True)
+            tag = await load_owned(session, Tag, owner_id, tag_id, "tag", for_update=True)
             image_ids = await _tagged(session, owner_id, tag_id)
             await session.delete(tag)
             await session.flush()
@@ -124,7 +124,7 @@ class TagService:
     ) -> TagView:
         """Tag the images; those already tagged stay as they are."""
         async with self.ctx.db.for_user(owner_id) as session:
-            tag = await _load(session, owner_id, tag_id, for_update=True)
+            tag = await load_owned(session, Tag, owner_id, tag_id, "tag", for_update=True)
             await ensure_all_owned(session, Image.owner_id, Image.id, owner_id, image_ids, "image")
             await session.execute(
                 insert(ImageTag)
@@ -144,7 +144,7 @@ class TagService:
     ) -> TagView:
         """Untag the images; those not tagged stay as they are."""
         async with self.ctx.db.for_user(owner_id) as session:
-            tag = await _load(session, owner_id, tag_id, for_update=True)
+            tag = await load_owned(session, Tag, owner_id, tag_id, "tag", for_update=True)
             await ensure_all_owned(session, Image.owner_id, Image.id, owner_id, image_ids, "image")
             await session.execute(
                 delete(ImageTag).where(
@@ -161,7 +161,7 @@ class TagService:
     ) -> Page:
         """Images carrying the tag, timeline order, none from the trash."""
         async with self.ctx.db.for_user(owner_id) as session:
-            await _load(session, owner_id, tag_id)
+            await load_owned(session, Tag, owner_id, tag_id, "tag")
             return await image_page(session, owner_id, _tagged_ids(owner_id, tag_id), limit, cursor)
 
 
@@ -185,18 +185,6 @@ def _tagged_ids(owner_id: uuid.UUID, tag_id: uuid.UUID) -> Select[uuid.UUID]:
 
 async def _tagged(session: AsyncSession, owner_id: uuid.UUID, tag_id: uuid.UUID) -> list[uuid.UUID]:
     return list(await session.scalars(_tagged_ids(owner_id, tag_id)))
-
-
-async def _load(
-    session: AsyncSession, owner_id: uuid.UUID, tag_id: uuid.UUID, *, for_update: bool = False
-) -> Tag:
-    stmt = select(Tag).where(Tag.owner_id == owner_id, Tag.id == tag_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    tag = await session.scalar(stmt)
-    if tag is None:
-        raise NotFound("no such tag")
-    return tag
 
 
 async def _view(session: AsyncSession, tag: Tag) -> TagView:
