@@ -35,6 +35,7 @@ from photostore.db.session import Database, make_engine
 from photostore.media.decode import configure_vips
 from photostore.observability.audit import AuditMiddleware
 from photostore.observability.middleware import Metrics, RequestContextMiddleware
+from photostore.search.cache import VectorCache
 from photostore.services.context import ServiceContext
 from photostore.services.staging import remove_stale_staging_files
 from photostore.storage.base import BlobStore
@@ -65,7 +66,14 @@ def build_context(settings: Settings) -> ServiceContext:
         raise ValueError("settings.database_url is not set; start the embedded database first")
     engine = make_engine(settings.database_url, settings.database_pool_size)
     blobs, closers = build_blob_store(settings)
-    return ServiceContext(settings=settings, db=Database(engine), blobs=blobs, closers=closers)
+    cache = (
+        VectorCache(settings.vector_cache_mb * 1024 * 1024, settings.vector_cache_min_vectors)
+        if settings.vector_cache_mb > 0
+        else None
+    )
+    return ServiceContext(
+        settings=settings, db=Database(engine), blobs=blobs, closers=closers, vector_cache=cache
+    )
 
 
 async def _check_database_wall(ctx: ServiceContext, settings: Settings) -> None:

@@ -86,6 +86,17 @@ class Settings(BaseSettings):
         description="Spaces with at least this many vectors get their own HNSW index "
         "from `photostore search optimize`; smaller ones are searched exactly.",
     )
+    vector_cache_mb: int = Field(
+        default=1024,
+        ge=0,
+        description="Memory each API process may use to hold large spaces as matrices "
+        "for exact in-memory search; 0 turns the cache off.",
+    )
+    vector_cache_min_vectors: int = Field(
+        default=2000,
+        ge=1,
+        description="Spaces with at least this many vectors are held in the vector cache.",
+    )
 
     @model_validator(mode="after")
     def _refuse_weak_secrets(self) -> Settings:

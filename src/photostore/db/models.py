@@ -112,6 +112,9 @@ class Image(Base):
         ForeignKeyConstraint(["owner_id", "sha256"], ["blobs.owner_id", "blobs.sha256"]),
         Index("uq_images_owner_id_sha256", "owner_id", "sha256", unique=True),
         Index("ix_images_timeline", "owner_id", text("taken_at DESC"), text("id DESC")),
+        Index(
+            "ix_images_trashed", "owner_id", "id", postgresql_where=text("trashed_at IS NOT NULL")
+        ),
     )
 
 
@@ -342,6 +345,8 @@ class EmbeddingSpace(Base):
     dimension: Mapped[int] = mapped_column(Integer)
     metric: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    generation: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    """Bumped by a trigger whenever a vector of the space changes (migration 0005)."""
 
     __table_args__ = (
         ForeignKeyConstraint(["owner_id"], ["users.id"], ondelete="CASCADE"),

@@ -26,16 +26,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
+from numpy.typing import NDArray
 from pgvector.sqlalchemy import Vector
 from sqlalchemy import (
     ColumnElement,
     Float,
+    LargeBinary,
     Select,
     and_,
     bindparam,
     cast,
     exists,
     func,
+    literal,
     literal_column,
     select,
     text,
@@ -48,6 +52,7 @@ from sqlalchemy.sql.elements import SQLCoreOperations
 
 from photostore.db.models import Embedding, Image
 from photostore.errors import InvalidInput, NotFound
+from photostore.search.cache import SpaceMatrix, VectorCache
 from photostore.search.indexes import ready_index
 from photostore.search.space import SpaceRef
 from photostore.search.vectors import OPERATOR, prepare_query, reported_distance
@@ -142,6 +147,7 @@ async def nearest(
     *,
     exclude_image_ids: Sequence[uuid.UUID] = (),
     limits: PlanLimits = DEFAULT_LIMITS,
+    cache: VectorCache | None = None,
 ) -> list[Neighbor]:
     """The ``k`` images of ``owner_id`` nearest to ``query`` in ``space``, nearest first.
 
@@ -149,6 +155,7 @@ async def nearest(
     inside the owner); None means all of the owner's images. Trashed images and
     ``exclude_image_ids`` are never returned. ``session`` must be a transaction opened
     with ``Database.for_user(owner_id)``, so row-level security fences every row read.
+    With a ``cache``, the spaces it holds are scanned exactly in memory (``search.cache``).
     """
     if not 1 <= k <= MAX_K:
         raise InvalidInput(f"k must be between 1 and {MAX_K}")
@@ -156,6 +163,10 @@ async def nearest(
         raise NotFound(f"no embedding space named {space.name!r}")
     vector = prepare_query(space, query)
     filters = _Filters(owner_id, space, candidates, tuple(exclude_image_ids))
+    if cache is not None:
+        matrix = await cache.matrix(session, space)
+        if matrix is not None:
+            return await _cached_scan(session, filters, matrix, vector, k)
     await session.execute(_CUSTOM_PLANS)
     plan = await _plan(session, filters, k, limits)
     if plan.kind == "index":
@@ -255,6 +266,60 @@ async def _live_candidate_ids(
 
 
 # -- execution -----------------------------------------------------------------------------
+
+
+def _packed_ids(condition: list[ColumnElement[bool]]) -> Select[Any]:
+    """Image ids passing ``condition`` as one bytea of 16-byte ids: no per-row objects."""
+    return select(func.string_agg(func.uuid_send(Image.id), literal(b"", LargeBinary))).where(
+        *condition
+    )
+
+
+def _packed_candidates(candidates: Select[Any], owner_id: uuid.UUID) -> Select[Any]:
+    """The live candidates, packed like :func:`_packed_ids`.
+
+    A caller's filter that reads ``images`` alone (the usual case) is narrowed in place:
+    the same rows, one scan. Anything else is joined by id (PostgreSQL cannot remove the
+    self-join itself, and it doubles the cost for large users).
+    """
+    live = [Image.owner_id == owner_id, Image.trashed_at.is_(None)]
+    if candidates.get_final_froms() == [Image.__table__]:
+        packed = func.string_agg(func.uuid_send(Image.id), literal(b"", LargeBinary))
+        return candidates.with_only_columns(packed).where(*live).order_by(None).limit(None)
+    return _packed_ids([*live, Image.id.in_(candidates)])
+
+
+async def _cached_scan(
+    session: AsyncSession,
+    filters: _Filters,
+    matrix: SpaceMatrix,
+    vector: list[float],
+    k: int,
+) -> list[Neighbor]:
+    """Exact k nearest from the in-memory matrix; liveness and filters from the database."""
+    owner = Image.owner_id == filters.owner_id
+    excluded = [image_id.bytes for image_id in filters.exclude]
+    if filters.candidates is None:
+        packed = await session.scalar(_packed_ids([owner, Image.trashed_at.is_not(None)]))
+        skip = matrix.rows_of(_unpack(packed, excluded))
+        rows = None
+    else:
+        packed = await session.scalar(_packed_candidates(filters.candidates, filters.owner_id))
+        rows = matrix.rows_of(_unpack(packed))
+        if excluded:
+            rows = np.setdiff1d(rows, matrix.rows_of(_unpack(None, excluded)))
+        skip = np.empty(0, dtype=np.intp)
+    query = np.asarray(vector, dtype=np.float32)
+    found = matrix.nearest_rows(query, k, rows, skip)
+    metric = filters.space.metric
+    return [Neighbor(image_id, reported_distance(metric, raw)) for image_id, raw in found]
+
+
+def _unpack(packed: bytes | None, extra: Sequence[bytes] = ()) -> NDArray[np.bytes_]:
+    ids = np.frombuffer(packed or b"", dtype="S16")
+    if extra:
+        ids = np.concatenate([ids, np.array(extra, dtype="S16")])
+    return ids
 
 
 def _query_param(space: SpaceRef, vector: list[float]) -> ColumnElement[Any]:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from photostore.config import Settings
 from photostore.db.session import Database
+from photostore.search.cache import VectorCache
 from photostore.storage.base import BlobStore
 
 
@@ -23,6 +24,8 @@ class ServiceContext:
     db: Database
     blobs: BlobStore
     clock: Callable[[], datetime] = field(default=utc_now)
+    vector_cache: VectorCache | None = None
+    """Large spaces as in-memory matrices (``search.cache``); None searches in PostgreSQL."""
     closers: tuple[Callable[[], None], ...] = ()
     """Called by :meth:`close` after the database: resources the blob store holds."""
 

@@ -250,7 +250,13 @@ class EmbeddingService:
             if vector is None:
                 raise NotFound(f"the image has no vector in the space {space_name!r}")
             found = await nearest(
-                session, owner_id, space, vector, limit, exclude_image_ids=[image_id]
+                session,
+                owner_id,
+                space,
+                vector,
+                limit,
+                exclude_image_ids=[image_id],
+                cache=self.ctx.vector_cache,
             )
             return [n for n in found if n.distance <= max_distance]
 

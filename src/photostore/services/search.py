@@ -26,7 +26,7 @@ from sqlalchemy import Select, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from photostore.db.models import Album, Image, Person
-from photostore.errors import BadRequest, InvalidInput, NotFound
+from photostore.errors import BadRequest, InvalidInput
 from photostore.search.filters import SearchFilters, candidate_images, filtered_images
 from photostore.search.fusion import reciprocal_rank_fusion
 from photostore.search.space import space_by_name
@@ -34,6 +34,7 @@ from photostore.search.text import rank_text
 from photostore.search.vector import Neighbor, nearest, vector_of_image
 from photostore.services.context import ServiceContext
 from photostore.services.images import ImageView
+from photostore.services.ownership import ensure_all_owned, load_owned
 from photostore.services.pagination import decode_cursor, encode_cursor
 from photostore.services.tags import tags_of_images
 
@@ -87,6 +88,7 @@ class _Ranked:
 class SearchService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
+        self.cache = ctx.vector_cache
 
     async def search(self, owner_id: uuid.UUID, request: SearchRequest) -> SearchPage:
         _validate(request)
@@ -115,13 +117,16 @@ class SearchService:
         self, session: AsyncSession, owner_id: uuid.UUID, request: SearchRequest, depth: int
     ) -> list[_Ranked]:
         candidates = candidate_images(owner_id, request.filters)
+        # No filter: let the vector engine take all the owner's live images its own way
+        # (it excludes the trash) instead of listing every id.
+        vector_candidates = None if request.filters.is_empty else candidates
         text_hits = (
             await rank_text(session, owner_id, request.text, candidates, depth)
             if request.text is not None
             else None
         )
         vector_hits = (
-            await self._nearest(session, owner_id, request.vector, candidates, depth)
+            await self._nearest(session, owner_id, request.vector, vector_candidates, depth)
             if request.vector is not None
             else None
         )
@@ -147,14 +152,16 @@ class SearchService:
         session: AsyncSession,
         owner_id: uuid.UUID,
         query: VectorQuery,
-        candidates: Select[uuid.UUID],
+        candidates: Select[uuid.UUID] | None,
         depth: int,
     ) -> list[Neighbor]:
         space = await space_by_name(session, owner_id, query.space)
         if query.like_image is None:
             assert query.values is not None  # _validate guarantees one of the two
-            return await nearest(session, owner_id, space, query.values, depth, candidates)
-        await _require_image(session, owner_id, query.like_image)
+            return await nearest(
+                session, owner_id, space, query.values, depth, candidates, cache=self.cache
+            )
+        await load_owned(session, Image, owner_id, query.like_image, "image")
         values = await vector_of_image(session, owner_id, space, query.like_image)
         if values is None:
             raise InvalidInput(f"image {query.like_image} has no vector in space {space.name!r}")
@@ -166,6 +173,7 @@ class SearchService:
             depth,
             candidates,
             exclude_image_ids=[query.like_image],
+            cache=self.cache,
         )
 
     async def _browse(
@@ -233,25 +241,8 @@ async def _require_filter_ids(
     session: AsyncSession, owner_id: uuid.UUID, filters: SearchFilters
 ) -> None:
     """Albums and people named in filters must be the caller's: another's id is a 404."""
-    for model, ids, what in ((Album, filters.albums, "album"), (Person, filters.people, "person")):
-        if not ids:
-            continue
-        wanted = set(ids)
-        found = set(
-            await session.scalars(
-                select(model.id).where(model.owner_id == owner_id, model.id.in_(wanted))
-            )
-        )
-        if found != wanted:
-            raise NotFound(f"no such {what}")
-
-
-async def _require_image(session: AsyncSession, owner_id: uuid.UUID, image_id: uuid.UUID) -> None:
-    found = await session.scalar(
-        select(Image.id).where(Image.owner_id == owner_id, Image.id == image_id)
-    )
-    if found is None:
-        raise NotFound("no such image")
+    await ensure_all_owned(session, Album.owner_id, Album.id, owner_id, filters.albums, "album")
+    await ensure_all_owned(session, Person.owner_id, Person.id, owner_id, filters.people, "person")
 
 
 async def _views(
