@@ -9,20 +9,23 @@ import uuid
 from fastapi.testclient import TestClient
 
 from photostore.db.session import Database, make_engine
-from photostore.services.search_documents import text_matches
+from photostore.search.filters import SearchFilters, candidate_images
+from photostore.search.text import rank_text
 from tests import imagegen
 from tests.conftest import Account, ScratchDatabase, upload
 from tests.library.factories import make_analysis, make_face, make_image, make_person, make_tag
 
 
 def _matches(database: ScratchDatabase, account: Account, query: str) -> list[str]:
-    """Image ids ``text_matches`` finds, through the service role under RLS."""
+    """Image ids full-text search finds, through the service role under RLS."""
 
     async def run() -> list[uuid.UUID]:
         db = Database(make_engine(database.app_url, 1))
         try:
             async with db.for_user(account.id) as session:
-                return await text_matches(session, account.id, query)
+                candidates = candidate_images(account.id, SearchFilters())
+                hits = await rank_text(session, account.id, query, candidates, 100)
+                return [hit.image_id for hit in hits]
         finally:
             await db.dispose()
 

@@ -11,7 +11,7 @@ search uses:
 The ``simple`` text search configuration is used everywhere: words are lower-cased but
 not stemmed and no stop words are dropped, so names and text in any language match as
 written. Searches must use the same configuration:
-``document @@ websearch_to_tsquery('simple', q)`` (see :func:`text_matches`).
+``document @@ websearch_to_tsquery('simple', q)`` (see :mod:`photostore.search.text`).
 """
 
 from __future__ import annotations
@@ -34,9 +34,7 @@ from photostore.db.models import (
     SearchDocument,
     Tag,
 )
-
-CONFIG = "simple"
-MAX_MATCHES = 1000
+from photostore.search.text import TEXT_CONFIG
 
 # Anything that is not a letter or a digit separates words of a filename.
 _FILENAME_SEPARATORS = r"[^[:alnum:]]+"
@@ -51,7 +49,7 @@ def _weighted(text: ColumnElement[str], weight: Literal["A", "B", "C"]) -> Colum
     # setweight takes a "char"; a bound string parameter arrives as varchar, which has no
     # cast to "char", so the weight (one of three constants) is written into the SQL.
     return func.setweight(
-        func.to_tsvector(CONFIG, text), literal_column(f"'{weight}'"), type_=TSVECTOR
+        func.to_tsvector(TEXT_CONFIG, text), literal_column(f"'{weight}'"), type_=TSVECTOR
     )
 
 
@@ -126,32 +124,3 @@ async def refresh_search_documents(
             set_={"document": stmt.excluded.document},
         )
     )
-
-
-async def text_matches(
-    session: AsyncSession, owner_id: uuid.UUID, query: str, limit: int = MAX_MATCHES
-) -> list[uuid.UUID]:
-    """Ids of ``owner_id``'s images (not in the trash) whose document matches ``query``.
-
-    ``query`` is web search syntax (``websearch_to_tsquery``: words, "quoted phrases",
-    ``or``, ``-word``); the best ranked (``ts_rank``) come first, then the newest.
-    """
-    if not query.strip():
-        return []
-    tsquery = func.websearch_to_tsquery(CONFIG, query)
-    rank = func.ts_rank(SearchDocument.document, tsquery)
-    stmt = (
-        select(SearchDocument.image_id)
-        .join(
-            Image,
-            and_(Image.owner_id == SearchDocument.owner_id, Image.id == SearchDocument.image_id),
-        )
-        .where(
-            SearchDocument.owner_id == owner_id,
-            Image.trashed_at.is_(None),
-            SearchDocument.document.op("@@")(tsquery),
-        )
-        .order_by(rank.desc(), Image.taken_at.desc(), Image.id.desc())
-        .limit(limit)
-    )
-    return list((await session.scalars(stmt)).all())
