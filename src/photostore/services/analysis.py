@@ -25,6 +25,7 @@ from photostore.errors import InvalidInput, NotFound
 from photostore.ids import new_id
 from photostore.services.context import ServiceContext
 from photostore.services.images import MAX_PAGE_SIZE
+from photostore.services.ownership import ensure_all_owned
 from photostore.services.pagination import decode_cursor, encode_cursor
 from photostore.services.search_documents import refresh_search_documents
 
@@ -85,7 +86,7 @@ class AnalysisService:
     ) -> AnalysisResult:
         """Store a write; its labels and texts become the analyzer's current ones."""
         async with self.ctx.db.for_user(owner_id) as session:
-            await _ensure_image(session, owner_id, image_id)
+            await ensure_all_owned(session, Image.owner_id, Image.id, owner_id, [image_id], "image")
             await session.execute(
                 select(
                     func.pg_advisory_xact_lock(
@@ -111,7 +112,7 @@ class AnalysisService:
     async def current(self, owner_id: uuid.UUID, image_id: uuid.UUID) -> list[AnalysisResult]:
         """The newest result of each analyzer about the image, by analyzer name."""
         async with self.ctx.db.for_user(owner_id) as session:
-            await _ensure_image(session, owner_id, image_id)
+            await ensure_all_owned(session, Image.owner_id, Image.id, owner_id, [image_id], "image")
             rows = await session.scalars(
                 select(AnalysisResult)
                 .ext(distinct_on(AnalysisResult.analyzer))
@@ -133,7 +134,7 @@ class AnalysisService:
     ) -> AnalysisResult:
         """The analyzer's newest result (of ``model_version`` when given); NotFound if none."""
         async with self.ctx.db.for_user(owner_id) as session:
-            await _ensure_image(session, owner_id, image_id)
+            await ensure_all_owned(session, Image.owner_id, Image.id, owner_id, [image_id], "image")
             stmt = select(AnalysisResult).where(
                 AnalysisResult.owner_id == owner_id,
                 AnalysisResult.image_id == image_id,
@@ -171,21 +172,13 @@ class AnalysisService:
             )
         stmt = stmt.order_by(AnalysisResult.created_at.desc(), AnalysisResult.id.desc())
         async with self.ctx.db.for_user(owner_id) as session:
-            await _ensure_image(session, owner_id, image_id)
+            await ensure_all_owned(session, Image.owner_id, Image.id, owner_id, [image_id], "image")
             results = list((await session.scalars(stmt.limit(limit + 1))).all())
         last = results[limit - 1] if len(results) > limit else None
         return HistoryPage(
             items=results[:limit],
             next_cursor=encode_cursor(last.created_at, last.id) if last is not None else None,
         )
-
-
-async def _ensure_image(session: AsyncSession, owner_id: uuid.UUID, image_id: uuid.UUID) -> None:
-    found = await session.scalar(
-        select(Image.id).where(Image.owner_id == owner_id, Image.id == image_id)
-    )
-    if found is None:
-        raise NotFound("no such image")
 
 
 async def _replace_labels_and_texts(

@@ -30,6 +30,7 @@ from photostore.search import (
 )
 from photostore.search.space import METRICS
 from photostore.services.context import ServiceContext
+from photostore.services.ownership import ensure_all_owned
 
 SPACE_NAME = re.compile(r"[a-z0-9._-]{1,100}")
 MAX_MODEL_LENGTH = 200
@@ -168,7 +169,7 @@ class EmbeddingService:
         """Store (or replace) the vector of an image in a space."""
         async with self.ctx.db.for_user(owner_id) as session:
             space = await space_by_name(session, owner_id, space_name)
-            await _require_image(session, owner_id, image_id)
+            await ensure_all_owned(session, Image.owner_id, Image.id, owner_id, [image_id], "image")
             vector = prepare_vector(space, values)
             now = self.ctx.clock()
             statement = insert(Embedding).values(
@@ -195,7 +196,7 @@ class EmbeddingService:
     ) -> StoredVector:
         async with self.ctx.db.for_user(owner_id) as session:
             space = await space_by_name(session, owner_id, space_name)
-            await _require_image(session, owner_id, image_id)
+            await ensure_all_owned(session, Image.owner_id, Image.id, owner_id, [image_id], "image")
             row = await session.scalar(
                 select(Embedding).where(
                     Embedding.owner_id == owner_id,
@@ -217,7 +218,7 @@ class EmbeddingService:
     ) -> None:
         async with self.ctx.db.for_user(owner_id) as session:
             space = await space_by_name(session, owner_id, space_name)
-            await _require_image(session, owner_id, image_id)
+            await ensure_all_owned(session, Image.owner_id, Image.id, owner_id, [image_id], "image")
             result = await session.execute(
                 delete(Embedding)
                 .where(
@@ -245,7 +246,7 @@ class EmbeddingService:
             raise InvalidInput(f"limit is between 1 and {MAX_DUPLICATES}")
         async with self.ctx.db.for_user(owner_id) as session:
             space = await space_by_name(session, owner_id, space_name)
-            await _require_image(session, owner_id, image_id)
+            await ensure_all_owned(session, Image.owner_id, Image.id, owner_id, [image_id], "image")
             vector = await vector_of_image(session, owner_id, space, image_id)
             if vector is None:
                 raise NotFound(f"the image has no vector in the space {space_name!r}")
@@ -259,11 +260,3 @@ class EmbeddingService:
                 cache=self.ctx.vector_cache,
             )
             return [n for n in found if n.distance <= max_distance]
-
-
-async def _require_image(session: AsyncSession, owner_id: uuid.UUID, image_id: uuid.UUID) -> None:
-    found = await session.scalar(
-        select(Image.id).where(Image.owner_id == owner_id, Image.id == image_id)
-    )
-    if found is None:
-        raise NotFound("no such image")

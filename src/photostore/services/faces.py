@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from photostore.db.models import Face, Image, Person
-from photostore.errors import InvalidInput, NotFound
+from photostore.errors import InvalidInput
 from photostore.ids import new_id
 from photostore.services.context import ServiceContext
 from photostore.services.ownership import ensure_all_owned, load_owned
@@ -46,13 +46,7 @@ class FaceService:
     ) -> list[Face]:
         """Store faces found in the image; every ``person_id`` must be the owner's."""
         async with self.ctx.db.for_user(owner_id) as session:
-            image = await session.scalar(
-                select(Image.id)
-                .where(Image.owner_id == owner_id, Image.id == image_id)
-                .with_for_update()
-            )
-            if image is None:
-                raise NotFound("no such image")
+            await load_owned(session, Image, owner_id, image_id, "image", for_update=True)
             person_ids = {f.person_id for f in faces if f.person_id is not None}
             await ensure_all_owned(
                 session, Person.owner_id, Person.id, owner_id, person_ids, "person"
@@ -89,11 +83,7 @@ class FaceService:
     async def of_image(self, owner_id: uuid.UUID, image_id: uuid.UUID) -> list[Face]:
         """The faces of the image, oldest first."""
         async with self.ctx.db.for_user(owner_id) as session:
-            found = await session.scalar(
-                select(Image.id).where(Image.owner_id == owner_id, Image.id == image_id)
-            )
-            if found is None:
-                raise NotFound("no such image")
+            await ensure_all_owned(session, Image.owner_id, Image.id, owner_id, [image_id], "image")
             rows = await session.scalars(
                 select(Face)
                 .where(Face.owner_id == owner_id, Face.image_id == image_id)

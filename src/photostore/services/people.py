@@ -15,7 +15,7 @@ from sqlalchemy import ScalarSelect, Select, delete, func, select, tuple_, updat
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from photostore.db.models import Face, Image, Person
-from photostore.errors import InvalidInput, NotFound
+from photostore.errors import InvalidInput
 from photostore.ids import new_id
 from photostore.services.context import ServiceContext
 from photostore.services.image_pages import image_page
@@ -196,11 +196,7 @@ class PeopleService:
     async def of_image(self, owner_id: uuid.UUID, image_id: uuid.UUID) -> list[PersonView]:
         """People with a face in the image (hidden ones too), by name then id."""
         async with self.ctx.db.for_user(owner_id) as session:
-            found = await session.scalar(
-                select(Image.id).where(Image.owner_id == owner_id, Image.id == image_id)
-            )
-            if found is None:
-                raise NotFound("no such image")
+            await ensure_all_owned(session, Image.owner_id, Image.id, owner_id, [image_id], "image")
             shown = select(Face.person_id).where(
                 Face.owner_id == owner_id, Face.image_id == image_id
             )
