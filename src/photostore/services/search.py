@@ -88,7 +88,6 @@ class _Ranked:
 class SearchService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
-        self.cache = ctx.vector_cache
 
     async def search(self, owner_id: uuid.UUID, request: SearchRequest) -> SearchPage:
         _validate(request)
@@ -159,7 +158,13 @@ class SearchService:
         if query.like_image is None:
             assert query.values is not None  # _validate guarantees one of the two
             return await nearest(
-                session, owner_id, space, query.values, depth, candidates, cache=self.cache
+                session,
+                owner_id,
+                space,
+                query.values,
+                depth,
+                candidates,
+                cache=self.ctx.vector_cache,
             )
         await load_owned(session, Image, owner_id, query.like_image, "image")
         values = await vector_of_image(session, owner_id, space, query.like_image)
@@ -173,7 +178,7 @@ class SearchService:
             depth,
             candidates,
             exclude_image_ids=[query.like_image],
-            cache=self.cache,
+            cache=self.ctx.vector_cache,
         )
 
     async def _browse(
