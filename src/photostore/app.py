@@ -66,13 +66,19 @@ def build_context(settings: Settings) -> ServiceContext:
         raise ValueError("settings.database_url is not set; start the embedded database first")
     engine = make_engine(settings.database_url, settings.database_pool_size)
     blobs, closers = build_blob_store(settings)
+    db = Database(engine)
     cache = (
-        VectorCache(settings.vector_cache_mb * 1024 * 1024, settings.vector_cache_min_vectors)
+        VectorCache(
+            db,
+            settings.vector_cache_mb * 1024 * 1024,
+            settings.vector_cache_min_vectors,
+            settings.vector_cache_refresh_seconds,
+        )
         if settings.vector_cache_mb > 0
         else None
     )
     return ServiceContext(
-        settings=settings, db=Database(engine), blobs=blobs, closers=closers, vector_cache=cache
+        settings=settings, db=db, blobs=blobs, closers=closers, vector_cache=cache
     )
 
 

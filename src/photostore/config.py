@@ -97,6 +97,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Spaces with at least this many vectors are held in the vector cache.",
     )
+    vector_cache_refresh_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="A space whose vectors changed is reloaded into the vector cache at "
+        "most this often; until then PostgreSQL answers its searches.",
+    )
 
     @model_validator(mode="after")
     def _refuse_weak_secrets(self) -> Settings:

@@ -5,19 +5,18 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from photostore.app import build_context
 from photostore.config import Settings
 from photostore.db.models import Embedding, Image
-from photostore.search import nearest
+from photostore.search import nearest, space_by_name
 from photostore.search.cache import SpaceMatrix, VectorCache, parse_copy_binary
-from photostore.services.context import ServiceContext
 from tests.search.library import Library, clustered_vectors, seed_library
 
 DIM = 32
@@ -28,21 +27,44 @@ T = TypeVar("T")
 def _in_session(
     settings: Settings,
     owner_id: uuid.UUID,
-    work: Callable[[AsyncSession, ServiceContext], Awaitable[T]],
+    work: Callable[[AsyncSession, VectorCache], Awaitable[T]],
 ) -> T:
+    """Run ``work`` in a transaction of ``owner_id``, with the context's vector cache."""
+
     async def run() -> T:
         ctx = build_context(settings)
+        assert ctx.vector_cache is not None
         try:
             async with ctx.db.for_user(owner_id) as session:
-                return await work(session, ctx)
+                return await work(session, ctx.vector_cache)
         finally:
             await ctx.close()
 
     return asyncio.run(run())
 
 
+async def _ask(
+    session: AsyncSession,
+    cache: VectorCache,
+    library: Library,
+    query: np.ndarray,
+    candidates: Select[Any] | None = None,
+) -> list[uuid.UUID]:
+    """The service's way: the space read by name (with its generation), then nearest."""
+    space = await space_by_name(session, library.owner_id, "clip")
+    found = await nearest(
+        session, library.owner_id, space, query.tolist(), K, candidates, cache=cache
+    )
+    return [n.image_id for n in found]
+
+
 def _truth(library: Library, query: np.ndarray) -> list[uuid.UUID]:
     return _truth_all(library, query)[:K]
+
+
+def _truth_all(library: Library, query: np.ndarray) -> list[uuid.UUID]:
+    unit = query / np.linalg.norm(query)
+    return [library.image_ids[i] for i in np.argsort(1.0 - library.vectors @ unit, kind="stable")]
 
 
 @pytest.fixture
@@ -52,7 +74,9 @@ def library(settings: Settings) -> Library:
 
 @pytest.fixture
 def cached(settings: Settings) -> Settings:
-    return settings.model_copy(update={"vector_cache_min_vectors": 100})
+    return settings.model_copy(
+        update={"vector_cache_min_vectors": 100, "vector_cache_refresh_seconds": 0}
+    )
 
 
 def test_the_cache_answers_exactly_what_numpy_answers(cached: Settings, library: Library) -> None:
@@ -61,69 +85,126 @@ def test_the_cache_answers_exactly_what_numpy_answers(cached: Settings, library:
         library.vectors[i] + 0.3 * rng.standard_normal(DIM).astype(np.float32)
         for i in rng.integers(0, 3000, 12)
     ]
-    cache = VectorCache(64 * 1024 * 1024, min_vectors=100)
+    half = select(Image.id).where(
+        Image.owner_id == library.owner_id, Image.taken_at < library.taken_at(1500)
+    )
 
-    async def work(session: AsyncSession, ctx: ServiceContext) -> list[list[uuid.UUID]]:
-        answers = []
-        for query in queries:
-            found = await nearest(
-                session, library.owner_id, library.space, query.tolist(), K, cache=cache
-            )
-            answers.append([n.image_id for n in found])
-        half = select(Image.id).where(
-            Image.owner_id == library.owner_id, Image.taken_at < library.taken_at(1500)
-        )
-        found = await nearest(
-            session, library.owner_id, library.space, queries[0].tolist(), K, half, cache=cache
-        )
-        answers.append([n.image_id for n in found])
+    async def work(session: AsyncSession, cache: VectorCache) -> list[list[uuid.UUID]]:
+        # The first query is answered by PostgreSQL and starts the load; it never waits.
+        answers = [await _ask(session, cache, library, queries[0])]
+        assert not cache.holds(library.owner_id, library.space.id)
+        await cache.settled()
+        assert cache.holds(library.owner_id, library.space.id)
+        answers += [await _ask(session, cache, library, query) for query in queries]
+        answers.append(await _ask(session, cache, library, queries[0], half))
         return answers
 
     answers = _in_session(cached, library.owner_id, work)
-    for query, answer in zip(queries, answers, strict=False):
+    assert answers[0] == _truth(library, queries[0])
+    for query, answer in zip(queries, answers[1:], strict=False):
         assert answer == _truth(library, query)
     first_half = set(library.image_ids[:1500])
     assert answers[-1] == [i for i in _truth_all(library, queries[0]) if i in first_half][:K]
-    assert cache.used_bytes > 3000 * DIM * 4
-
-
-def _truth_all(library: Library, query: np.ndarray) -> list[uuid.UUID]:
-    unit = query / np.linalg.norm(query)
-    return [library.image_ids[i] for i in np.argsort(1.0 - library.vectors @ unit, kind="stable")]
 
 
 def test_trash_purge_and_new_vectors_show_at_once(cached: Settings, library: Library) -> None:
-    cache = VectorCache(64 * 1024 * 1024, min_vectors=100)
     query = library.vectors[42]
     owner = library.owner_id
 
-    async def ask(session: AsyncSession) -> list[uuid.UUID]:
-        found = await nearest(session, owner, library.space, query.tolist(), K, cache=cache)
-        return [n.image_id for n in found]
+    async def change(cache: VectorCache, statement: Any) -> None:
+        async with cache._db.for_user(owner) as session:
+            await session.execute(statement)
 
-    async def work(session: AsyncSession, ctx: ServiceContext) -> None:
-        first = await ask(session)
+    async def ask(cache: VectorCache) -> list[uuid.UUID]:
+        async with cache._db.for_user(owner) as session:
+            return await _ask(session, cache, library, query)
+
+    async def work(session: AsyncSession, cache: VectorCache) -> None:
+        await ask(cache)
+        await cache.settled()
+        first = await ask(cache)
+        assert cache.holds(owner, library.space.id)
         assert first[0] == library.image_ids[42]
         # Trash the nearest: liveness is asked of the database on every query.
-        await session.execute(
+        await change(
+            cache,
             update(Image)
             .where(Image.owner_id == owner, Image.id == first[0])
-            .values(trashed_at=Image.uploaded_at)
+            .values(trashed_at=Image.uploaded_at),
         )
-        assert first[0] not in await ask(session)
-        # Purge the second: its vector goes by cascade and the generation moves.
-        await session.execute(delete(Image).where(Image.owner_id == owner, Image.id == first[1]))
-        after_purge = await ask(session)
-        assert first[1] not in after_purge
-        assert len(after_purge) == K
-        # Move a far image's vector onto the query: it becomes the nearest.
+        assert first[0] not in await ask(cache)
+        # Purge the second: its vector goes by cascade and the generation moves, so the
+        # very next query is answered without the old matrix, then the reload holds it.
+        await change(cache, delete(Image).where(Image.owner_id == owner, Image.id == first[1]))
+        for _ in range(2):
+            after_purge = await ask(cache)
+            assert first[1] not in after_purge
+            assert len(after_purge) == K
+            await cache.settled()
+        # Move a far image's vector onto the query: it becomes the nearest at once.
         far = library.image_ids[2999]
-        await session.execute(
+        await change(
+            cache,
             update(Embedding)
             .where(Embedding.owner_id == owner, Embedding.image_id == far)
-            .values(embedding=(query / np.linalg.norm(query)).tolist())
+            .values(embedding=(query / np.linalg.norm(query)).tolist()),
         )
-        assert (await ask(session))[0] == far
+        assert (await ask(cache))[0] == far
+        await cache.settled()
+        assert (await ask(cache))[0] == far
+
+    _in_session(cached, owner, work)
+
+
+def test_uncommitted_changes_of_the_caller_are_seen(cached: Settings, library: Library) -> None:
+    """The caller's own transaction moved the generation: the matrix cannot answer it."""
+    owner = library.owner_id
+    query = library.vectors[7]
+
+    async def work(session: AsyncSession, cache: VectorCache) -> None:
+        await _ask(session, cache, library, query)
+        await cache.settled()
+        await session.execute(
+            delete(Embedding).where(
+                Embedding.owner_id == owner, Embedding.image_id == library.image_ids[7]
+            )
+        )
+        assert library.image_ids[7] not in await _ask(session, cache, library, query)
+
+    _in_session(cached, owner, work)
+
+
+def test_a_changed_space_reloads_at_most_once_per_interval(
+    cached: Settings, library: Library
+) -> None:
+    owner = library.owner_id
+    key = (owner, library.space.id)
+    now = [1000.0]
+
+    async def ask(cache: VectorCache) -> list[uuid.UUID]:
+        async with cache._db.for_user(owner) as session:
+            return await _ask(session, cache, library, library.vectors[0])
+
+    async def work(session: AsyncSession, cache: VectorCache) -> None:
+        cache._clock = lambda: now[0]
+        cache.refresh_seconds = 60
+        await ask(cache)
+        await cache.settled()
+        loaded = cache._entries[key]
+        async with cache._db.for_user(owner) as other:
+            await other.execute(
+                delete(Embedding).where(
+                    Embedding.owner_id == owner, Embedding.image_id == library.image_ids[0]
+                )
+            )
+        assert library.image_ids[0] not in await ask(cache)
+        await cache.settled()
+        assert cache._entries[key] is loaded  # too soon to load again
+        now[0] += 61
+        assert library.image_ids[0] not in await ask(cache)
+        await cache.settled()
+        assert cache._entries[key].generation > loaded.generation
+        assert library.image_ids[0] not in await ask(cache)
 
     _in_session(cached, owner, work)
 
@@ -132,44 +213,73 @@ def test_each_owner_has_their_own_matrix(cached: Settings, settings: Settings) -
     rng = np.random.default_rng(11)
     alice = seed_library(settings, clustered_vectors(rng, 500, DIM))
     bob = seed_library(settings, clustered_vectors(rng, 500, DIM))
-    cache = VectorCache(64 * 1024 * 1024, min_vectors=100)
 
-    async def ask(session: AsyncSession, library: Library) -> set[uuid.UUID]:
-        found = await nearest(
-            session, library.owner_id, library.space, alice.vectors[0].tolist(), K, cache=cache
-        )
-        return {n.image_id for n in found}
+    def answers(library: Library) -> set[uuid.UUID]:
+        async def work(session: AsyncSession, cache: VectorCache) -> set[uuid.UUID]:
+            await _ask(session, cache, library, alice.vectors[0])
+            await cache.settled()
+            assert cache.holds(library.owner_id, library.space.id)
+            return set(await _ask(session, cache, library, alice.vectors[0]))
 
-    async def as_alice(session: AsyncSession, ctx: ServiceContext) -> set[uuid.UUID]:
-        return await ask(session, alice)
+        return _in_session(cached, library.owner_id, work)
 
-    async def as_bob(session: AsyncSession, ctx: ServiceContext) -> set[uuid.UUID]:
-        return await ask(session, bob)
-
-    assert _in_session(cached, alice.owner_id, as_alice) <= set(alice.image_ids)
-    assert _in_session(cached, bob.owner_id, as_bob) <= set(bob.image_ids)
+    assert answers(alice) <= set(alice.image_ids)
+    assert answers(bob) <= set(bob.image_ids)
 
 
 def test_small_spaces_and_a_full_budget_stay_in_postgresql(
     settings: Settings, library: Library
 ) -> None:
-    too_small = VectorCache(64 * 1024 * 1024, min_vectors=10_000)
-    too_big = VectorCache(1024, min_vectors=1)
+    too_small = settings.model_copy(update={"vector_cache_min_vectors": 10_000})
+    # 300 vectors of 1,024 floats: 1.2 MiB, over a budget of 1 MiB.
+    big = seed_library(settings, clustered_vectors(np.random.default_rng(5), 300, 1024))
+    too_big = settings.model_copy(update={"vector_cache_min_vectors": 1, "vector_cache_mb": 1})
 
-    async def work(session: AsyncSession, ctx: ServiceContext) -> None:
-        for cache in (too_small, too_big):
-            found = await nearest(
-                session,
-                library.owner_id,
-                library.space,
-                library.vectors[5].tolist(),
-                K,
-                cache=cache,
+    def check(config: Settings, lib: Library, index: int) -> None:
+        async def work(session: AsyncSession, cache: VectorCache) -> None:
+            for _ in range(2):
+                found = await _ask(session, cache, lib, lib.vectors[index])
+                assert found[0] == lib.image_ids[index]
+                await cache.settled()
+                assert cache.used_bytes == 0
+
+        _in_session(config, lib.owner_id, work)
+
+    check(too_small, library, 5)
+    check(too_big, big, 5)
+
+
+def test_vector_counts_follow_every_change(cached: Settings, library: Library) -> None:
+    owner = library.owner_id
+
+    async def work(session: AsyncSession, cache: VectorCache) -> None:
+        async def counted() -> tuple[int, int]:
+            space = await space_by_name(session, owner, "clip")
+            actual = await session.scalar(
+                select(func.count()).where(
+                    Embedding.owner_id == owner, Embedding.space_id == space.id
+                )
             )
-            assert found[0].image_id == library.image_ids[5]
-            assert cache.used_bytes == 0
+            assert space.vectors is not None
+            return space.vectors, actual or 0
 
-    _in_session(settings, library.owner_id, work)
+        assert await counted() == (3000, 3000)
+        await session.execute(delete(Image).where(Image.id.in_(library.image_ids[:10])))
+        assert await counted() == (2990, 2990)
+        await session.execute(
+            update(Embedding)
+            .where(Embedding.owner_id == owner, Embedding.image_id == library.image_ids[20])
+            .values(embedding=library.vectors[21].tolist())
+        )
+        assert await counted() == (2990, 2990)
+        await session.execute(
+            delete(Embedding).where(
+                Embedding.owner_id == owner, Embedding.image_id.in_(library.image_ids[30:35])
+            )
+        )
+        assert await counted() == (2985, 2985)
+
+    _in_session(cached, owner, work)
 
 
 def test_copy_rows_parse_with_ids_ending_in_zero_bytes() -> None:
@@ -202,3 +312,21 @@ def test_ids_sharing_their_low_bytes_are_still_told_apart() -> None:
     assert list(matrix.rows_of(packed[::-1])) == [1, 0]
     unknown = np.array([uuid.UUID(bytes=b"\x03" * 8 + low).bytes], dtype="S16")
     assert list(matrix.rows_of(unknown)) == []
+
+
+@pytest.mark.parametrize("metric", ["ip", "l2"])
+def test_close_and_scattered_rows_give_the_same_distances(metric: str) -> None:
+    """Rows close together are scanned in place, scattered ones gathered: same values."""
+    rng = np.random.default_rng(2)
+    vectors = rng.standard_normal((5000, 16)).astype(np.float32)
+    ids = np.array([uuid.uuid4().bytes for _ in range(5000)], dtype="S16")
+    matrix = SpaceMatrix.build(1, metric, ids, vectors)  # type: ignore[arg-type]
+    query = rng.standard_normal(16).astype(np.float32)
+    close = np.arange(1000, 1400, dtype=np.intp)[::2]
+    scattered = np.sort(rng.choice(5000, 300, replace=False)).astype(np.intp)
+    for rows in (close, scattered, np.empty(0, dtype=np.intp)):
+        picked = vectors[rows]
+        expected = np.linalg.norm(picked - query, axis=1) if metric == "l2" else -(picked @ query)
+        np.testing.assert_allclose(
+            matrix.raw_distances(query, rows), expected, rtol=1e-4, atol=1e-4
+        )

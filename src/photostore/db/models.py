@@ -347,6 +347,8 @@ class EmbeddingSpace(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     generation: Mapped[int] = mapped_column(BigInteger, server_default="0")
     """Bumped by a trigger whenever a vector of the space changes (migration 0005)."""
+    vector_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    """How many vectors the space holds, kept by the same triggers (migration 0006)."""
 
     __table_args__ = (
         ForeignKeyConstraint(["owner_id"], ["users.id"], ondelete="CASCADE"),

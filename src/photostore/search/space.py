@@ -22,13 +22,20 @@ MAX_INDEXED_DIMENSION = 2000
 
 @dataclass(frozen=True)
 class SpaceRef:
-    """Identity and geometry of one user's space."""
+    """Identity and geometry of one user's space, and its state when it was read.
+
+    ``generation`` and ``vectors`` come with the row (``search.cache`` and the planner
+    use them to spare a statement); a reference made by hand leaves them None and they
+    are read when needed.
+    """
 
     id: uuid.UUID
     owner_id: uuid.UUID
     name: str
     dimension: int
     metric: Metric
+    generation: int | None = None
+    vectors: int | None = None
 
     @classmethod
     def of(cls, row: EmbeddingSpace) -> SpaceRef:
@@ -40,6 +47,8 @@ class SpaceRef:
             name=row.name,
             dimension=row.dimension,
             metric=metric,
+            generation=row.generation,
+            vectors=row.vector_count,
         )
 
     @property

@@ -167,6 +167,11 @@ async def nearest(
         matrix = await cache.matrix(session, space)
         if matrix is not None:
             return await _cached_scan(session, filters, matrix, vector, k)
+    if space.vectors is not None and space.vectors <= limits.exact_max_candidates:
+        # A small space: one walk of its rows answers; planning would cost more. Its plan
+        # (the primary key's owner and space prefix) is right for every small space,
+        # so a generic plan is harmless here.
+        return await _exact_scan(session, filters, vector, k, None)
     await session.execute(_CUSTOM_PLANS)
     plan = await _plan(session, filters, k, limits)
     if plan.kind == "index":

@@ -31,6 +31,8 @@ class ServiceContext:
 
     async def close(self) -> None:
         """Release the database pool and whatever else the context holds."""
+        if self.vector_cache is not None:
+            await self.vector_cache.close()
         await self.db.dispose()
         for close in self.closers:
             close()

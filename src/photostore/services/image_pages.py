@@ -13,9 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from photostore.db.models import Image
 from photostore.errors import InvalidInput
-from photostore.services.images import MAX_PAGE_SIZE, ImageView, Page
+from photostore.services.images import MAX_PAGE_SIZE, Page, read_views
 from photostore.services.pagination import decode_cursor, encode_cursor
-from photostore.services.tags import tags_of_images
 
 
 async def image_page(
@@ -35,12 +34,11 @@ async def image_page(
         taken_at, last_id = decode_cursor(cursor)
         stmt = stmt.where(tuple_(Image.taken_at, Image.id) < tuple_(taken_at, last_id))
     stmt = stmt.order_by(Image.taken_at.desc(), Image.id.desc()).limit(limit + 1)
-    images = list((await session.scalars(stmt)).all())
-    more = len(images) > limit
-    images = images[:limit]
-    tags = await tags_of_images(session, owner_id, [i.id for i in images])
-    last = images[-1] if more else None
+    views = await read_views(session, owner_id, stmt)
+    more = len(views) > limit
+    items = views[:limit]
+    last = items[-1].image if more else None
     return Page(
-        items=[ImageView(image=i, tags=tags.get(i.id, [])) for i in images],
+        items=items,
         next_cursor=encode_cursor(last.taken_at, last.id) if last is not None else None,
     )

@@ -37,7 +37,7 @@ from photostore.services.ownership import load_owned
 from photostore.services.pagination import decode_cursor, encode_cursor
 from photostore.services.search_documents import refresh_search_documents
 from photostore.services.staging import StagedUpload
-from photostore.services.tags import clean_tag_names, set_image_tags, tags_of_images
+from photostore.services.tags import clean_tag_names, image_tag_names, set_image_tags
 from photostore.storage.base import BlobStore, derivative_key, original_key
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,14 @@ class ImageView:
 
     image: Image
     tags: list[str]
+
+
+async def read_views(
+    session: AsyncSession, owner_id: uuid.UUID, images: Select[Image]
+) -> list[ImageView]:
+    """The images ``images`` selects (of ``owner_id``), each with its tags, in its order."""
+    rows = await session.execute(images.add_columns(image_tag_names(owner_id)))
+    return [ImageView(image=image, tags=list(tags)) for image, tags in rows]
 
 
 @dataclass(frozen=True)
@@ -264,12 +272,10 @@ class ImageService:
             raise InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}")
         stmt = _timeline_statement(owner_id, query)
         async with self.ctx.db.for_user(owner_id) as session:
-            images = list((await session.scalars(stmt.limit(query.limit + 1))).all())
-            more = len(images) > query.limit
-            images = images[: query.limit]
-            tags = await tags_of_images(session, owner_id, [i.id for i in images])
-        items = [ImageView(image=i, tags=tags.get(i.id, [])) for i in images]
-        last = images[-1] if more else None
+            views = await read_views(session, owner_id, stmt.limit(query.limit + 1))
+        more = len(views) > query.limit
+        items = views[: query.limit]
+        last = items[-1].image if more else None
         return Page(
             items=items,
             next_cursor=encode_cursor(last.taken_at, last.id) if last is not None else None,
@@ -441,8 +447,12 @@ async def _lock_content(session: AsyncSession, owner_id: uuid.UUID, sha256: str)
 
 
 async def _view(session: AsyncSession, image: Image) -> ImageView:
-    tags = await tags_of_images(session, image.owner_id, [image.id])
-    return ImageView(image=image, tags=tags.get(image.id, []))
+    tags = await session.scalar(
+        select(image_tag_names(image.owner_id)).where(
+            Image.owner_id == image.owner_id, Image.id == image.id
+        )
+    )
+    return ImageView(image=image, tags=list(tags or []))
 
 
 def _timeline_statement(owner_id: uuid.UUID, query: TimelineQuery) -> Select[Image]:

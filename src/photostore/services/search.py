@@ -20,8 +20,9 @@ import hashlib
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
+import numpy as np
 from sqlalchemy import Select, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,10 +34,9 @@ from photostore.search.space import space_by_name
 from photostore.search.text import rank_text
 from photostore.search.vector import Neighbor, nearest, vector_of_image
 from photostore.services.context import ServiceContext
-from photostore.services.images import ImageView
+from photostore.services.images import ImageView, read_views
 from photostore.services.ownership import ensure_all_owned, load_owned
 from photostore.services.pagination import decode_cursor, encode_cursor
-from photostore.services.tags import tags_of_images
 
 MAX_PAGE_SIZE = 100
 # One more than this is asked of each ranking, to know whether a next page exists; the
@@ -189,12 +189,10 @@ class SearchService:
             taken_at, last_id = decode_cursor(request.cursor)
             stmt = stmt.where(tuple_(Image.taken_at, Image.id) < tuple_(taken_at, last_id))
         stmt = stmt.order_by(Image.taken_at.desc(), Image.id.desc()).limit(request.limit + 1)
-        images = list((await session.scalars(stmt)).all())
-        more = len(images) > request.limit
-        images = images[: request.limit]
-        tags = await tags_of_images(session, owner_id, [i.id for i in images])
-        items = [SearchHit(view=ImageView(i, tags.get(i.id, [])), score=0.0) for i in images]
-        last = images[-1] if more else None
+        views = await read_views(session, owner_id, stmt)
+        more = len(views) > request.limit
+        items = [SearchHit(view=view, score=0.0) for view in views[: request.limit]]
+        last = items[-1].view.image if more else None
         return SearchPage(
             items=items,
             next_cursor=encode_cursor(last.taken_at, last.id) if last is not None else None,
@@ -214,12 +212,19 @@ def _validate(request: SearchRequest) -> None:
 
 
 def _fingerprint(request: SearchRequest) -> str:
-    """What a ranked cursor is bound to: the request without its paging."""
-    body = asdict(request)
-    body.pop("cursor")
-    body.pop("limit")
-    raw = json.dumps(body, sort_keys=True, default=str)
-    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+    """What a ranked cursor is bound to: the request without its paging.
+
+    A query vector enters as its float64 bytes: the same vector, the same digest, without
+    printing hundreds of floats as text.
+    """
+    digest = hashlib.sha256()
+    vector = request.vector
+    if vector is not None and vector.values is not None:
+        digest.update(np.asarray(vector.values, dtype=np.float64).tobytes())
+        vector = replace(vector, values=())
+    body = asdict(replace(request, vector=vector, cursor=None, limit=0))
+    digest.update(json.dumps(body, sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:16]
 
 
 def _ranked_cursor(request: SearchRequest, offset: int) -> str:
@@ -255,8 +260,7 @@ async def _views(
 ) -> dict[uuid.UUID, ImageView]:
     if not image_ids:
         return {}
-    images = await session.scalars(
-        select(Image).where(Image.owner_id == owner_id, Image.id.in_(image_ids))
+    views = await read_views(
+        session, owner_id, select(Image).where(Image.owner_id == owner_id, Image.id.in_(image_ids))
     )
-    tags = await tags_of_images(session, owner_id, list(image_ids))
-    return {i.id: ImageView(i, tags.get(i.id, [])) for i in images}
+    return {view.image.id: view for view in views}

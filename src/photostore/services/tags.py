@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import ColumnElement, String, delete, func, select
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from photostore.db.models import ImageTag, Tag
+from photostore.db.models import Image, ImageTag, Tag
 from photostore.errors import InvalidInput
 from photostore.ids import new_id
 
@@ -77,19 +76,17 @@ async def set_image_tags(
         )
 
 
-async def tags_of_images(
-    session: AsyncSession, owner_id: uuid.UUID, image_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[str]]:
-    """Tag names of each image, sorted by name."""
-    result: dict[uuid.UUID, list[str]] = defaultdict(list)
-    if not image_ids:
-        return result
-    rows = await session.execute(
-        select(ImageTag.image_id, Tag.name)
-        .join(Tag, (Tag.owner_id == ImageTag.owner_id) & (Tag.id == ImageTag.tag_id))
-        .where(ImageTag.owner_id == owner_id, ImageTag.image_id.in_(image_ids))
+def image_tag_names(owner_id: uuid.UUID) -> ColumnElement[list[str]]:
+    """The tag names of ``Image`` sorted by name, as a column of a query of images.
+
+    A page of images then reads its tags in the same statement as the rows.
+    """
+    names = (
+        select(Tag.name)
+        .join(ImageTag, (ImageTag.owner_id == Tag.owner_id) & (ImageTag.tag_id == Tag.id))
+        .where(ImageTag.owner_id == owner_id, ImageTag.image_id == Image.id)
         .order_by(func.lower(Tag.name))
+        .correlate(Image)
+        .scalar_subquery()
     )
-    for image_id, name in rows:
-        result[image_id].append(name)
-    return result
+    return func.array(names, type_=ARRAY(String))
