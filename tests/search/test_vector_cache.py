@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import numpy as np
@@ -16,7 +17,9 @@ from photostore.app import build_context
 from photostore.config import Settings
 from photostore.db.models import Embedding, Image
 from photostore.search import nearest, space_by_name
+from photostore.search import vector as vector_module
 from photostore.search.cache import SpaceMatrix, VectorCache, parse_copy_binary
+from photostore.search.filters import SearchFilters, TakenRange
 from tests.search.library import Library, clustered_vectors, seed_library
 
 DIM = 32
@@ -286,28 +289,32 @@ def test_copy_rows_parse_with_ids_ending_in_zero_bytes() -> None:
     ids = [uuid.UUID(bytes=b"\x01" * 15 + b"\x00"), uuid.UUID(bytes=b"\x00" * 16)]
     vectors = np.array([[1.0, 2.0], [3.0, -4.0]], dtype=np.float32)
     data = bytearray(b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8)
-    for image_id, vector in zip(ids, vectors, strict=True):
-        data += (2).to_bytes(2, "big") + (16).to_bytes(4, "big") + image_id.bytes
+    taken = [700_000_000_000_000, 600_000_000_000_000]  # microseconds since 2000
+    for image_id, vector, micros in zip(ids, vectors, taken, strict=True):
+        data += (3).to_bytes(2, "big") + (16).to_bytes(4, "big") + image_id.bytes
         data += (4 + 8).to_bytes(4, "big") + (2).to_bytes(2, "big") + b"\x00\x00"
         data += vector.astype(">f4").tobytes()
+        data += (8).to_bytes(4, "big") + micros.to_bytes(8, "big", signed=True)
     data += b"\xff\xff"
-    parsed_ids, parsed = parse_copy_binary(bytes(data), 2)
+    parsed_ids, parsed, parsed_taken = parse_copy_binary(bytes(data), 2)
     np.testing.assert_array_equal(parsed, vectors)
-    matrix = SpaceMatrix.build(1, "l2", parsed_ids, parsed)
+    assert parsed_taken.tolist() == taken
+    matrix = SpaceMatrix.build(1, "l2", parsed_ids, parsed, parsed_taken)
     found = matrix.nearest_rows(
         np.array([3.0, -4.0], dtype=np.float32), 2, None, np.empty(0, dtype=np.intp)
     )
     assert [image_id for image_id, _ in found] == [ids[1], ids[0]]
     assert found[0][1] == pytest.approx(0.0)
     assert found[1][1] == pytest.approx(float(np.linalg.norm(vectors[0] - vectors[1])))
-    assert list(matrix.rows_of(np.array([ids[0].bytes], dtype="S16"))) == [0]
+    # Rows are in date order: the second image was taken first.
+    assert list(matrix.rows_of(np.array([ids[0].bytes], dtype="S16"))) == [1]
 
 
 def test_ids_sharing_their_low_bytes_are_still_told_apart() -> None:
     low = b"\x07" * 8
     ids = [uuid.UUID(bytes=b"\x01" * 8 + low), uuid.UUID(bytes=b"\x02" * 8 + low)]
     packed = np.array([i.bytes for i in ids], dtype="S16")
-    matrix = SpaceMatrix.build(1, "ip", packed, np.eye(2, dtype=np.float32))
+    matrix = SpaceMatrix.build(1, "ip", packed, np.eye(2, dtype=np.float32), np.zeros(2, np.int64))
     assert matrix.sorted_keys is None  # the fast path needs unique keys
     assert list(matrix.rows_of(packed[::-1])) == [1, 0]
     unknown = np.array([uuid.UUID(bytes=b"\x03" * 8 + low).bytes], dtype="S16")
@@ -320,7 +327,8 @@ def test_close_and_scattered_rows_give_the_same_distances(metric: str) -> None:
     rng = np.random.default_rng(2)
     vectors = rng.standard_normal((5000, 16)).astype(np.float32)
     ids = np.array([uuid.uuid4().bytes for _ in range(5000)], dtype="S16")
-    matrix = SpaceMatrix.build(1, metric, ids, vectors)  # type: ignore[arg-type]
+    taken = np.arange(5000, dtype=np.int64)
+    matrix = SpaceMatrix.build(1, metric, ids, vectors, taken)  # type: ignore[arg-type]
     query = rng.standard_normal(16).astype(np.float32)
     close = np.arange(1000, 1400, dtype=np.intp)[::2]
     scattered = np.sort(rng.choice(5000, 300, replace=False)).astype(np.intp)
@@ -330,3 +338,81 @@ def test_close_and_scattered_rows_give_the_same_distances(metric: str) -> None:
         np.testing.assert_allclose(
             matrix.raw_distances(query, rows), expected, rtol=1e-4, atol=1e-4
         )
+
+
+def test_a_date_range_alone_is_applied_in_memory(
+    cached: Settings, library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner = library.owner_id
+    query = library.vectors[42]  # image 42 is outside the range until it is moved in
+    taken = TakenRange(library.taken_at(1000), library.taken_at(1300))
+    in_range = select(Image.id).where(
+        Image.owner_id == owner,
+        Image.trashed_at.is_(None),
+        Image.taken_at >= taken.after,
+        Image.taken_at < taken.before,
+    )
+
+    async def ask(cache: VectorCache) -> list[uuid.UUID]:
+        async with cache._db.for_user(owner) as session:
+            space = await space_by_name(session, owner, "clip")
+            found = await nearest(
+                session, owner, space, query.tolist(), K, in_range, cache=cache, taken=taken
+            )
+            return [n.image_id for n in found]
+
+    async def change(cache: VectorCache, statement: Any) -> None:
+        async with cache._db.for_user(owner) as session:
+            await session.execute(statement)
+
+    def expected(live: set[uuid.UUID]) -> list[uuid.UUID]:
+        return [i for i in _truth_all(library, query) if i in live][:K]
+
+    window = set(library.image_ids[1000:1300])
+
+    async def work(session: AsyncSession, cache: VectorCache) -> None:
+        assert await ask(cache) == expected(window)  # PostgreSQL, while the cache loads
+        await cache.settled()
+
+        def no_list(*args: Any) -> None:
+            raise AssertionError("the candidates were listed instead of selected in memory")
+
+        monkeypatch.setattr(vector_module, "_packed_candidates", no_list)
+        first = await ask(cache)
+        assert first == expected(window)
+        # Trashed images stay out (liveness still comes from the database).
+        await change(
+            cache,
+            update(Image)
+            .where(Image.owner_id == owner, Image.id == first[0])
+            .values(trashed_at=Image.uploaded_at),
+        )
+        assert await ask(cache) == expected(window - {first[0]})
+        # A photo whose date moves into the range shows at once, then from memory.
+        await change(
+            cache,
+            update(Image)
+            .where(Image.owner_id == owner, Image.id == library.image_ids[42])
+            .values(taken_at=library.taken_at(1100)),
+        )
+        monkeypatch.undo()
+        moved_in = await ask(cache)
+        assert moved_in[0] == library.image_ids[42]
+        await cache.settled()
+        monkeypatch.setattr(vector_module, "_packed_candidates", no_list)
+        assert await ask(cache) == moved_in
+
+    _in_session(cached, owner, work)
+
+
+def test_only_a_zoned_date_range_alone_is_taken_as_one() -> None:
+    after = datetime(2024, 1, 1, tzinfo=UTC)
+    before = datetime(2024, 2, 1, tzinfo=UTC)
+    assert SearchFilters(taken_after=after).taken_range_only == TakenRange(after, None)
+    assert SearchFilters(taken_after=after, taken_before=before).taken_range_only == TakenRange(
+        after, before
+    )
+    assert SearchFilters().taken_range_only is None
+    assert SearchFilters(taken_after=after, tags=("x",)).taken_range_only is None
+    assert SearchFilters(taken_before=before, favorite=True).taken_range_only is None
+    assert SearchFilters(taken_after=datetime(2024, 1, 1)).taken_range_only is None

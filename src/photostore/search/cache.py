@@ -15,8 +15,9 @@ Correctness: every query brings the space's ``generation`` (bumped by a trigger 
 change of its vectors, image purges included), read in the caller's transaction, and the
 matrix is used only when it was loaded at that generation. A load reads the generation
 before the vectors, so a matrix is never older than the generation it is filed under.
-Which images are live (not trashed) and which pass the caller's filters is always asked
-of the database, never cached.
+Which images are live (not trashed) is always asked of the database, never cached; so
+are the caller's filters, but for a date range alone: each row's ``taken_at`` is loaded
+with its vector and a changed date moves the generation too (migration 0007).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from numpy.typing import NDArray
@@ -36,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from photostore.db.models import EmbeddingSpace
 from photostore.db.session import Database
+from photostore.search.filters import TakenRange
 from photostore.search.space import Metric, SpaceRef
 
 log = logging.getLogger(__name__)
@@ -48,13 +51,18 @@ _COPY_TRAILER = 2
 
 @dataclass(frozen=True)
 class SpaceMatrix:
-    """The vectors of one space, row ``i`` belonging to ``image_ids[i]``."""
+    """The vectors of one space in ``taken_at`` order, row ``i`` belonging to ``image_ids[i]``.
+
+    Ordered by date, the images of a date range are one run of rows, found by a binary
+    search and scanned in place.
+    """
 
     generation: int
     metric: Metric
     image_ids: NDArray[np.bytes_]  # the 16 bytes of each row's image id ("S16")
     vectors: NDArray[np.float32]
     squared_norms: NDArray[np.float32]
+    taken_at: NDArray[np.int64]  # PostgreSQL's microseconds since 2000-01-01 UTC, ascending
     sorted_ids: NDArray[np.bytes_]
     sorted_rows: NDArray[np.intp]
     # The low 64 bits of each id (random in UUIDv4 and v7), sorted, when they are unique
@@ -63,8 +71,15 @@ class SpaceMatrix:
 
     @classmethod
     def build(
-        cls, generation: int, metric: Metric, ids: NDArray[np.bytes_], vectors: NDArray[np.float32]
+        cls,
+        generation: int,
+        metric: Metric,
+        ids: NDArray[np.bytes_],
+        vectors: NDArray[np.float32],
+        taken_at: NDArray[np.int64],
     ) -> SpaceMatrix:
+        by_date = np.argsort(taken_at, kind="stable")
+        ids, vectors, taken_at = ids[by_date], vectors[by_date], taken_at[by_date]
         order = np.argsort(ids, kind="stable")
         keys = _low_keys(ids)
         key_order = np.argsort(keys, kind="stable")
@@ -75,6 +90,7 @@ class SpaceMatrix:
             image_ids=ids,
             vectors=vectors,
             squared_norms=np.einsum("ij,ij->i", vectors, vectors).astype(np.float32),
+            taken_at=taken_at,
             sorted_ids=ids[order] if not unique else ids[key_order],
             sorted_rows=order if not unique else key_order,
             sorted_keys=keys[key_order] if unique else None,
@@ -83,8 +99,22 @@ class SpaceMatrix:
     @property
     def nbytes(self) -> int:
         return int(
-            self.vectors.nbytes + self.squared_norms.nbytes + 2 * self.image_ids.nbytes
-        ) + int(self.sorted_rows.nbytes)
+            self.vectors.nbytes
+            + self.squared_norms.nbytes
+            + 2 * self.image_ids.nbytes
+            + self.taken_at.nbytes
+            + self.sorted_rows.nbytes
+        )
+
+    def rows_taken(self, taken: TakenRange) -> NDArray[np.intp]:
+        """The rows of images taken in ``taken`` (after inclusive, before exclusive)."""
+        low = 0 if taken.after is None else np.searchsorted(self.taken_at, _micros(taken.after))
+        high = (
+            len(self.taken_at)
+            if taken.before is None
+            else np.searchsorted(self.taken_at, _micros(taken.before))
+        )
+        return np.arange(int(low), max(int(low), int(high)), dtype=np.intp)
 
     def rows_of(self, ids: NDArray[np.bytes_]) -> NDArray[np.intp]:
         """The rows of those of ``ids`` (16-byte ids) the space has a vector for."""
@@ -106,11 +136,11 @@ class SpaceMatrix:
         rows: NDArray[np.intp] | None,
         skip: NDArray[np.intp],
     ) -> list[tuple[uuid.UUID, float]]:
-        """The ``k`` nearest of ``rows`` (None: all rows but ``skip``), as (id, raw value)."""
+        """The ``k`` nearest of ``rows`` (None: all rows) but ``skip``, as (id, raw value)."""
         raw = self.raw_distances(query, rows)
         candidates = np.arange(len(self.image_ids)) if rows is None else rows
-        if rows is None and len(skip):
-            raw[skip] = np.inf
+        if len(skip):
+            raw[skip if rows is None else np.isin(rows, skip)] = np.inf
         count = min(k, int(np.isfinite(raw).sum()))
         if count == 0:
             return []
@@ -167,6 +197,14 @@ def _low_keys(ids: NDArray[np.bytes_]) -> NDArray[np.uint64]:
     )
 
 
+def _micros(moment: datetime) -> int:
+    """A moment as PostgreSQL stores ``timestamptz``: microseconds since 2000-01-01 UTC."""
+    return (moment - _PG_EPOCH) // timedelta(microseconds=1)
+
+
+_PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
 def _row_dtype(dimension: int) -> np.dtype[np.void]:
     return np.dtype(
         [
@@ -177,24 +215,32 @@ def _row_dtype(dimension: int) -> np.dtype[np.void]:
             ("dim", ">i2"),
             ("unused", ">i2"),
             ("values", ">f4", (dimension,)),
+            ("taken_length", ">i4"),
+            ("taken_at", ">i8"),
         ]
     )
 
 
 def parse_copy_binary(
     data: bytes, dimension: int
-) -> tuple[NDArray[np.bytes_], NDArray[np.float32]]:
-    """Image ids and vectors from ``COPY (SELECT image_id, embedding ...) TO STDOUT BINARY``."""
+) -> tuple[NDArray[np.bytes_], NDArray[np.float32], NDArray[np.int64]]:
+    """Image ids, vectors and dates from ``COPY (SELECT image_id, embedding, taken_at ...)
+    TO STDOUT (FORMAT binary)``."""
     body = memoryview(data)[_COPY_HEADER : len(data) - _COPY_TRAILER]
     rows = np.frombuffer(body, dtype=_row_dtype(dimension))
     if len(rows) and (
-        not (rows["fields"] == 2).all()
+        not (rows["fields"] == 3).all()
         or not (rows["id_length"] == 16).all()
         or not (rows["dim"] == dimension).all()
+        or not (rows["taken_length"] == 8).all()
     ):
         raise ValueError("unexpected COPY row layout")
     ids = np.ascontiguousarray(rows["image_id"]).view("S16")
-    return ids, np.ascontiguousarray(rows["values"], dtype=np.float32)
+    return (
+        ids,
+        np.ascontiguousarray(rows["values"], dtype=np.float32),
+        np.ascontiguousarray(rows["taken_at"], dtype=np.int64),
+    )
 
 
 _SpaceKey = tuple[uuid.UUID, uuid.UUID]
@@ -331,9 +377,10 @@ async def _copy_vectors(session: AsyncSession, space: SpaceRef) -> bytes:
     assert driver is not None
     buffer = bytearray()
     statement = (
-        "COPY (SELECT image_id, embedding FROM embeddings "  # noqa: S608 - ids are UUIDs
-        f"WHERE owner_id = '{space.owner_id}' AND space_id = '{space.id}') "
-        "TO STDOUT (FORMAT binary)"
+        "COPY (SELECT e.image_id, e.embedding, i.taken_at FROM embeddings e "  # noqa: S608
+        "JOIN images i ON i.owner_id = e.owner_id AND i.id = e.image_id "
+        f"WHERE e.owner_id = '{space.owner_id}' AND e.space_id = '{space.id}' "  # UUIDs
+        f"AND i.owner_id = '{space.owner_id}') TO STDOUT (FORMAT binary)"
     )
     async with driver.cursor() as cursor, cursor.copy(statement) as copy:
         async for chunk in copy:
@@ -342,5 +389,5 @@ async def _copy_vectors(session: AsyncSession, space: SpaceRef) -> bytes:
 
 
 def _build(data: bytes, space: SpaceRef, generation: int) -> SpaceMatrix:
-    ids, vectors = parse_copy_binary(data, space.dimension)
-    return SpaceMatrix.build(generation, space.metric, ids, vectors)
+    ids, vectors, taken_at = parse_copy_binary(data, space.dimension)
+    return SpaceMatrix.build(generation, space.metric, ids, vectors, taken_at)

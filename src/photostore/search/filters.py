@@ -28,6 +28,14 @@ class BoundingBox:
 
 
 @dataclass(frozen=True)
+class TakenRange:
+    """Images taken at or after ``after`` and before ``before`` (either may be open)."""
+
+    after: datetime | None = None
+    before: datetime | None = None
+
+
+@dataclass(frozen=True)
 class SearchFilters:
     taken_after: datetime | None = None
     taken_before: datetime | None = None
@@ -44,6 +52,15 @@ class SearchFilters:
     @property
     def is_empty(self) -> bool:
         return self == SearchFilters()
+
+    @property
+    def taken_range_only(self) -> TakenRange | None:
+        """The date range, when it is the only filter and its bounds carry a time zone."""
+        moments = [m for m in (self.taken_after, self.taken_before) if m is not None]
+        only_dates = SearchFilters(taken_after=self.taken_after, taken_before=self.taken_before)
+        if not moments or self != only_dates or any(m.utcoffset() is None for m in moments):
+            return None
+        return TakenRange(self.taken_after, self.taken_before)
 
 
 def normalize_label(name: str) -> str:

@@ -53,6 +53,7 @@ from sqlalchemy.sql.elements import SQLCoreOperations
 from photostore.db.models import Embedding, Image
 from photostore.errors import InvalidInput, NotFound
 from photostore.search.cache import SpaceMatrix, VectorCache
+from photostore.search.filters import TakenRange
 from photostore.search.indexes import ready_index
 from photostore.search.space import SpaceRef
 from photostore.search.vectors import OPERATOR, prepare_query, reported_distance
@@ -148,6 +149,7 @@ async def nearest(
     exclude_image_ids: Sequence[uuid.UUID] = (),
     limits: PlanLimits = DEFAULT_LIMITS,
     cache: VectorCache | None = None,
+    taken: TakenRange | None = None,
 ) -> list[Neighbor]:
     """The ``k`` images of ``owner_id`` nearest to ``query`` in ``space``, nearest first.
 
@@ -155,7 +157,9 @@ async def nearest(
     inside the owner); None means all of the owner's images. Trashed images and
     ``exclude_image_ids`` are never returned. ``session`` must be a transaction opened
     with ``Database.for_user(owner_id)``, so row-level security fences every row read.
-    With a ``cache``, the spaces it holds are scanned exactly in memory (``search.cache``).
+    With a ``cache``, the spaces it holds are scanned exactly in memory (``search.cache``);
+    ``taken`` says the candidates are exactly the live images taken in that range (a
+    date filter alone), which the cache then selects itself instead of listing them.
     """
     if not 1 <= k <= MAX_K:
         raise InvalidInput(f"k must be between 1 and {MAX_K}")
@@ -166,7 +170,7 @@ async def nearest(
     if cache is not None:
         matrix = await cache.matrix(session, space)
         if matrix is not None:
-            return await _cached_scan(session, filters, matrix, vector, k)
+            return await _cached_scan(session, filters, matrix, vector, k, taken)
     if space.vectors is not None and space.vectors <= limits.exact_max_candidates:
         # A small space: one walk of its rows answers; planning would cost more. Its plan
         # (the primary key's owner and space prefix) is right for every small space,
@@ -300,20 +304,20 @@ async def _cached_scan(
     matrix: SpaceMatrix,
     vector: list[float],
     k: int,
+    taken: TakenRange | None,
 ) -> list[Neighbor]:
-    """Exact k nearest from the in-memory matrix; liveness and filters from the database."""
+    """Exact k nearest from the in-memory matrix; liveness (and filters other than a date
+    range alone) from the database."""
     owner = Image.owner_id == filters.owner_id
     excluded = [image_id.bytes for image_id in filters.exclude]
-    if filters.candidates is None:
+    if filters.candidates is None or taken is not None:
         packed = await session.scalar(_packed_ids([owner, Image.trashed_at.is_not(None)]))
         skip = matrix.rows_of(_unpack(packed, excluded))
-        rows = None
+        rows = None if filters.candidates is None or taken is None else matrix.rows_taken(taken)
     else:
         packed = await session.scalar(_packed_candidates(filters.candidates, filters.owner_id))
         rows = matrix.rows_of(_unpack(packed))
-        if excluded:
-            rows = np.setdiff1d(rows, matrix.rows_of(_unpack(None, excluded)))
-        skip = np.empty(0, dtype=np.intp)
+        skip = matrix.rows_of(_unpack(None, excluded))
     query = np.asarray(vector, dtype=np.float32)
     found = matrix.nearest_rows(query, k, rows, skip)
     metric = filters.space.metric

@@ -28,7 +28,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from photostore.db.models import Album, Image, Person
 from photostore.errors import BadRequest, InvalidInput
-from photostore.search.filters import SearchFilters, candidate_images, filtered_images
+from photostore.search.filters import (
+    SearchFilters,
+    TakenRange,
+    candidate_images,
+    filtered_images,
+)
 from photostore.search.fusion import reciprocal_rank_fusion
 from photostore.search.space import space_by_name
 from photostore.search.text import rank_text
@@ -119,13 +124,14 @@ class SearchService:
         # No filter: let the vector engine take all the owner's live images its own way
         # (it excludes the trash) instead of listing every id.
         vector_candidates = None if request.filters.is_empty else candidates
+        taken = request.filters.taken_range_only
         text_hits = (
             await rank_text(session, owner_id, request.text, candidates, depth)
             if request.text is not None
             else None
         )
         vector_hits = (
-            await self._nearest(session, owner_id, request.vector, vector_candidates, depth)
+            await self._nearest(session, owner_id, request.vector, vector_candidates, depth, taken)
             if request.vector is not None
             else None
         )
@@ -153,6 +159,7 @@ class SearchService:
         query: VectorQuery,
         candidates: Select[uuid.UUID] | None,
         depth: int,
+        taken: TakenRange | None,
     ) -> list[Neighbor]:
         space = await space_by_name(session, owner_id, query.space)
         if query.like_image is None:
@@ -165,6 +172,7 @@ class SearchService:
                 depth,
                 candidates,
                 cache=self.ctx.vector_cache,
+                taken=taken,
             )
         await load_owned(session, Image, owner_id, query.like_image, "image")
         values = await vector_of_image(session, owner_id, space, query.like_image)
@@ -179,6 +187,7 @@ class SearchService:
             candidates,
             exclude_image_ids=[query.like_image],
             cache=self.ctx.vector_cache,
+            taken=taken,
         )
 
     async def _browse(
