@@ -416,3 +416,35 @@ def test_only_a_zoned_date_range_alone_is_taken_as_one() -> None:
     assert SearchFilters(taken_after=after, tags=("x",)).taken_range_only is None
     assert SearchFilters(taken_before=before, favorite=True).taken_range_only is None
     assert SearchFilters(taken_after=datetime(2024, 1, 1)).taken_range_only is None
+
+
+def test_at_most_two_spaces_load_at_once(cached: Settings, settings: Settings) -> None:
+    rng = np.random.default_rng(13)
+    libraries = [seed_library(settings, clustered_vectors(rng, 200, DIM)) for _ in range(3)]
+
+    async def run() -> None:
+        ctx = build_context(cached)
+        cache = ctx.vector_cache
+        assert cache is not None
+        try:
+            spaces = []
+            for library in libraries:
+                async with ctx.db.for_user(library.owner_id) as session:
+                    spaces.append(await space_by_name(session, library.owner_id, "clip"))
+            async with ctx.db.for_user(libraries[0].owner_id) as session:
+                # The spaces carry their generation and size: asking does not suspend,
+                # so no load starts before all three were asked for.
+                for space in spaces:
+                    assert await cache.matrix(session, space) is None
+            assert len(cache._loads) == 2
+            await cache.settled()
+            held = [cache.holds(s.owner_id, s.id) for s in spaces]
+            assert held == [True, True, False]
+            async with ctx.db.for_user(libraries[2].owner_id) as session:
+                assert await cache.matrix(session, spaces[2]) is None  # asked for again
+            await cache.settled()
+            assert cache.holds(spaces[2].owner_id, spaces[2].id)
+        finally:
+            await ctx.close()
+
+    asyncio.run(run())

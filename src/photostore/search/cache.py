@@ -222,7 +222,7 @@ def _row_dtype(dimension: int) -> np.dtype[np.void]:
 
 
 def parse_copy_binary(
-    data: bytes, dimension: int
+    data: bytes | bytearray, dimension: int
 ) -> tuple[NDArray[np.bytes_], NDArray[np.float32], NDArray[np.int64]]:
     """Image ids, vectors and dates from ``COPY (SELECT image_id, embedding, taken_at ...)
     TO STDOUT (FORMAT binary)``."""
@@ -244,6 +244,7 @@ def parse_copy_binary(
 
 
 _SpaceKey = tuple[uuid.UUID, uuid.UUID]
+MAX_CONCURRENT_LOADS = 2
 
 
 class VectorCache:
@@ -326,7 +327,10 @@ class VectorCache:
         self._entries.clear()
 
     def _schedule_load(self, key: _SpaceKey, space: SpaceRef) -> None:
-        if key in self._loads:
+        # Each load holds a space's rows several times over while it parses them, and
+        # competes with the queries for the cores: few at once; a space turned away is
+        # asked for again by its next query.
+        if key in self._loads or len(self._loads) >= MAX_CONCURRENT_LOADS:
             return
         now = self._clock()
         started = self._load_started.get(key)
@@ -369,7 +373,7 @@ class VectorCache:
             self._entries.popitem(last=False)
 
 
-async def _copy_vectors(session: AsyncSession, space: SpaceRef) -> bytes:
+async def _copy_vectors(session: AsyncSession, space: SpaceRef) -> bytearray:
     """The space's rows as ``COPY ... (FORMAT binary)`` on the session's own connection."""
     connection = await session.connection()
     raw = await connection.get_raw_connection()
@@ -385,9 +389,9 @@ async def _copy_vectors(session: AsyncSession, space: SpaceRef) -> bytes:
     async with driver.cursor() as cursor, cursor.copy(statement) as copy:
         async for chunk in copy:
             buffer += chunk
-    return bytes(buffer)
+    return buffer
 
 
-def _build(data: bytes, space: SpaceRef, generation: int) -> SpaceMatrix:
+def _build(data: bytearray, space: SpaceRef, generation: int) -> SpaceMatrix:
     ids, vectors, taken_at = parse_copy_binary(data, space.dimension)
     return SpaceMatrix.build(generation, space.metric, ids, vectors, taken_at)
