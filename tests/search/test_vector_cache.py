@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -10,12 +11,12 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pytest
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from photostore.app import build_context
 from photostore.config import Settings
-from photostore.db.models import Embedding, Image
+from photostore.db.models import Blob, Embedding, EmbeddingChange, Image
 from photostore.search import nearest, space_by_name
 from photostore.search import vector as vector_module
 from photostore.search.cache import SpaceMatrix, VectorCache, parse_copy_binary
@@ -448,3 +449,160 @@ def test_at_most_two_spaces_load_at_once(cached: Settings, settings: Settings) -
             await ctx.close()
 
     asyncio.run(run())
+
+
+async def _add_images(
+    session: AsyncSession, library: Library, vectors: np.ndarray
+) -> list[uuid.UUID]:
+    """New images of the library's owner, one per row of ``vectors``, in one statement each."""
+    owner = library.owner_id
+    ids = [uuid.uuid4() for _ in range(len(vectors))]
+    shas = [hashlib.sha256(i.bytes).hexdigest() for i in ids]
+    await session.execute(
+        insert(Blob), [{"owner_id": owner, "sha256": sha, "byte_size": 1} for sha in shas]
+    )
+    await session.execute(
+        insert(Image),
+        [
+            {
+                "owner_id": owner,
+                "id": image_id,
+                "sha256": sha,
+                "original_filename": "new.jpg",
+                "content_type": "image/jpeg",
+                "byte_size": 1,
+                "width": 1,
+                "height": 1,
+                "taken_at": library.taken_at(10),
+                "taken_at_source": "upload",
+            }
+            for image_id, sha in zip(ids, shas, strict=True)
+        ],
+    )
+    # One INSERT ... VALUES for all rows: one statement, as a bulk write would be.
+    await session.execute(
+        insert(Embedding).values(
+            [
+                {
+                    "owner_id": owner,
+                    "space_id": library.space.id,
+                    "image_id": image_id,
+                    "dimension": DIM,
+                    "metric": "cosine",
+                    "embedding": (v / np.linalg.norm(v)).tolist(),
+                }
+                for image_id, v in zip(ids, vectors, strict=True)
+            ]
+        )
+    )
+    return ids
+
+
+def test_writes_after_a_load_are_answered_from_the_matrix_and_the_log(
+    cached: Settings, library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner = library.owner_id
+    query = library.vectors[500]
+    live = set(library.image_ids)
+
+    async def ask(cache: VectorCache) -> list[uuid.UUID]:
+        async with cache._db.for_user(owner) as session:
+            return await _ask(session, cache, library, query)
+
+    async def work(session: AsyncSession, cache: VectorCache) -> None:
+        await ask(cache)
+        await cache.settled()
+        cache.refresh_seconds = 3600  # no reload: every answer below needs the log
+
+        def no_planner(*args: Any) -> None:
+            raise AssertionError("answered by the planner, not by the matrix and the log")
+
+        monkeypatch.setattr(vector_module, "_plan", no_planner)
+        async with cache._db.for_user(owner) as writer:
+            (added,) = await _add_images(writer, library, query[None, :])
+        assert (await ask(cache))[0] == added
+        async with cache._db.for_user(owner) as writer:
+            await writer.execute(
+                delete(Embedding).where(Embedding.owner_id == owner, Embedding.image_id == added)
+            )
+            # The nearest library image moves far away; a far one moves onto the query.
+            nearest_now = _truth(library, query)[0]
+            far = library.image_ids[2999]
+            for image_id, vector in ((nearest_now, -query), (far, query)):
+                await writer.execute(
+                    update(Embedding)
+                    .where(Embedding.owner_id == owner, Embedding.image_id == image_id)
+                    .values(embedding=(vector / np.linalg.norm(vector)).tolist())
+                )
+        found = await ask(cache)
+        assert added not in found
+        assert found[0] == far
+        assert nearest_now not in found
+        assert (
+            found[1:]
+            == [i for i in _truth_all(library, query) if i in live - {nearest_now}][: K - 1]
+        )
+
+    _in_session(cached, owner, work)
+
+
+def test_a_bulk_write_sends_queries_to_the_planner_until_the_reload(
+    cached: Settings, library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner = library.owner_id
+    rng = np.random.default_rng(17)
+    query = library.vectors[9]
+    planned: list[int] = []
+    plan = vector_module._plan
+
+    async def counting_plan(*args: Any, **kwargs: Any) -> Any:
+        planned.append(1)
+        return await plan(*args, **kwargs)
+
+    async def ask(cache: VectorCache) -> list[uuid.UUID]:
+        async with cache._db.for_user(owner) as session:
+            return await _ask(session, cache, library, query)
+
+    async def work(session: AsyncSession, cache: VectorCache) -> None:
+        await ask(cache)
+        await cache.settled()
+        monkeypatch.setattr(vector_module, "_plan", counting_plan)
+        async with cache._db.for_user(owner) as writer:
+            bulk = rng.standard_normal((1001, DIM)).astype(np.float32)
+            bulk[0] = query
+            added = await _add_images(writer, library, bulk)
+        assert (await ask(cache))[0] in {added[0], library.image_ids[9]}
+        assert planned == [1]  # more changed than the log holds: the planner answered
+        await cache.settled()  # refresh_seconds is 0: reloaded
+        assert (await ask(cache))[0] in {added[0], library.image_ids[9]}
+        assert planned == [1]
+
+    _in_session(cached, owner, work)
+
+
+def test_the_log_keeps_the_last_thousand_generations(cached: Settings, library: Library) -> None:
+    owner = library.owner_id
+
+    async def work(session: AsyncSession, cache: VectorCache) -> None:
+        for n in range(1005):
+            await session.execute(
+                update(Embedding)
+                .where(Embedding.owner_id == owner, Embedding.image_id == library.image_ids[n])
+                .values(embedding=library.vectors[n + 1].tolist())
+            )
+        space = await space_by_name(session, owner, "clip")
+        assert space.generation is not None
+        rows = (
+            await session.execute(
+                select(EmbeddingChange.generation, EmbeddingChange.image_id).where(
+                    EmbeddingChange.owner_id == owner
+                )
+            )
+        ).all()
+        # One image a statement; the generations of the last thousand statements kept.
+        assert len(rows) == 1000
+        assert min(g for g, _ in rows) == space.generation - 999
+        newest = max(rows)
+        assert newest == (space.generation, library.image_ids[1004])
+
+    _in_session(cached, owner, work)

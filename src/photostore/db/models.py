@@ -383,6 +383,27 @@ class Embedding(Base):
     )
 
 
+class EmbeddingChange(Base):
+    """An image whose vector (or date) in a space changed at a generation: the log the
+    vector cache reads to answer from a slightly older matrix (migration 0008). The nil
+    UUID as ``image_id`` means more changed than was logged."""
+
+    __tablename__ = "embedding_changes"
+
+    owner_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    space_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    generation: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    image_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["owner_id", "space_id"],
+            ["embedding_spaces.owner_id", "embedding_spaces.id"],
+            ondelete="CASCADE",
+        ),
+    )
+
+
 TENANT_TABLES: tuple[str, ...] = (
     "blobs",
     "images",
@@ -399,6 +420,7 @@ TENANT_TABLES: tuple[str, ...] = (
     "album_images",
     "embedding_spaces",
     "embeddings",
+    "embedding_changes",
     "api_keys",
     "audit_log",
     "user_keys",

@@ -4,17 +4,20 @@ PostgreSQL reads a vector per heap tuple; a numpy matrix in memory is scanned at
 bandwidth, which is the floor ``bench/search.py`` measures. Spaces with at least
 ``min_vectors`` vectors are held, least recently used first out, within ``budget_bytes``.
 
-Loading never holds a query up. A query that finds its space absent or out of date is
-answered by PostgreSQL (``search.vector``'s planner: exact in effect) and schedules a
-load in the background: one per space at a time, and at most one per
-``refresh_seconds`` per space, so a user writing vectors all day does not keep a core
-busy reloading them. The load is one binary ``COPY`` in a transaction of the space's
-owner, so row-level security fences it like any query.
+Loading never holds a query up. A query that finds its space absent is answered by
+PostgreSQL (``search.vector``'s planner) and schedules a load in the background: at most
+two at a time, one per space, and at most one per ``refresh_seconds`` per space, so a
+user writing vectors all day does not keep a core busy reloading them. The load is one
+binary ``COPY`` in a transaction of the space's owner, so row-level security fences it
+like any query.
 
 Correctness: every query brings the space's ``generation`` (bumped by a trigger on every
-change of its vectors, image purges included), read in the caller's transaction, and the
-matrix is used only when it was loaded at that generation. A load reads the generation
-before the vectors, so a matrix is never older than the generation it is filed under.
+change of its vectors, image purges included), read in the caller's transaction. A
+matrix loaded at that generation answers alone; one a few generations behind answers
+with the images changed since, read from ``embedding_changes`` in the caller's
+transaction, which the caller scores in PostgreSQL and leaves out of the matrix. A load
+reads the generation before the vectors, so a matrix is never older than the
+generation it is filed under.
 Which images are live (not trashed) is always asked of the database, never cached; so
 are the caller's filters, but for a date range alone: each row's ``taken_at`` is loaded
 with its vector and a changed date moves the generation too (migration 0007).
@@ -33,10 +36,10 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import select
+from sqlalchemy import LargeBinary, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from photostore.db.models import EmbeddingSpace
+from photostore.db.models import EmbeddingChange, EmbeddingSpace
 from photostore.db.session import Database
 from photostore.search.filters import TakenRange
 from photostore.search.space import Metric, SpaceRef
@@ -245,6 +248,19 @@ def parse_copy_binary(
 
 _SpaceKey = tuple[uuid.UUID, uuid.UUID]
 MAX_CONCURRENT_LOADS = 2
+# How many generations back ``embedding_changes`` reaches (migration 0008 keeps 1,000).
+LOGGED_GENERATIONS = 1000
+# Past this many changed images, PostgreSQL's plans answer until the reload.
+MAX_CHANGED = 2000
+_NO_IDS: NDArray[np.bytes_] = np.empty(0, dtype="S16")
+
+
+@dataclass(frozen=True)
+class CachedSpace:
+    """A held matrix and the images (16-byte ids) whose rows in it are out of date."""
+
+    matrix: SpaceMatrix
+    changed: NDArray[np.bytes_]
 
 
 class VectorCache:
@@ -284,11 +300,13 @@ class VectorCache:
         """Whether a space of ``vectors`` vectors is one this cache holds."""
         return self.min_vectors <= vectors <= self.budget_bytes // (4 * space.dimension)
 
-    async def matrix(self, session: AsyncSession, space: SpaceRef) -> SpaceMatrix | None:
-        """The space as a matrix, current as of this transaction; None if not held.
+    async def matrix(self, session: AsyncSession, space: SpaceRef) -> CachedSpace | None:
+        """The space as a matrix, and the images changed since it was loaded; None if
+        not held, or too much changed since.
 
-        None also schedules a background load when the space qualifies: the caller
-        answers from PostgreSQL meanwhile.
+        The changed images (``embedding_changes``, migration 0008) are read in the
+        caller's transaction: the caller scores them itself and leaves their rows of the
+        matrix out. None, and a matrix behind the space, schedule a background load.
         """
         generation, vectors = space.generation, space.vectors
         if generation is None or vectors is None:
@@ -309,9 +327,17 @@ class VectorCache:
         entry = self._entries.get(key)
         if entry is not None and entry.generation == generation:
             self._entries.move_to_end(key)
-            return entry
+            return CachedSpace(entry, _NO_IDS)
         self._schedule_load(key, space)
-        return None
+        # A matrix newer than the caller's snapshot, or older than the log reaches back,
+        # cannot answer; otherwise the log says which of its rows to leave out.
+        if entry is None or not 0 < generation - entry.generation < LOGGED_GENERATIONS:
+            return None
+        changed = await _changed_since(session, space, entry.generation)
+        if changed is None:
+            return None
+        self._entries.move_to_end(key)
+        return CachedSpace(entry, changed)
 
     async def settled(self) -> None:
         """Wait for the loads under way (tests, benchmarks, shutdown)."""
@@ -371,6 +397,40 @@ class VectorCache:
         self._entries.move_to_end(key)
         while len(self._entries) > 1 and self.used_bytes > self.budget_bytes:
             self._entries.popitem(last=False)
+
+
+async def _changed_since(
+    session: AsyncSession, space: SpaceRef, generation: int
+) -> NDArray[np.bytes_] | None:
+    """The images changed in ``space`` after ``generation``, or None when the log cannot
+    tell (more changed than was logged, or its older rows are gone)."""
+    # The space's generation is read again in the same statement, hence the same
+    # snapshot as the log: rows a concurrent write pruned cannot go missing unseen.
+    logged = (
+        select(func.string_agg(func.uuid_send(EmbeddingChange.image_id), literal(b"", LargeBinary)))
+        .where(
+            EmbeddingChange.owner_id == space.owner_id,
+            EmbeddingChange.space_id == space.id,
+            EmbeddingChange.generation > generation,
+        )
+        .scalar_subquery()
+    )
+    row = (
+        await session.execute(
+            select(EmbeddingSpace.generation, logged).where(
+                EmbeddingSpace.owner_id == space.owner_id, EmbeddingSpace.id == space.id
+            )
+        )
+    ).first()
+    if row is None or row[0] - generation >= LOGGED_GENERATIONS:
+        return None
+    raw = np.frombuffer(row[1] or b"", dtype=np.uint8).reshape(-1, 16)
+    if not raw.any(axis=1).all():
+        return None  # the nil id: more changed than was logged
+    changed = np.unique(raw.view("S16").ravel())
+    if len(changed) > MAX_CHANGED:
+        return None
+    return changed
 
 
 async def _copy_vectors(session: AsyncSession, space: SpaceRef) -> bytearray:

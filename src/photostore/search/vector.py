@@ -52,7 +52,7 @@ from sqlalchemy.sql.elements import SQLCoreOperations
 
 from photostore.db.models import Embedding, Image
 from photostore.errors import InvalidInput, NotFound
-from photostore.search.cache import SpaceMatrix, VectorCache
+from photostore.search.cache import CachedSpace, VectorCache
 from photostore.search.filters import TakenRange
 from photostore.search.indexes import ready_index
 from photostore.search.space import SpaceRef
@@ -168,9 +168,9 @@ async def nearest(
     vector = prepare_query(space, query)
     filters = _Filters(owner_id, space, candidates, tuple(exclude_image_ids))
     if cache is not None:
-        matrix = await cache.matrix(session, space)
-        if matrix is not None:
-            return await _cached_scan(session, filters, matrix, vector, k, taken)
+        cached = await cache.matrix(session, space)
+        if cached is not None:
+            return await _cached_scan(session, filters, cached, vector, k, taken)
     if space.vectors is not None and space.vectors <= limits.exact_max_candidates:
         # A small space: one walk of its rows answers; planning would cost more. Its plan
         # (the primary key's owner and space prefix) is right for every small space,
@@ -301,13 +301,15 @@ def _packed_candidates(candidates: Select[Any], owner_id: uuid.UUID) -> Select[A
 async def _cached_scan(
     session: AsyncSession,
     filters: _Filters,
-    matrix: SpaceMatrix,
+    cached: CachedSpace,
     vector: list[float],
     k: int,
     taken: TakenRange | None,
 ) -> list[Neighbor]:
     """Exact k nearest from the in-memory matrix; liveness (and filters other than a date
-    range alone) from the database."""
+    range alone) from the database. Images changed since the matrix was loaded are left
+    out of it and scored by PostgreSQL, and the two rankings merged."""
+    matrix = cached.matrix
     owner = Image.owner_id == filters.owner_id
     excluded = [image_id.bytes for image_id in filters.exclude]
     if filters.candidates is None or taken is not None:
@@ -318,10 +320,19 @@ async def _cached_scan(
         packed = await session.scalar(_packed_candidates(filters.candidates, filters.owner_id))
         rows = matrix.rows_of(_unpack(packed))
         skip = matrix.rows_of(_unpack(None, excluded))
+    if len(cached.changed):
+        skip = np.concatenate([skip, matrix.rows_of(cached.changed)])
     query = np.asarray(vector, dtype=np.float32)
     found = matrix.nearest_rows(query, k, rows, skip)
     metric = filters.space.metric
-    return [Neighbor(image_id, reported_distance(metric, raw)) for image_id, raw in found]
+    neighbors = [Neighbor(image_id, reported_distance(metric, raw)) for image_id, raw in found]
+    if not len(cached.changed):
+        return neighbors
+    changed = tuple(uuid.UUID(bytes=bytes(i).ljust(16, b"\0")) for i in cached.changed)
+    await session.execute(_CUSTOM_PLANS)
+    rescored = await _exact_scan(session, filters, vector, k, changed, apply_filters=True)
+    merged = sorted([*neighbors, *rescored], key=lambda n: (n.distance, n.image_id.bytes))
+    return merged[:k]
 
 
 def _unpack(packed: bytes | None, extra: Sequence[bytes] = ()) -> NDArray[np.bytes_]:
@@ -341,7 +352,14 @@ async def _exact_scan(
     vector: list[float],
     k: int,
     candidate_ids: tuple[uuid.UUID, ...] | None,
+    *,
+    apply_filters: bool = False,
 ) -> list[Neighbor]:
+    """The exact k nearest of the owner's live candidates, or of ``candidate_ids``.
+
+    Listed ids come from a filter already applied (``apply_filters`` False) or are to be
+    filtered here (True: the vector cache's changed images).
+    """
     space = filters.space
     # The plain column (not the ``::vector(d)`` cast the HNSW indexes are built on), so
     # PostgreSQL cannot turn this into an approximate index scan.
@@ -367,7 +385,9 @@ async def _exact_scan(
                 Embedding.image_id == listed.c.id,
             ),
         )
-        wanted = [filters.live(Embedding.image_id)]
+        wanted = (
+            filters.on(Embedding.image_id) if apply_filters else [filters.live(Embedding.image_id)]
+        )
     else:
         statement = statement.where(
             Embedding.owner_id == filters.owner_id, Embedding.space_id == space.id
