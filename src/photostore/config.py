@@ -101,7 +101,7 @@ class Settings(BaseSettings):
         default=30.0,
         ge=0,
         description="A space whose vectors changed is reloaded into the vector cache at "
-        "most this often; until then PostgreSQL answers its searches.",
+        "most this often while the change log answers for it (a bulk write reloads at once).",
     )
 
     @model_validator(mode="after")

@@ -6,10 +6,11 @@ bandwidth, which is the floor ``bench/search.py`` measures. Spaces with at least
 
 Loading never holds a query up. A query that finds its space absent is answered by
 PostgreSQL (``search.vector``'s planner) and schedules a load in the background: at most
-two at a time, one per space, and at most one per ``refresh_seconds`` per space, so a
-user writing vectors all day does not keep a core busy reloading them. The load is one
-binary ``COPY`` in a transaction of the space's owner, so row-level security fences it
-like any query.
+two at a time, one per space. A space whose matrix the change log still answers for is
+reloaded at most once per ``refresh_seconds``, so a user writing vectors all day does not
+keep a core busy reloading them; one the log cannot answer for (a bulk write) reloads at
+once. The load is one binary ``COPY`` in a transaction of the space's owner, so
+row-level security fences it like any query.
 
 Correctness: every query brings the space's ``generation`` (bumped by a trigger on every
 change of its vectors, image purges included), read in the caller's transaction. A
@@ -328,13 +329,19 @@ class VectorCache:
         if entry is not None and entry.generation == generation:
             self._entries.move_to_end(key)
             return CachedSpace(entry, _NO_IDS)
-        self._schedule_load(key, space)
-        # A matrix newer than the caller's snapshot, or older than the log reaches back,
-        # cannot answer; otherwise the log says which of its rows to leave out.
-        if entry is None or not 0 < generation - entry.generation < LOGGED_GENERATIONS:
-            return None
-        changed = await _changed_since(session, space, entry.generation)
-        if changed is None:
+        if entry is not None and entry.generation > generation:
+            return None  # loaded after the caller's snapshot was taken: too new for it
+        # A matrix older than the log reaches back cannot answer; otherwise the log says
+        # which of its rows to leave out.
+        changed = (
+            await _changed_since(session, space, entry.generation)
+            if entry is not None and 0 < generation - entry.generation < LOGGED_GENERATIONS
+            else None
+        )
+        # While the log answers, a reload only makes it shorter and waits its interval;
+        # when it cannot, the planner answers until the reload, which starts at once.
+        self._schedule_load(key, space, urgent=changed is None)
+        if entry is None or changed is None:
             return None
         self._entries.move_to_end(key)
         return CachedSpace(entry, changed)
@@ -352,7 +359,7 @@ class VectorCache:
         await self.settled()
         self._entries.clear()
 
-    def _schedule_load(self, key: _SpaceKey, space: SpaceRef) -> None:
+    def _schedule_load(self, key: _SpaceKey, space: SpaceRef, *, urgent: bool) -> None:
         # Each load holds a space's rows several times over while it parses them, and
         # competes with the queries for the cores: few at once; a space turned away is
         # asked for again by its next query.
@@ -360,7 +367,7 @@ class VectorCache:
             return
         now = self._clock()
         started = self._load_started.get(key)
-        if started is not None and now - started < self.refresh_seconds:
+        if not urgent and started is not None and now - started < self.refresh_seconds:
             return
         # Forget spaces whose last load is old enough not to hold the next one back.
         for stale in [k for k, t in self._load_started.items() if now - t >= self.refresh_seconds]:
