@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pytest
-from sqlalchemy import Select, delete, func, insert, select, update
+from sqlalchemy import Select, delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from photostore.app import build_context
@@ -605,5 +605,43 @@ def test_the_log_keeps_the_last_thousand_generations(cached: Settings, library: 
         assert min(g for g, _ in rows) == space.generation - 999
         newest = max(rows)
         assert newest == (space.generation, library.image_ids[1004])
+
+    _in_session(cached, owner, work)
+
+
+def test_an_overlay_read_by_a_writing_transaction_is_not_shared(
+    cached: Settings, library: Library
+) -> None:
+    """A rolled-back write's generation number comes back with other content."""
+    owner = library.owner_id
+    noise = np.random.default_rng(19).standard_normal(DIM).astype(np.float32)
+    query = library.vectors[77] + 0.5 * noise  # near no image exactly
+    moved, other = library.image_ids[1200], library.image_ids[1300]
+
+    async def move_onto_query(session: AsyncSession, image_id: uuid.UUID) -> None:
+        await session.execute(
+            update(Embedding)
+            .where(Embedding.owner_id == owner, Embedding.image_id == image_id)
+            .values(embedding=(query / np.linalg.norm(query)).tolist())
+        )
+
+    async def work(session: AsyncSession, cache: VectorCache) -> None:
+        cache.refresh_seconds = 3600
+        async with cache._db.for_user(owner) as reader:
+            await _ask(reader, cache, library, query)
+        await cache.settled()
+        async with cache._db._sessions() as writer, writer.begin() as transaction:
+            await writer.execute(
+                text("SELECT set_config('app.user_id', :u, true)"), {"u": str(owner)}
+            )
+            await move_onto_query(writer, moved)
+            assert (await _ask(writer, cache, library, query))[0] == moved
+            await transaction.rollback()
+        async with cache._db.for_user(owner) as other_writer:
+            await move_onto_query(other_writer, other)  # the same generation number
+        async with cache._db.for_user(owner) as reader:
+            found = await _ask(reader, cache, library, query)
+        assert found[0] == other
+        assert moved not in found[:2]
 
     _in_session(cached, owner, work)

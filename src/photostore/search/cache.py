@@ -258,10 +258,22 @@ _NO_IDS: NDArray[np.bytes_] = np.empty(0, dtype="S16")
 
 @dataclass(frozen=True)
 class CachedSpace:
-    """A held matrix and the images (16-byte ids) whose rows in it are out of date."""
+    """A held matrix, the images (16-byte ids) whose rows in it are out of date, and the
+    current rows of those images (the overlay; None when none changed)."""
 
     matrix: SpaceMatrix
     changed: NDArray[np.bytes_]
+    overlay: SpaceMatrix | None = None
+
+
+@dataclass(frozen=True)
+class _Overlay:
+    """The changed rows of a matrix loaded at ``base``, current at ``generation``."""
+
+    base: int
+    generation: int
+    changed: NDArray[np.bytes_]
+    rows: SpaceMatrix | None
 
 
 class VectorCache:
@@ -283,6 +295,7 @@ class VectorCache:
         self._entries: OrderedDict[_SpaceKey, SpaceMatrix] = OrderedDict()
         self._loads: dict[_SpaceKey, asyncio.Task[None]] = {}
         self._load_started: dict[_SpaceKey, float] = {}
+        self._overlays: dict[_SpaceKey, _Overlay] = {}
 
     def holds(self, owner_id: uuid.UUID, space_id: uuid.UUID) -> bool:
         """Whether the space is loaded (for reports; a query still checks the generation)."""
@@ -331,20 +344,51 @@ class VectorCache:
             return CachedSpace(entry, _NO_IDS)
         if entry is not None and entry.generation > generation:
             return None  # loaded after the caller's snapshot was taken: too new for it
+        return await self._behind(session, key, space, entry, generation)
+
+    async def _behind(
+        self,
+        session: AsyncSession,
+        key: _SpaceKey,
+        space: SpaceRef,
+        entry: SpaceMatrix | None,
+        generation: int,
+    ) -> CachedSpace | None:
+        """A matrix behind the space with the rows changed since, or None (a load is
+        then under way or due)."""
+        memo = self._overlays.get(key)
+        if (
+            entry is not None
+            and memo is not None
+            and (memo.base, memo.generation) == (entry.generation, generation)
+        ):
+            self._schedule_load(key, space, urgent=False)  # shrinks the overlay in time
+            self._entries.move_to_end(key)
+            return CachedSpace(entry, memo.changed, memo.rows)
         # A matrix older than the log reaches back cannot answer; otherwise the log says
-        # which of its rows to leave out.
-        changed = (
+        # which of its rows are out of date.
+        log = (
             await _changed_since(session, space, entry.generation)
             if entry is not None and 0 < generation - entry.generation < LOGGED_GENERATIONS
             else None
         )
         # While the log answers, a reload only makes it shorter and waits its interval;
         # when it cannot, the planner answers until the reload, which starts at once.
-        self._schedule_load(key, space, urgent=changed is None)
-        if entry is None or changed is None:
+        self._schedule_load(key, space, urgent=log is None)
+        if entry is None or log is None:
             return None
+        changed, committed = log
+        rows = (
+            _build(await _copy_vectors(session, space, only=changed), space, generation)
+            if len(changed)
+            else None
+        )
+        # An overlay read by a transaction that wrote nothing holds committed rows only,
+        # so the next queries at this generation can share it.
+        if committed:
+            self._overlays[key] = _Overlay(entry.generation, generation, changed, rows)
         self._entries.move_to_end(key)
-        return CachedSpace(entry, changed)
+        return CachedSpace(entry, changed, rows)
 
     async def settled(self) -> None:
         """Wait for the loads under way (tests, benchmarks, shutdown)."""
@@ -402,15 +446,18 @@ class VectorCache:
             return
         self._entries[key] = entry
         self._entries.move_to_end(key)
+        self._overlays.pop(key, None)
         while len(self._entries) > 1 and self.used_bytes > self.budget_bytes:
-            self._entries.popitem(last=False)
+            evicted, _ = self._entries.popitem(last=False)
+            self._overlays.pop(evicted, None)
 
 
 async def _changed_since(
     session: AsyncSession, space: SpaceRef, generation: int
-) -> NDArray[np.bytes_] | None:
-    """The images changed in ``space`` after ``generation``, or None when the log cannot
-    tell (more changed than was logged, or its older rows are gone)."""
+) -> tuple[NDArray[np.bytes_], bool] | None:
+    """The images changed in ``space`` after ``generation``, and whether the caller's
+    transaction has written nothing yet; None when the log cannot tell (more changed
+    than was logged, or its older rows are gone)."""
     # The space's generation is read again in the same statement, hence the same
     # snapshot as the log: rows a concurrent write pruned cannot go missing unseen.
     logged = (
@@ -424,9 +471,11 @@ async def _changed_since(
     )
     row = (
         await session.execute(
-            select(EmbeddingSpace.generation, logged).where(
-                EmbeddingSpace.owner_id == space.owner_id, EmbeddingSpace.id == space.id
-            )
+            select(
+                EmbeddingSpace.generation,
+                logged,
+                func.txid_current_if_assigned().is_(None),
+            ).where(EmbeddingSpace.owner_id == space.owner_id, EmbeddingSpace.id == space.id)
         )
     ).first()
     if row is None or row[0] - generation >= LOGGED_GENERATIONS:
@@ -437,26 +486,39 @@ async def _changed_since(
     changed = np.unique(raw.view("S16").ravel())
     if len(changed) > MAX_CHANGED:
         return None
-    return changed
+    return changed, bool(row[2])
 
 
-async def _copy_vectors(session: AsyncSession, space: SpaceRef) -> bytearray:
-    """The space's rows as ``COPY ... (FORMAT binary)`` on the session's own connection."""
+async def _copy_vectors(
+    session: AsyncSession, space: SpaceRef, only: NDArray[np.bytes_] | None = None
+) -> bytearray:
+    """The space's rows (``only`` those images' when given, as 16-byte ids) as
+    ``COPY ... (FORMAT binary)`` on the session's own connection."""
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
     buffer = bytearray()
+    # COPY takes no parameters; every value below is a UUID made here, not a string given.
+    listed = ""
+    if only is not None:
+        ids = ",".join(f"'{_uuid_of(raw)}'" for raw in only)
+        listed = f" AND e.image_id IN ({ids})"
     statement = (
         "COPY (SELECT e.image_id, e.embedding, i.taken_at FROM embeddings e "  # noqa: S608
         "JOIN images i ON i.owner_id = e.owner_id AND i.id = e.image_id "
-        f"WHERE e.owner_id = '{space.owner_id}' AND e.space_id = '{space.id}' "  # UUIDs
+        f"WHERE e.owner_id = '{space.owner_id}' AND e.space_id = '{space.id}'{listed} "
         f"AND i.owner_id = '{space.owner_id}') TO STDOUT (FORMAT binary)"
     )
     async with driver.cursor() as cursor, cursor.copy(statement) as copy:
         async for chunk in copy:
             buffer += chunk
     return buffer
+
+
+def _uuid_of(raw: bytes) -> uuid.UUID:
+    """An id of an ``S16`` array (numpy drops its trailing zero bytes) as a UUID."""
+    return uuid.UUID(bytes=bytes(raw).ljust(16, b"\0"))
 
 
 def _build(data: bytearray, space: SpaceRef, generation: int) -> SpaceMatrix:

@@ -306,33 +306,34 @@ async def _cached_scan(
     k: int,
     taken: TakenRange | None,
 ) -> list[Neighbor]:
-    """Exact k nearest from the in-memory matrix; liveness (and filters other than a date
-    range alone) from the database. Images changed since the matrix was loaded are left
-    out of it and scored by PostgreSQL, and the two rankings merged."""
-    matrix = cached.matrix
+    """Exact k nearest from the in-memory matrix and its overlay of rows changed since it
+    was loaded; liveness (and filters other than a date range alone) from the database."""
     owner = Image.owner_id == filters.owner_id
-    excluded = [image_id.bytes for image_id in filters.exclude]
+    excluded = _unpack(None, [image_id.bytes for image_id in filters.exclude])
     if filters.candidates is None or taken is not None:
-        packed = await session.scalar(_packed_ids([owner, Image.trashed_at.is_not(None)]))
-        skip = matrix.rows_of(_unpack(packed, excluded))
-        rows = None if filters.candidates is None or taken is None else matrix.rows_taken(taken)
+        trashed = await session.scalar(_packed_ids([owner, Image.trashed_at.is_not(None)]))
+        skipped, listed = np.concatenate([_unpack(trashed), excluded]), None
     else:
         packed = await session.scalar(_packed_candidates(filters.candidates, filters.owner_id))
-        rows = matrix.rows_of(_unpack(packed))
-        skip = matrix.rows_of(_unpack(None, excluded))
-    if len(cached.changed):
-        skip = np.concatenate([skip, matrix.rows_of(cached.changed)])
+        skipped, listed = excluded, _unpack(packed)
+    # The changed images' rows of the matrix are out of date: the overlay has them now.
+    stale = cached.matrix.rows_of(cached.changed)
     query = np.asarray(vector, dtype=np.float32)
-    found = matrix.nearest_rows(query, k, rows, skip)
+    found: list[tuple[uuid.UUID, float]] = []
+    for matrix in (cached.matrix, cached.overlay):
+        if matrix is None or not len(matrix.image_ids):
+            continue
+        if listed is not None:
+            rows: NDArray[np.intp] | None = matrix.rows_of(listed)
+        else:
+            rows = None if taken is None or filters.candidates is None else matrix.rows_taken(taken)
+        skip = matrix.rows_of(skipped)
+        if matrix is cached.matrix and len(stale):
+            skip = np.concatenate([skip, stale])
+        found += matrix.nearest_rows(query, k, rows, skip)
+    found.sort(key=lambda hit: (hit[1], hit[0].bytes))
     metric = filters.space.metric
-    neighbors = [Neighbor(image_id, reported_distance(metric, raw)) for image_id, raw in found]
-    if not len(cached.changed):
-        return neighbors
-    changed = tuple(uuid.UUID(bytes=bytes(i).ljust(16, b"\0")) for i in cached.changed)
-    await session.execute(_CUSTOM_PLANS)
-    rescored = await _exact_scan(session, filters, vector, k, changed, apply_filters=True)
-    merged = sorted([*neighbors, *rescored], key=lambda n: (n.distance, n.image_id.bytes))
-    return merged[:k]
+    return [Neighbor(image_id, reported_distance(metric, raw)) for image_id, raw in found[:k]]
 
 
 def _unpack(packed: bytes | None, extra: Sequence[bytes] = ()) -> NDArray[np.bytes_]:
@@ -352,14 +353,7 @@ async def _exact_scan(
     vector: list[float],
     k: int,
     candidate_ids: tuple[uuid.UUID, ...] | None,
-    *,
-    apply_filters: bool = False,
 ) -> list[Neighbor]:
-    """The exact k nearest of the owner's live candidates, or of ``candidate_ids``.
-
-    Listed ids come from a filter already applied (``apply_filters`` False) or are to be
-    filtered here (True: the vector cache's changed images).
-    """
     space = filters.space
     # The plain column (not the ``::vector(d)`` cast the HNSW indexes are built on), so
     # PostgreSQL cannot turn this into an approximate index scan.
@@ -385,9 +379,7 @@ async def _exact_scan(
                 Embedding.image_id == listed.c.id,
             ),
         )
-        wanted = (
-            filters.on(Embedding.image_id) if apply_filters else [filters.live(Embedding.image_id)]
-        )
+        wanted = [filters.live(Embedding.image_id)]
     else:
         statement = statement.where(
             Embedding.owner_id == filters.owner_id, Embedding.space_id == space.id
