@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from photostore.app import build_context
 from photostore.config import Settings
@@ -42,6 +43,34 @@ def clustered_vectors(rng: np.random.Generator, n: int, dim: int) -> NDArray[np.
     return points.astype(np.float32)
 
 
+async def insert_images(
+    session: AsyncSession, owner_id: uuid.UUID, ids: list[uuid.UUID], taken_at: list[datetime]
+) -> None:
+    """Image rows (and their blobs) for ``ids``, in one statement each."""
+    shas = [hashlib.sha256(i.bytes).hexdigest() for i in ids]
+    await session.execute(
+        insert(Blob), [{"owner_id": owner_id, "sha256": s, "byte_size": 1} for s in shas]
+    )
+    await session.execute(
+        insert(Image),
+        [
+            {
+                "owner_id": owner_id,
+                "id": image_id,
+                "sha256": sha,
+                "original_filename": f"{n}.jpg",
+                "content_type": "image/jpeg",
+                "byte_size": 1,
+                "width": 1,
+                "height": 1,
+                "taken_at": taken,
+                "taken_at_source": "exif_original",
+            }
+            for n, (image_id, sha, taken) in enumerate(zip(ids, shas, taken_at, strict=True))
+        ],
+    )
+
+
 async def _seed(settings: Settings, owner_id: uuid.UUID, vectors: NDArray[np.float32]) -> Library:
     ctx = build_context(settings)
     space_id = uuid.uuid4()
@@ -53,27 +82,8 @@ async def _seed(settings: Settings, owner_id: uuid.UUID, vectors: NDArray[np.flo
                 insert(User).values(id=owner_id, email=f"{owner_id}@example.org", password_hash="x")
             )
         async with ctx.db.for_user(owner_id) as session:
-            shas = [hashlib.sha256(i.bytes).hexdigest() for i in ids]
-            await session.execute(
-                insert(Blob), [{"owner_id": owner_id, "sha256": s, "byte_size": 1} for s in shas]
-            )
-            await session.execute(
-                insert(Image),
-                [
-                    {
-                        "owner_id": owner_id,
-                        "id": image_id,
-                        "sha256": sha,
-                        "original_filename": f"{n}.jpg",
-                        "content_type": "image/jpeg",
-                        "byte_size": 1,
-                        "width": 1,
-                        "height": 1,
-                        "taken_at": EPOCH + timedelta(days=n),
-                        "taken_at_source": "exif_original",
-                    }
-                    for n, (image_id, sha) in enumerate(zip(ids, shas, strict=True))
-                ],
+            await insert_images(
+                session, owner_id, ids, [EPOCH + timedelta(days=n) for n in range(len(ids))]
             )
             await session.execute(
                 insert(EmbeddingSpace).values(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -16,12 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from photostore.app import build_context
 from photostore.config import Settings
-from photostore.db.models import Blob, Embedding, EmbeddingChange, Image
+from photostore.db.models import Embedding, EmbeddingChange, Image
 from photostore.search import nearest, space_by_name
 from photostore.search import vector as vector_module
 from photostore.search.cache import SpaceMatrix, VectorCache, parse_copy_binary
 from photostore.search.filters import SearchFilters, TakenRange
-from tests.search.library import Library, clustered_vectors, seed_library
+from tests.search.library import Library, clustered_vectors, insert_images, seed_library
 
 DIM = 32
 K = 10
@@ -60,6 +59,26 @@ async def _ask(
         session, library.owner_id, space, query.tolist(), K, candidates, cache=cache
     )
     return [n.image_id for n in found]
+
+
+async def _ask_apart(cache: VectorCache, library: Library, query: np.ndarray) -> list[uuid.UUID]:
+    """:func:`_ask` in a transaction of its own, as another request would."""
+    async with cache._db.for_user(library.owner_id) as session:
+        return await _ask(session, cache, library, query)
+
+
+async def _change(cache: VectorCache, library: Library, statement: Any) -> None:
+    """Run ``statement`` as the library's owner and commit it."""
+    async with cache._db.for_user(library.owner_id) as session:
+        await session.execute(statement)
+
+
+def _trash(owner_id: uuid.UUID, image_id: uuid.UUID) -> Any:
+    return (
+        update(Image)
+        .where(Image.owner_id == owner_id, Image.id == image_id)
+        .values(trashed_at=Image.uploaded_at)
+    )
 
 
 def _truth(library: Library, query: np.ndarray) -> list[uuid.UUID]:
@@ -115,47 +134,37 @@ def test_trash_purge_and_new_vectors_show_at_once(cached: Settings, library: Lib
     query = library.vectors[42]
     owner = library.owner_id
 
-    async def change(cache: VectorCache, statement: Any) -> None:
-        async with cache._db.for_user(owner) as session:
-            await session.execute(statement)
-
-    async def ask(cache: VectorCache) -> list[uuid.UUID]:
-        async with cache._db.for_user(owner) as session:
-            return await _ask(session, cache, library, query)
-
     async def work(session: AsyncSession, cache: VectorCache) -> None:
-        await ask(cache)
+        await _ask_apart(cache, library, query)
         await cache.settled()
-        first = await ask(cache)
+        first = await _ask_apart(cache, library, query)
         assert cache.holds(owner, library.space.id)
         assert first[0] == library.image_ids[42]
         # Trash the nearest: liveness is asked of the database on every query.
-        await change(
-            cache,
-            update(Image)
-            .where(Image.owner_id == owner, Image.id == first[0])
-            .values(trashed_at=Image.uploaded_at),
+        await _change(cache, library, _trash(owner, first[0]))
+        assert first[0] not in await _ask_apart(cache, library, query)
+        # Purge the second: its vector goes by cascade and the generation moves; the next
+        # query is answered with the change log, the one after the reload without it.
+        await _change(
+            cache, library, delete(Image).where(Image.owner_id == owner, Image.id == first[1])
         )
-        assert first[0] not in await ask(cache)
-        # Purge the second: its vector goes by cascade and the generation moves, so the
-        # very next query is answered without the old matrix, then the reload holds it.
-        await change(cache, delete(Image).where(Image.owner_id == owner, Image.id == first[1]))
         for _ in range(2):
-            after_purge = await ask(cache)
+            after_purge = await _ask_apart(cache, library, query)
             assert first[1] not in after_purge
             assert len(after_purge) == K
             await cache.settled()
         # Move a far image's vector onto the query: it becomes the nearest at once.
         far = library.image_ids[2999]
-        await change(
+        await _change(
             cache,
+            library,
             update(Embedding)
             .where(Embedding.owner_id == owner, Embedding.image_id == far)
             .values(embedding=(query / np.linalg.norm(query)).tolist()),
         )
-        assert (await ask(cache))[0] == far
+        assert (await _ask_apart(cache, library, query))[0] == far
         await cache.settled()
-        assert (await ask(cache))[0] == far
+        assert (await _ask_apart(cache, library, query))[0] == far
 
     _in_session(cached, owner, work)
 
@@ -185,14 +194,10 @@ def test_a_changed_space_reloads_at_most_once_per_interval(
     key = (owner, library.space.id)
     now = [1000.0]
 
-    async def ask(cache: VectorCache) -> list[uuid.UUID]:
-        async with cache._db.for_user(owner) as session:
-            return await _ask(session, cache, library, library.vectors[0])
-
     async def work(session: AsyncSession, cache: VectorCache) -> None:
         cache._clock = lambda: now[0]
         cache.refresh_seconds = 60
-        await ask(cache)
+        await _ask_apart(cache, library, library.vectors[0])
         await cache.settled()
         loaded = cache._entries[key]
         async with cache._db.for_user(owner) as other:
@@ -201,14 +206,14 @@ def test_a_changed_space_reloads_at_most_once_per_interval(
                     Embedding.owner_id == owner, Embedding.image_id == library.image_ids[0]
                 )
             )
-        assert library.image_ids[0] not in await ask(cache)
+        assert library.image_ids[0] not in await _ask_apart(cache, library, library.vectors[0])
         await cache.settled()
         assert cache._entries[key] is loaded  # too soon to load again
         now[0] += 61
-        assert library.image_ids[0] not in await ask(cache)
+        assert library.image_ids[0] not in await _ask_apart(cache, library, library.vectors[0])
         await cache.settled()
         assert cache._entries[key].generation > loaded.generation
-        assert library.image_ids[0] not in await ask(cache)
+        assert library.image_ids[0] not in await _ask_apart(cache, library, library.vectors[0])
 
     _in_session(cached, owner, work)
 
@@ -362,10 +367,6 @@ def test_a_date_range_alone_is_applied_in_memory(
             )
             return [n.image_id for n in found]
 
-    async def change(cache: VectorCache, statement: Any) -> None:
-        async with cache._db.for_user(owner) as session:
-            await session.execute(statement)
-
     def expected(live: set[uuid.UUID]) -> list[uuid.UUID]:
         return [i for i in _truth_all(library, query) if i in live][:K]
 
@@ -382,16 +383,12 @@ def test_a_date_range_alone_is_applied_in_memory(
         first = await ask(cache)
         assert first == expected(window)
         # Trashed images stay out (liveness still comes from the database).
-        await change(
-            cache,
-            update(Image)
-            .where(Image.owner_id == owner, Image.id == first[0])
-            .values(trashed_at=Image.uploaded_at),
-        )
+        await _change(cache, library, _trash(owner, first[0]))
         assert await ask(cache) == expected(window - {first[0]})
         # A photo whose date moves into the range shows at once, then from memory.
-        await change(
+        await _change(
             cache,
+            library,
             update(Image)
             .where(Image.owner_id == owner, Image.id == library.image_ids[42])
             .values(taken_at=library.taken_at(1100)),
@@ -457,28 +454,7 @@ async def _add_images(
     """New images of the library's owner, one per row of ``vectors``, in one statement each."""
     owner = library.owner_id
     ids = [uuid.uuid4() for _ in range(len(vectors))]
-    shas = [hashlib.sha256(i.bytes).hexdigest() for i in ids]
-    await session.execute(
-        insert(Blob), [{"owner_id": owner, "sha256": sha, "byte_size": 1} for sha in shas]
-    )
-    await session.execute(
-        insert(Image),
-        [
-            {
-                "owner_id": owner,
-                "id": image_id,
-                "sha256": sha,
-                "original_filename": "new.jpg",
-                "content_type": "image/jpeg",
-                "byte_size": 1,
-                "width": 1,
-                "height": 1,
-                "taken_at": library.taken_at(10),
-                "taken_at_source": "upload",
-            }
-            for image_id, sha in zip(ids, shas, strict=True)
-        ],
-    )
+    await insert_images(session, owner, ids, [library.taken_at(10)] * len(ids))
     # One INSERT ... VALUES for all rows: one statement, as a bulk write would be.
     await session.execute(
         insert(Embedding).values(
@@ -505,12 +481,8 @@ def test_writes_after_a_load_are_answered_from_the_matrix_and_the_log(
     query = library.vectors[500]
     live = set(library.image_ids)
 
-    async def ask(cache: VectorCache) -> list[uuid.UUID]:
-        async with cache._db.for_user(owner) as session:
-            return await _ask(session, cache, library, query)
-
     async def work(session: AsyncSession, cache: VectorCache) -> None:
-        await ask(cache)
+        await _ask_apart(cache, library, query)
         await cache.settled()
         cache.refresh_seconds = 3600  # no reload: every answer below needs the log
 
@@ -520,7 +492,7 @@ def test_writes_after_a_load_are_answered_from_the_matrix_and_the_log(
         monkeypatch.setattr(vector_module, "_plan", no_planner)
         async with cache._db.for_user(owner) as writer:
             (added,) = await _add_images(writer, library, query[None, :])
-        assert (await ask(cache))[0] == added
+        assert (await _ask_apart(cache, library, query))[0] == added
         async with cache._db.for_user(owner) as writer:
             await writer.execute(
                 delete(Embedding).where(Embedding.owner_id == owner, Embedding.image_id == added)
@@ -534,7 +506,7 @@ def test_writes_after_a_load_are_answered_from_the_matrix_and_the_log(
                     .where(Embedding.owner_id == owner, Embedding.image_id == image_id)
                     .values(embedding=(vector / np.linalg.norm(vector)).tolist())
                 )
-        found = await ask(cache)
+        found = await _ask_apart(cache, library, query)
         assert added not in found
         assert found[0] == far
         assert nearest_now not in found
@@ -559,12 +531,8 @@ def test_a_bulk_write_sends_queries_to_the_planner_until_the_reload(
         planned.append(1)
         return await plan(*args, **kwargs)
 
-    async def ask(cache: VectorCache) -> list[uuid.UUID]:
-        async with cache._db.for_user(owner) as session:
-            return await _ask(session, cache, library, query)
-
     async def work(session: AsyncSession, cache: VectorCache) -> None:
-        await ask(cache)
+        await _ask_apart(cache, library, query)
         await cache.settled()
         cache.refresh_seconds = 3600
         monkeypatch.setattr(vector_module, "_plan", counting_plan)
@@ -572,10 +540,10 @@ def test_a_bulk_write_sends_queries_to_the_planner_until_the_reload(
             bulk = rng.standard_normal((1001, DIM)).astype(np.float32)
             bulk[0] = query
             added = await _add_images(writer, library, bulk)
-        assert (await ask(cache))[0] in {added[0], library.image_ids[9]}
+        assert (await _ask_apart(cache, library, query))[0] in {added[0], library.image_ids[9]}
         assert planned == [1]  # more changed than the log holds: the planner answered
         await cache.settled()  # reloaded at once, whatever the interval
-        assert (await ask(cache))[0] in {added[0], library.image_ids[9]}
+        assert (await _ask_apart(cache, library, query))[0] in {added[0], library.image_ids[9]}
         assert planned == [1]
 
     _in_session(cached, owner, work)
