@@ -15,11 +15,11 @@ row-level security fences it like any query.
 Correctness: every query brings the space's ``generation`` (bumped by a trigger on every
 change of its vectors, image purges included), read in the caller's transaction. A
 matrix loaded at that generation answers alone; one a few generations behind answers
-with the images changed since, read from ``embedding_changes`` in the caller's
-transaction, which the caller scores in PostgreSQL and leaves out of the matrix. A load
-reads the generation before the vectors, so a matrix is never older than the
-generation it is filed under.
-Which images are live (not trashed) is always asked of the database, never cached; so
+with an overlay: the images changed since, read from ``embedding_changes`` in the
+caller's transaction, left out of the matrix, and their current rows read into a small
+matrix of their own (kept for the next queries at that generation). A load reads the
+generation before the vectors, so a matrix is never older than the generation it is
+filed under. Which images are live (not trashed) is always asked of the database, never cached; so
 are the caller's filters, but for a date range alone: each row's ``taken_at`` is loaded
 with its vector and a changed date moves the generation too (migration 0007).
 """
@@ -37,8 +37,9 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import LargeBinary, func, literal, select
+from sqlalchemy import ColumnElement, LargeBinary, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import SQLCoreOperations
 
 from photostore.db.models import EmbeddingChange, EmbeddingSpace
 from photostore.db.session import Database
@@ -315,12 +316,13 @@ class VectorCache:
         return self.min_vectors <= vectors <= self.budget_bytes // (4 * space.dimension)
 
     async def matrix(self, session: AsyncSession, space: SpaceRef) -> CachedSpace | None:
-        """The space as a matrix, and the images changed since it was loaded; None if
-        not held, or too much changed since.
+        """The space as a matrix, with the images changed since it was loaded and their
+        current rows; None if not held, or too much changed since.
 
-        The changed images (``embedding_changes``, migration 0008) are read in the
-        caller's transaction: the caller scores them itself and leaves their rows of the
-        matrix out. None, and a matrix behind the space, schedule a background load.
+        The changed images (``embedding_changes``, migration 0008) and their rows are
+        read in the caller's transaction; the caller leaves their rows of the matrix out
+        and searches the overlay beside it. None, and a matrix behind the space,
+        schedule a background load.
         """
         generation, vectors = space.generation, space.vectors
         if generation is None or vectors is None:
@@ -461,7 +463,7 @@ async def _changed_since(
     # The space's generation is read again in the same statement, hence the same
     # snapshot as the log: rows a concurrent write pruned cannot go missing unseen.
     logged = (
-        select(func.string_agg(func.uuid_send(EmbeddingChange.image_id), literal(b"", LargeBinary)))
+        select(packed_uuids(EmbeddingChange.image_id))
         .where(
             EmbeddingChange.owner_id == space.owner_id,
             EmbeddingChange.space_id == space.id,
@@ -514,6 +516,12 @@ async def _copy_vectors(
         async for chunk in copy:
             buffer += chunk
     return buffer
+
+
+def packed_uuids(column: SQLCoreOperations[uuid.UUID]) -> ColumnElement[bytes]:
+    """An aggregate of ``column`` as one ``bytea`` of 16-byte ids, in no order: numpy
+    reads it as an ``S16`` array without one Python object per row."""
+    return func.string_agg(func.uuid_send(column), literal(b"", LargeBinary))
 
 
 def _uuid_of(raw: bytes) -> uuid.UUID:

@@ -32,14 +32,12 @@ from pgvector.sqlalchemy import Vector
 from sqlalchemy import (
     ColumnElement,
     Float,
-    LargeBinary,
     Select,
     and_,
     bindparam,
     cast,
     exists,
     func,
-    literal,
     literal_column,
     select,
     text,
@@ -52,7 +50,7 @@ from sqlalchemy.sql.elements import SQLCoreOperations
 
 from photostore.db.models import Embedding, Image
 from photostore.errors import InvalidInput, NotFound
-from photostore.search.cache import CachedSpace, VectorCache
+from photostore.search.cache import CachedSpace, VectorCache, packed_uuids
 from photostore.search.filters import TakenRange
 from photostore.search.indexes import ready_index
 from photostore.search.space import SpaceRef
@@ -279,9 +277,7 @@ async def _live_candidate_ids(
 
 def _packed_ids(condition: list[ColumnElement[bool]]) -> Select[Any]:
     """Image ids passing ``condition`` as one bytea of 16-byte ids: no per-row objects."""
-    return select(func.string_agg(func.uuid_send(Image.id), literal(b"", LargeBinary))).where(
-        *condition
-    )
+    return select(packed_uuids(Image.id)).where(*condition)
 
 
 def _packed_candidates(candidates: Select[Any], owner_id: uuid.UUID) -> Select[Any]:
@@ -293,7 +289,7 @@ def _packed_candidates(candidates: Select[Any], owner_id: uuid.UUID) -> Select[A
     """
     live = [Image.owner_id == owner_id, Image.trashed_at.is_(None)]
     if candidates.get_final_froms() == [Image.__table__]:
-        packed = func.string_agg(func.uuid_send(Image.id), literal(b"", LargeBinary))
+        packed = packed_uuids(Image.id)
         return candidates.with_only_columns(packed).where(*live).order_by(None).limit(None)
     return _packed_ids([*live, Image.id.in_(candidates)])
 
