@@ -162,22 +162,17 @@ class SearchService:
         taken: TakenRange | None,
     ) -> list[Neighbor]:
         space = await space_by_name(session, owner_id, query.space)
-        if query.like_image is None:
-            assert query.values is not None  # _validate guarantees one of the two
-            return await nearest(
-                session,
-                owner_id,
-                space,
-                query.values,
-                depth,
-                candidates,
-                cache=self.ctx.vector_cache,
-                taken=taken,
-            )
-        await load_owned(session, Image, owner_id, query.like_image, "image")
-        values = await vector_of_image(session, owner_id, space, query.like_image)
-        if values is None:
-            raise InvalidInput(f"image {query.like_image} has no vector in space {space.name!r}")
+        values: Sequence[float] | None = query.values
+        excluded: list[uuid.UUID] = []
+        if query.like_image is not None:
+            await load_owned(session, Image, owner_id, query.like_image, "image")
+            values = await vector_of_image(session, owner_id, space, query.like_image)
+            if values is None:
+                raise InvalidInput(
+                    f"image {query.like_image} has no vector in space {space.name!r}"
+                )
+            excluded = [query.like_image]
+        assert values is not None  # _validate guarantees values or like_image
         return await nearest(
             session,
             owner_id,
@@ -185,7 +180,7 @@ class SearchService:
             values,
             depth,
             candidates,
-            exclude_image_ids=[query.like_image],
+            exclude_image_ids=excluded,
             cache=self.ctx.vector_cache,
             taken=taken,
         )
