@@ -34,12 +34,12 @@ _bearer = HTTPBearer(
 )
 
 
-def get_context(request: Request) -> ServiceContext:
+async def get_context(request: Request) -> ServiceContext:
     ctx: ServiceContext = request.app.state.ctx
     return ctx
 
 
-def get_tokens(request: Request) -> TokenCodec:
+async def get_tokens(request: Request) -> TokenCodec:
     tokens: TokenCodec = request.app.state.tokens
     return tokens
 
@@ -48,11 +48,11 @@ ContextDep = Annotated[ServiceContext, Depends(get_context)]
 TokensDep = Annotated[TokenCodec, Depends(get_tokens)]
 
 
-def get_user_service(ctx: ContextDep) -> UserService:
+async def get_user_service(ctx: ContextDep) -> UserService:
     return UserService(ctx)
 
 
-def get_image_service(ctx: ContextDep) -> ImageService:
+async def get_image_service(ctx: ContextDep) -> ImageService:
     return ImageService(ctx)
 
 
@@ -123,30 +123,30 @@ UserAdmin = Annotated[Principal, Depends(require(Permission.ADMIN_USERS))]
 StatsReader = Annotated[Principal, Depends(require(Permission.ADMIN_STATS))]
 
 
-def get_embedding_service(ctx: ContextDep) -> EmbeddingService:
+async def get_embedding_service(ctx: ContextDep) -> EmbeddingService:
     return EmbeddingService(ctx)
 
 
 EmbeddingServiceDep = Annotated[EmbeddingService, Depends(get_embedding_service)]
 
 
-def get_analysis_service(ctx: ContextDep) -> AnalysisService:
+async def get_analysis_service(ctx: ContextDep) -> AnalysisService:
     return AnalysisService(ctx)
 
 
-def get_face_service(ctx: ContextDep) -> FaceService:
+async def get_face_service(ctx: ContextDep) -> FaceService:
     return FaceService(ctx)
 
 
-def get_people_service(ctx: ContextDep) -> PeopleService:
+async def get_people_service(ctx: ContextDep) -> PeopleService:
     return PeopleService(ctx)
 
 
-def get_tag_service(ctx: ContextDep) -> TagService:
+async def get_tag_service(ctx: ContextDep) -> TagService:
     return TagService(ctx)
 
 
-def get_album_service(ctx: ContextDep) -> AlbumService:
+async def get_album_service(ctx: ContextDep) -> AlbumService:
     return AlbumService(ctx)
 
 
@@ -157,19 +157,19 @@ TagServiceDep = Annotated[TagService, Depends(get_tag_service)]
 AlbumServiceDep = Annotated[AlbumService, Depends(get_album_service)]
 
 
-def get_api_key_service(ctx: ContextDep) -> ApiKeyService:
+async def get_api_key_service(ctx: ContextDep) -> ApiKeyService:
     return ApiKeyService(ctx)
 
 
-def get_audit_service(ctx: ContextDep) -> AuditService:
+async def get_audit_service(ctx: ContextDep) -> AuditService:
     return AuditService(ctx)
 
 
-def get_admin_service(ctx: ContextDep) -> AdminService:
+async def get_admin_service(ctx: ContextDep) -> AdminService:
     return AdminService(ctx)
 
 
-def get_login_limiter(request: Request) -> LoginLimiter:
+async def get_login_limiter(request: Request) -> LoginLimiter:
     limiter: LoginLimiter = request.app.state.login_limiter
     return limiter
 

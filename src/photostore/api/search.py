@@ -13,7 +13,7 @@ from photostore.services.search import SearchService
 router = APIRouter(prefix="/v1", tags=["search"])
 
 
-def get_search_service(ctx: ContextDep) -> SearchService:
+async def get_search_service(ctx: ContextDep) -> SearchService:
     return SearchService(ctx)
 
 
