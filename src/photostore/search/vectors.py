@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
+
 from photostore.errors import InvalidInput
 from photostore.search.space import Metric, SpaceRef
 
@@ -37,19 +39,24 @@ def prepare_vector(space: SpaceRef, values: Sequence[float]) -> list[float]:
             f"the space {space.name!r} holds {space.dimension}-dimensional vectors; "
             f"this one has {len(values)} values"
         )
-    floats = [float(v) for v in values]
-    for position, value in enumerate(floats):
+    # One pass in numpy: every search validates its query, and a Python loop over
+    # hundreds of floats cost more than the in-memory scan of a small space.
+    floats = np.asarray(values, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        bad = ~np.isfinite(floats) | (np.abs(floats) > FLOAT4_MAX)
+    if bad.any():
+        position = int(np.argmax(bad))
+        value = float(floats[position])
         if not math.isfinite(value):
             raise InvalidInput(f"value {position} is {value}; vectors hold finite numbers only")
-        if abs(value) > FLOAT4_MAX:
-            raise InvalidInput(f"value {position} is too large for a 32-bit float")
+        raise InvalidInput(f"value {position} is too large for a 32-bit float")
     if space.metric == "cosine":
-        norm = math.sqrt(math.fsum(v * v for v in floats))
+        norm = float(np.sqrt(floats @ floats))
         # A zero vector has no direction: its cosine distance to anything is undefined.
         if norm == 0.0 or not math.isfinite(norm):
             raise InvalidInput("a zero vector has no direction; cosine spaces need a non-zero one")
-        floats = [v / norm for v in floats]
-    return floats
+        floats = floats / norm
+    return list(floats.tolist())
 
 
 def prepare_query(space: SpaceRef, values: Sequence[float]) -> list[float]:
