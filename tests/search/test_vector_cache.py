@@ -140,7 +140,7 @@ def test_trash_purge_and_new_vectors_show_at_once(cached: Settings, library: Lib
         first = await _ask_apart(cache, library, query)
         assert cache.holds(owner, library.space.id)
         assert first[0] == library.image_ids[42]
-        # Trash the nearest: liveness is asked of the database on every query.
+        # Trash the nearest: it leaves the answers at once (the log names it).
         await _change(cache, library, _trash(owner, first[0]))
         assert first[0] not in await _ask_apart(cache, library, query)
         # Purge the second: its vector goes by cascade and the generation moves; the next
@@ -382,7 +382,7 @@ def test_a_date_range_alone_is_applied_in_memory(
         monkeypatch.setattr(vector_module, "_packed_candidates", no_list)
         first = await ask(cache)
         assert first == expected(window)
-        # Trashed images stay out (liveness still comes from the database).
+        # Trashed images stay out of a date range too.
         await _change(cache, library, _trash(owner, first[0]))
         assert await ask(cache) == expected(window - {first[0]})
         # A photo whose date moves into the range shows at once, then from memory.
@@ -611,5 +611,55 @@ def test_an_overlay_read_by_a_writing_transaction_is_not_shared(
             found = await _ask(reader, cache, library, query)
         assert found[0] == other
         assert moved not in found[:2]
+
+    _in_session(cached, owner, work)
+
+
+def test_trash_and_restore_reach_the_matrix_without_a_statement_of_their_own(
+    cached: Settings, library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The matrix holds live images only: leaving or entering the trash moves the
+    generation and is logged like a changed vector (migration 0009), so a query without
+    filters reads no list of trashed ids, before and after the reload."""
+    owner = library.owner_id
+    query = library.vectors[42]
+
+    def forbidden(*args: Any) -> None:
+        raise AssertionError("answered by the planner or with a list of image ids")
+
+    def restore(image_id: uuid.UUID) -> Any:
+        return (
+            update(Image)
+            .where(Image.owner_id == owner, Image.id == image_id)
+            .values(trashed_at=None)
+        )
+
+    async def work(session: AsyncSession, cache: VectorCache) -> None:
+        await _ask_apart(cache, library, query)
+        await cache.settled()
+        cache.refresh_seconds = 3600  # answers from the matrix and the log only
+        monkeypatch.setattr(vector_module, "_plan", forbidden)
+        monkeypatch.setattr(vector_module, "_packed_ids", forbidden)
+        first = await _ask_apart(cache, library, query)
+        assert first == _truth(library, query)
+        await _change(cache, library, _trash(owner, first[0]))
+        await _change(cache, library, _trash(owner, first[2]))
+        expected = [i for i in _truth_all(library, query) if i not in {first[0], first[2]}][:K]
+        assert await _ask_apart(cache, library, query) == expected
+        await _change(cache, library, restore(first[0]))
+        expected = [i for i in _truth_all(library, query) if i != first[2]][:K]
+        assert await _ask_apart(cache, library, query) == expected
+        # Reloaded at the current generation, the matrix itself leaves the trash out.
+        cache.refresh_seconds = 0
+        monkeypatch.undo()
+        await _ask_apart(cache, library, query)
+        await cache.settled()
+        monkeypatch.setattr(vector_module, "_plan", forbidden)
+        monkeypatch.setattr(vector_module, "_packed_ids", forbidden)
+        space = await space_by_name(session, owner, "clip")
+        held = cache._entries[(owner, library.space.id)]
+        assert held.generation == space.generation
+        assert len(held.image_ids) == len(library.image_ids) - 1
+        assert await _ask_apart(cache, library, query) == expected
 
     _in_session(cached, owner, work)

@@ -19,9 +19,11 @@ with an overlay: the images changed since, read from ``embedding_changes`` in th
 caller's transaction, left out of the matrix, and their current rows read into a small
 matrix of their own (kept for the next queries at that generation). A load reads the
 generation before the vectors, so a matrix is never older than the generation it is
-filed under. Which images are live (not trashed) is always asked of the database, never cached; so
-are the caller's filters, but for a date range alone: each row's ``taken_at`` is loaded
-with its vector and a changed date moves the generation too (migration 0007).
+filed under. A matrix holds live images only: trashing or restoring a photo moves the
+generation and is logged like a changed vector (migration 0009), so liveness needs no
+statement of its own. The caller's filters are asked of the database, but for a date
+range alone: each row's ``taken_at`` is loaded with its vector and a changed date moves
+the generation too (migration 0007).
 """
 
 from __future__ import annotations
@@ -494,8 +496,8 @@ async def _changed_since(
 async def _copy_vectors(
     session: AsyncSession, space: SpaceRef, only: NDArray[np.bytes_] | None = None
 ) -> bytearray:
-    """The space's rows (``only`` those images' when given, as 16-byte ids) as
-    ``COPY ... (FORMAT binary)`` on the session's own connection."""
+    """The space's rows of live images (``only`` those images' when given, as 16-byte
+    ids) as ``COPY ... (FORMAT binary)`` on the session's own connection."""
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
@@ -510,7 +512,8 @@ async def _copy_vectors(
         "COPY (SELECT e.image_id, e.embedding, i.taken_at FROM embeddings e "  # noqa: S608
         "JOIN images i ON i.owner_id = e.owner_id AND i.id = e.image_id "
         f"WHERE e.owner_id = '{space.owner_id}' AND e.space_id = '{space.id}'{listed} "
-        f"AND i.owner_id = '{space.owner_id}') TO STDOUT (FORMAT binary)"
+        f"AND i.owner_id = '{space.owner_id}' AND i.trashed_at IS NULL) "
+        "TO STDOUT (FORMAT binary)"
     )
     async with driver.cursor() as cursor, cursor.copy(statement) as copy:
         async for chunk in copy:

@@ -303,15 +303,13 @@ async def _cached_scan(
     taken: TakenRange | None,
 ) -> list[Neighbor]:
     """Exact k nearest from the in-memory matrix and its overlay of rows changed since it
-    was loaded; liveness (and filters other than a date range alone) from the database."""
-    owner = Image.owner_id == filters.owner_id
-    excluded = _unpack(None, [image_id.bytes for image_id in filters.exclude])
-    if filters.candidates is None or taken is not None:
-        trashed = await session.scalar(_packed_ids([owner, Image.trashed_at.is_not(None)]))
-        skipped, listed = np.concatenate([_unpack(trashed), excluded]), None
-    else:
+    was loaded. Both hold live images only (``search.cache``): with no filter or a date
+    range alone, no statement is needed; other filters are listed by the database."""
+    skipped = _unpack(None, [image_id.bytes for image_id in filters.exclude])
+    listed = None
+    if filters.candidates is not None and taken is None:
         packed = await session.scalar(_packed_candidates(filters.candidates, filters.owner_id))
-        skipped, listed = excluded, _unpack(packed)
+        listed = _unpack(packed)
     # The changed images' rows of the matrix are out of date: the overlay has them now.
     stale = cached.matrix.rows_of(cached.changed)
     query = np.asarray(vector, dtype=np.float32)
