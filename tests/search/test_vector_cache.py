@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from photostore.app import build_context
 from photostore.config import Settings
 from photostore.db.models import Embedding, EmbeddingChange, Image
+from photostore.search import cache as cache_module
 from photostore.search import nearest, space_by_name
 from photostore.search import vector as vector_module
 from photostore.search.cache import SpaceMatrix, VectorCache, parse_copy_binary
@@ -661,5 +662,59 @@ def test_trash_and_restore_reach_the_matrix_without_a_statement_of_their_own(
         assert held.generation == space.generation
         assert len(held.image_ids) == len(library.image_ids) - 1
         assert await _ask_apart(cache, library, query) == expected
+
+    _in_session(cached, owner, work)
+
+
+def test_an_update_folds_the_overlay_into_the_matrix_without_reading_the_space(
+    cached: Settings, library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After writes the log answers for, the matrix is brought up to date from itself
+    and the overlay: the result holds exactly what a full read gives."""
+    owner = library.owner_id
+    key = (owner, library.space.id)
+    query = library.vectors[300]
+    copy_vectors = cache_module._copy_vectors
+
+    async def changed_rows_only(*args: Any, only: Any = None) -> bytearray:
+        if only is None:
+            raise AssertionError("the whole space was read again")
+        return await copy_vectors(*args, only=only)
+
+    async def work(session: AsyncSession, cache: VectorCache) -> None:
+        await _ask_apart(cache, library, query)
+        await cache.settled()
+        cache.refresh_seconds = 3600
+        truth = _truth(library, query)
+        moved_far, moved_near = truth[0], library.image_ids[2500]
+        async with cache._db.for_user(owner) as writer:
+            (added,) = await _add_images(writer, library, query[None, :])
+            for image_id, vector in ((moved_far, -query), (moved_near, query)):
+                await writer.execute(
+                    update(Embedding)
+                    .where(Embedding.owner_id == owner, Embedding.image_id == image_id)
+                    .values(embedding=(vector / np.linalg.norm(vector)).tolist())
+                )
+            await writer.execute(_trash(owner, truth[1]))
+        before = await _ask_apart(cache, library, query)  # the log answers, the overlay is kept
+        monkeypatch.setattr(cache_module, "_copy_vectors", changed_rows_only)
+        cache.refresh_seconds = 0
+        assert await _ask_apart(cache, library, query) == before  # and schedules the update
+        await cache.settled()
+        space = await space_by_name(session, owner, "clip")
+        folded = cache._entries[key]
+        assert folded.generation == space.generation
+        assert await _ask_apart(cache, library, query) == before
+        assert set(before[:2]) == {added, moved_near}
+        assert moved_far not in before and truth[1] not in before
+        monkeypatch.undo()
+        read = await cache._read(key, space)
+        assert read is not None
+        # The same rows (photos taken at the same moment may come in either order).
+        assert np.array_equal(folded.sorted_ids, read.sorted_ids)
+        assert np.array_equal(folded.taken_at, read.taken_at)
+        for name in ("vectors", "taken_at", "squared_norms"):
+            ours, theirs = getattr(folded, name), getattr(read, name)
+            assert np.array_equal(ours[folded.sorted_rows], theirs[read.sorted_rows]), name
 
     _in_session(cached, owner, work)

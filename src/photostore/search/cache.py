@@ -7,10 +7,10 @@ bandwidth, which is the floor ``bench/search.py`` measures. Spaces with at least
 Loading never holds a query up. A query that finds its space absent is answered by
 PostgreSQL (``search.vector``'s planner) and schedules a load in the background: at most
 two at a time, one per space. A space whose matrix the change log still answers for is
-reloaded at most once per ``refresh_seconds``, so a user writing vectors all day does not
-keep a core busy reloading them; one the log cannot answer for (a bulk write) reloads at
-once. The load is one binary ``COPY`` in a transaction of the space's owner, so
-row-level security fences it like any query.
+brought up to date at most once per ``refresh_seconds``, by folding the overlay (below)
+into the matrix in a worker thread, without reading the space again; one the log cannot
+answer for (a bulk write) is read again at once. A read is one binary ``COPY`` in a
+transaction of the space's owner, so row-level security fences it like any query.
 
 Correctness: every query brings the space's ``generation`` (bumped by a trigger on every
 change of its vectors, image purges included), read in the caller's transaction. A
@@ -376,10 +376,9 @@ class VectorCache:
             if entry is not None and 0 < generation - entry.generation < LOGGED_GENERATIONS
             else None
         )
-        # While the log answers, a reload only makes it shorter and waits its interval;
-        # when it cannot, the planner answers until the reload, which starts at once.
-        self._schedule_load(key, space, urgent=log is None)
         if entry is None or log is None:
+            # The planner answers until the reload, which starts at once.
+            self._schedule_load(key, space, urgent=True)
             return None
         changed, committed = log
         rows = (
@@ -388,9 +387,12 @@ class VectorCache:
             else None
         )
         # An overlay read by a transaction that wrote nothing holds committed rows only,
-        # so the next queries at this generation can share it.
+        # so the next queries at this generation can share it, and a reload can fold it
+        # into the matrix.
         if committed:
             self._overlays[key] = _Overlay(entry.generation, generation, changed, rows)
+        # While the log answers, a reload only makes it shorter and waits its interval.
+        self._schedule_load(key, space, urgent=False)
         self._entries.move_to_end(key)
         return CachedSpace(entry, changed, rows)
 
@@ -430,23 +432,21 @@ class VectorCache:
             del self._loads[key]
 
     async def _load(self, key: _SpaceKey, space: SpaceRef) -> None:
+        held, overlay = self._entries.get(key), self._overlays.get(key)
+        entry: SpaceMatrix | None
         try:
-            async with self._db.for_user(space.owner_id) as session:
-                generation = await session.scalar(
-                    select(EmbeddingSpace.generation).where(
-                        EmbeddingSpace.owner_id == space.owner_id, EmbeddingSpace.id == space.id
-                    )
-                )
-                if generation is None:  # the space was dropped meanwhile
-                    self._entries.pop(key, None)
-                    return
-                data = await _copy_vectors(session, space)
-            # Parsing and sorting a large space takes a while: off the event loop.
-            entry = await asyncio.to_thread(_build, data, space, generation)
+            if held is not None and overlay is not None and overlay.base == held.generation:
+                # The matrix and an overlay of committed rows make the space as it was at
+                # the overlay's generation: no need to read every vector again.
+                entry = await asyncio.to_thread(_patched, held, overlay)
+            else:
+                entry = await self._read(key, space)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.warning("loading the vectors of space %s failed", space.id, exc_info=True)
+            return
+        if entry is None:
             return
         self._entries[key] = entry
         self._entries.move_to_end(key)
@@ -454,6 +454,21 @@ class VectorCache:
         while len(self._entries) > 1 and self.used_bytes > self.budget_bytes:
             evicted, _ = self._entries.popitem(last=False)
             self._overlays.pop(evicted, None)
+
+    async def _read(self, key: _SpaceKey, space: SpaceRef) -> SpaceMatrix | None:
+        """The space read whole from the database; None if it was dropped meanwhile."""
+        async with self._db.for_user(space.owner_id) as session:
+            generation = await session.scalar(
+                select(EmbeddingSpace.generation).where(
+                    EmbeddingSpace.owner_id == space.owner_id, EmbeddingSpace.id == space.id
+                )
+            )
+            if generation is None:  # the space was dropped meanwhile
+                self._entries.pop(key, None)
+                return None
+            data = await _copy_vectors(session, space)
+        # Parsing and sorting a large space takes a while: off the event loop.
+        return await asyncio.to_thread(_build, data, space, generation)
 
 
 async def _changed_since(
@@ -535,3 +550,22 @@ def _uuid_of(raw: bytes) -> uuid.UUID:
 def _build(data: bytearray, space: SpaceRef, generation: int) -> SpaceMatrix:
     ids, vectors, taken_at = parse_copy_binary(data, space.dimension)
     return SpaceMatrix.build(generation, space.metric, ids, vectors, taken_at)
+
+
+def _patched(held: SpaceMatrix, overlay: _Overlay) -> SpaceMatrix:
+    """``held`` with the overlay's changed images replaced by their current rows: the
+    space at the overlay's generation, without reading it again."""
+    keep = np.ones(len(held.image_ids), dtype=bool)
+    keep[held.rows_of(overlay.changed)] = False
+    ids, vectors, taken_at = [held.image_ids[keep]], [held.vectors[keep]], [held.taken_at[keep]]
+    if overlay.rows is not None:
+        ids.append(overlay.rows.image_ids)
+        vectors.append(overlay.rows.vectors)
+        taken_at.append(overlay.rows.taken_at)
+    return SpaceMatrix.build(
+        overlay.generation,
+        held.metric,
+        np.concatenate(ids),
+        np.concatenate(vectors),
+        np.concatenate(taken_at),
+    )
