@@ -19,7 +19,13 @@ from photostore.db.models import Embedding, EmbeddingChange, Image
 from photostore.search import cache as cache_module
 from photostore.search import nearest, space_by_name
 from photostore.search import vector as vector_module
-from photostore.search.cache import SpaceMatrix, VectorCache, parse_copy_binary
+from photostore.search.cache import (
+    SpaceMatrix,
+    VectorCache,
+    _Overlay,
+    _patched,
+    parse_copy_binary,
+)
 from photostore.search.filters import SearchFilters, TakenRange
 from tests.search.library import Library, clustered_vectors, insert_images, seed_library
 
@@ -718,3 +724,40 @@ def test_an_update_folds_the_overlay_into_the_matrix_without_reading_the_space(
             assert np.array_equal(ours[folded.sorted_rows], theirs[read.sorted_rows]), name
 
     _in_session(cached, owner, work)
+
+
+@pytest.mark.parametrize("held_rows", [340, 0])
+def test_folding_gives_the_rows_a_rebuild_gives(held_rows: int) -> None:
+    """Changed, removed and new rows, dates shared by many rows; also a matrix whose
+    every row changed."""
+    rng = np.random.default_rng(23)
+    ids = np.frombuffer(rng.bytes(16 * 400), dtype="S16")
+    vectors = rng.standard_normal((400, DIM)).astype(np.float32)
+    taken = rng.integers(0, 40, 400)  # about ten photos a moment
+    held = SpaceMatrix.build(1, "l2", ids, vectors, taken)
+    changed = rng.choice(400, 60, replace=False) if held_rows else np.arange(400)
+    new_ids = np.frombuffer(rng.bytes(16 * 20), dtype="S16")
+    rewritten = ids[changed[: len(changed) // 2]]  # the other half left the space
+    current_ids = np.concatenate([rewritten, new_ids])
+    current = SpaceMatrix.build(
+        5,
+        "l2",
+        current_ids,
+        rng.standard_normal((len(current_ids), DIM)).astype(np.float32),
+        rng.integers(0, 40, len(current_ids)),
+    )
+    folded = _patched(held, _Overlay(1, 5, np.concatenate([ids[changed], new_ids]), current))
+    kept = ~np.isin(ids, ids[changed])
+    rebuilt = SpaceMatrix.build(
+        5,
+        "l2",
+        np.concatenate([ids[kept], current.image_ids]),
+        np.concatenate([vectors[kept], current.vectors]),
+        np.concatenate([taken[kept], current.taken_at]),
+    )
+    assert folded.generation == 5
+    assert np.array_equal(folded.taken_at, rebuilt.taken_at)  # in date order
+    assert np.array_equal(folded.sorted_ids, rebuilt.sorted_ids)
+    for name in ("vectors", "taken_at", "squared_norms"):
+        ours, theirs = getattr(folded, name), getattr(rebuilt, name)
+        assert np.array_equal(ours[folded.sorted_rows], theirs[rebuilt.sorted_rows]), name

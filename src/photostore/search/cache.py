@@ -34,7 +34,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -84,22 +84,33 @@ class SpaceMatrix:
         ids: NDArray[np.bytes_],
         vectors: NDArray[np.float32],
         taken_at: NDArray[np.int64],
+        squared_norms: NDArray[np.float32] | None = None,
     ) -> SpaceMatrix:
-        by_date = np.argsort(taken_at, kind="stable")
-        ids, vectors, taken_at = ids[by_date], vectors[by_date], taken_at[by_date]
-        order = np.argsort(ids, kind="stable")
+        """The matrix of these rows; they are put in date order unless they are in it.
+
+        Each new copy of a large space's vectors costs more in first-touched memory than
+        in copying (measured: 0.3-2 s for 230 MB on this machine), so rows already in
+        order are taken as they are.
+        """
+        if len(taken_at) > 1 and not bool((np.diff(taken_at) >= 0).all()):
+            by_date = np.argsort(taken_at, kind="stable")
+            ids, vectors, taken_at = ids[by_date], vectors[by_date], taken_at[by_date]
+            squared_norms = None if squared_norms is None else squared_norms[by_date]
+        if squared_norms is None:
+            squared_norms = np.einsum("ij,ij->i", vectors, vectors).astype(np.float32)
         keys = _low_keys(ids)
         key_order = np.argsort(keys, kind="stable")
         unique = len(keys) == 0 or bool((np.diff(keys[key_order]) != 0).all())
+        order = key_order if unique else np.argsort(ids, kind="stable")
         return cls(
             generation=generation,
             metric=metric,
             image_ids=ids,
             vectors=vectors,
-            squared_norms=np.einsum("ij,ij->i", vectors, vectors).astype(np.float32),
+            squared_norms=squared_norms,
             taken_at=taken_at,
-            sorted_ids=ids[order] if not unique else ids[key_order],
-            sorted_rows=order if not unique else key_order,
+            sorted_ids=ids[order],
+            sorted_rows=order,
             sorted_keys=keys[key_order] if unique else None,
         )
 
@@ -554,18 +565,31 @@ def _build(data: bytearray, space: SpaceRef, generation: int) -> SpaceMatrix:
 
 def _patched(held: SpaceMatrix, overlay: _Overlay) -> SpaceMatrix:
     """``held`` with the overlay's changed images replaced by their current rows: the
-    space at the overlay's generation, without reading it again."""
+    space at the overlay's generation, without reading it again.
+
+    The overlay's rows (few, in date order) are placed among the kept rows by binary
+    search, so the vectors are gathered once, into the one new large array.
+    """
     keep = np.ones(len(held.image_ids), dtype=bool)
     keep[held.rows_of(overlay.changed)] = False
-    ids, vectors, taken_at = [held.image_ids[keep]], [held.vectors[keep]], [held.taken_at[keep]]
-    if overlay.rows is not None:
-        ids.append(overlay.rows.image_ids)
-        vectors.append(overlay.rows.vectors)
-        taken_at.append(overlay.rows.taken_at)
-    return SpaceMatrix.build(
-        overlay.generation,
-        held.metric,
-        np.concatenate(ids),
-        np.concatenate(vectors),
-        np.concatenate(taken_at),
+    kept = np.flatnonzero(keep)
+    added = overlay.rows
+    if added is not None and len(kept) == 0:
+        return replace(added, generation=overlay.generation)
+    count = 0 if added is None else len(added.image_ids)
+    # Final position of each overlay row: after the kept rows taken no later than it.
+    placed = (
+        np.searchsorted(held.taken_at[kept], added.taken_at, side="right") + np.arange(count)
+        if added is not None
+        else np.empty(0, dtype=np.intp)
     )
+    from_held = np.ones(len(kept) + count, dtype=bool)
+    from_held[placed] = False
+    rows = np.zeros(len(from_held), dtype=np.intp)
+    rows[from_held] = kept
+    ids, taken_at = held.image_ids[rows], held.taken_at[rows]
+    vectors, norms = np.take(held.vectors, rows, axis=0), held.squared_norms[rows]
+    if added is not None:
+        ids[placed], taken_at[placed] = added.image_ids, added.taken_at
+        vectors[placed], norms[placed] = added.vectors, added.squared_norms
+    return SpaceMatrix.build(overlay.generation, held.metric, ids, vectors, taken_at, norms)
