@@ -377,32 +377,32 @@ class VectorCache:
             and memo is not None
             and (memo.base, memo.generation) == (entry.generation, generation)
         ):
-            self._schedule_load(key, space, urgent=False)  # shrinks the overlay in time
-            self._entries.move_to_end(key)
-            return CachedSpace(entry, memo.changed, memo.rows)
-        # A matrix older than the log reaches back cannot answer; otherwise the log says
-        # which of its rows are out of date.
-        log = (
-            await _changed_since(session, space, entry.generation)
-            if entry is not None and 0 < generation - entry.generation < LOGGED_GENERATIONS
-            else None
-        )
-        if entry is None or log is None:
-            # The planner answers until the reload, which starts at once.
-            self._schedule_load(key, space, urgent=True)
-            return None
-        changed, committed = log
-        rows = (
-            _build(await _copy_vectors(session, space, only=changed), space, generation)
-            if len(changed)
-            else None
-        )
-        # An overlay read by a transaction that wrote nothing holds committed rows only,
-        # so the next queries at this generation can share it, and a reload can fold it
-        # into the matrix.
-        if committed:
-            self._overlays[key] = _Overlay(entry.generation, generation, changed, rows)
-        # While the log answers, a reload only makes it shorter and waits its interval.
+            changed, rows = memo.changed, memo.rows
+        else:
+            # A matrix older than the log reaches back cannot answer; otherwise the log
+            # says which of its rows are out of date.
+            log = (
+                await _changed_since(session, space, entry.generation)
+                if entry is not None and 0 < generation - entry.generation < LOGGED_GENERATIONS
+                else None
+            )
+            if entry is None or log is None:
+                # The planner answers until the reload, which starts at once.
+                self._schedule_load(key, space, urgent=True)
+                return None
+            changed, committed = log
+            rows = (
+                _build(await _copy_vectors(session, space, only=changed), space, generation)
+                if len(changed)
+                else None
+            )
+            # An overlay read by a transaction that wrote nothing holds committed rows
+            # only, so the next queries at this generation can share it, and an update
+            # can fold it into the matrix.
+            if committed:
+                self._overlays[key] = _Overlay(entry.generation, generation, changed, rows)
+        # While the log answers, an update only makes the overlay smaller: it waits its
+        # interval.
         self._schedule_load(key, space, urgent=False)
         self._entries.move_to_end(key)
         return CachedSpace(entry, changed, rows)
