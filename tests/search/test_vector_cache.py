@@ -672,6 +672,16 @@ def test_trash_and_restore_reach_the_matrix_without_a_statement_of_their_own(
     _in_session(cached, owner, work)
 
 
+def _assert_same_rows(ours: SpaceMatrix, theirs: SpaceMatrix) -> None:
+    """The same rows, each image with the same vector, date and norm, in date order
+    (photos taken at the same moment may come in either order)."""
+    assert np.array_equal(ours.taken_at, theirs.taken_at)
+    assert np.array_equal(ours.sorted_ids, theirs.sorted_ids)
+    for name in ("vectors", "taken_at", "squared_norms"):
+        mine, other = getattr(ours, name), getattr(theirs, name)
+        assert np.array_equal(mine[ours.sorted_rows], other[theirs.sorted_rows]), name
+
+
 def test_an_update_folds_the_overlay_into_the_matrix_without_reading_the_space(
     cached: Settings, library: Library, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -716,12 +726,7 @@ def test_an_update_folds_the_overlay_into_the_matrix_without_reading_the_space(
         monkeypatch.undo()
         read = await cache._read(key, space)
         assert read is not None
-        # The same rows (photos taken at the same moment may come in either order).
-        assert np.array_equal(folded.sorted_ids, read.sorted_ids)
-        assert np.array_equal(folded.taken_at, read.taken_at)
-        for name in ("vectors", "taken_at", "squared_norms"):
-            ours, theirs = getattr(folded, name), getattr(read, name)
-            assert np.array_equal(ours[folded.sorted_rows], theirs[read.sorted_rows]), name
+        _assert_same_rows(folded, read)
 
     _in_session(cached, owner, work)
 
@@ -756,8 +761,4 @@ def test_folding_gives_the_rows_a_rebuild_gives(held_rows: int) -> None:
         np.concatenate([taken[kept], current.taken_at]),
     )
     assert folded.generation == 5
-    assert np.array_equal(folded.taken_at, rebuilt.taken_at)  # in date order
-    assert np.array_equal(folded.sorted_ids, rebuilt.sorted_ids)
-    for name in ("vectors", "taken_at", "squared_norms"):
-        ours, theirs = getattr(folded, name), getattr(rebuilt, name)
-        assert np.array_equal(ours[folded.sorted_rows], theirs[rebuilt.sorted_rows]), name
+    _assert_same_rows(folded, rebuilt)
