@@ -100,8 +100,8 @@ class Settings(BaseSettings):
     vector_cache_refresh_seconds: float = Field(
         default=30.0,
         ge=0,
-        description="A space whose vectors changed is reloaded into the vector cache at "
-        "most this often while the change log answers for it (a bulk write reloads at once).",
+        description="A space whose vectors changed is brought up to date in the vector cache "
+        "at most this often while the change log answers for it (a bulk write: at once).",
     )
 
     @model_validator(mode="after")

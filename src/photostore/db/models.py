@@ -384,9 +384,9 @@ class Embedding(Base):
 
 
 class EmbeddingChange(Base):
-    """An image whose vector (or date) in a space changed at a generation: the log the
-    vector cache reads to answer from a slightly older matrix (migration 0008). The nil
-    UUID as ``image_id`` means more changed than was logged."""
+    """An image whose vector, date or trash state in a space changed at a generation:
+    the log the vector cache reads to answer from a slightly older matrix (migrations
+    0008, 0009). The nil UUID as ``image_id`` means more changed than was logged."""
 
     __tablename__ = "embedding_changes"
 
