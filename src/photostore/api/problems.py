@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from photostore import errors
@@ -22,6 +23,8 @@ log = logging.getLogger(__name__)
 
 PROBLEM_BASE = "https://photostore.dev/problems/"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+# Seconds a caller is asked to wait before retrying when the database is unavailable.
+DATABASE_RETRY_AFTER = 1
 
 STATUS_BY_ERROR: dict[type[errors.PhotostoreError], int] = {
     errors.BadRequest: 400,
@@ -105,7 +108,30 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database could not serve the request (not reachable, a
+    dropped connection, no pooled connection in time, a statement cancelled or a
+    transaction rolled back by the server): the same request may succeed when retried."""
+    if isinstance(exc, sa_exc.TimeoutError):
+        return True
+    return isinstance(exc, sa_exc.DBAPIError) and (
+        exc.connection_invalidated or isinstance(exc, sa_exc.OperationalError)
+    )
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    # Reached from the route (a handler of the exception middleware) and from outside it
+    # (an audit row that could not be written): both answer alike.
+    if database_unavailable(exc):
+        log.warning("database unavailable: %s", exc)
+        return problem_response(
+            request,
+            503,
+            errors.ServiceUnavailable.type,
+            errors.ServiceUnavailable.title,
+            "the database is unavailable; retry shortly",
+            {"Retry-After": str(DATABASE_RETRY_AFTER)},
+        )
     log.error("unexpected error", exc_info=exc)
     return problem_response(
         request,
@@ -120,4 +146,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(errors.PhotostoreError, _photostore_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(sa_exc.DBAPIError, _unexpected_error)
+    app.add_exception_handler(sa_exc.TimeoutError, _unexpected_error)
     app.add_exception_handler(Exception, _unexpected_error)
