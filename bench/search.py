@@ -17,7 +17,9 @@ and through the API (ASGI in-process: ``GET /v1/images/{id}/duplicates`` for the
 unfiltered case, ``POST /v1/search`` where that route exists), and the floor: numpy
 brute force over the same user's candidate vectors, already in memory. The large user's
 cases are measured once more without the vector cache: what PostgreSQL's own plans give
-while the cache loads or reloads a space.
+while the cache loads or reloads a space. One more line shows what one user's searches
+cost while another's longest scans run in the same process, beside the same searches
+alone.
 """
 
 from __future__ import annotations
@@ -191,6 +193,44 @@ async def _answered_and_settled_ms(ctx: ServiceContext, user: BenchUser) -> tupl
     if ctx.vector_cache is not None:
         await ctx.vector_cache.settled()
     return (answered - started) * 1000, (time.perf_counter() - started) * 1000
+
+
+async def _contended_ms(
+    ctx: ServiceContext, user: BenchUser, busy: BenchUser, queries: int, seed: int
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """p50 and p99 of ``user``'s unfiltered searches alone, then while ``busy``'s
+    unfiltered searches run back to back in the same process (one API process serving
+    both users)."""
+    rng, busy_rng = np.random.default_rng(seed), np.random.default_rng(seed + 1)
+
+    async def search(who: BenchUser, query: np.ndarray) -> None:
+        async with ctx.db.for_user(who.id) as session:
+            space = await space_by_name(session, who.id, "clip")
+            await nearest(session, who.id, space, query.tolist(), K, cache=ctx.vector_cache)
+
+    async def measured() -> tuple[float, float]:
+        timings = []
+        for _ in range(queries):
+            query = query_near(user, rng)
+            started = time.perf_counter()
+            await search(user, query)
+            timings.append(time.perf_counter() - started)
+        return _pct(timings, 0.5), _pct(timings, 0.99)
+
+    alone = await measured()
+    stop = asyncio.Event()
+
+    async def keep_busy() -> None:
+        while not stop.is_set():
+            await search(busy, query_near(busy, busy_rng))
+
+    background = asyncio.create_task(keep_busy())
+    try:
+        contended = await measured()
+    finally:
+        stop.set()
+        await background
+    return alone, contended
 
 
 async def _round_trip_ms(ctx: ServiceContext, user: BenchUser, runs: int = 50) -> float:
@@ -378,9 +418,14 @@ def run(args: argparse.Namespace) -> int:
                         )
                         _measure_api(client, user, headers, row, asked)
                         results.append((f"{label} ({len(user.image_ids):,})", row))
+                # One process, two users: the mid user's searches while the large user's
+                # unfiltered ones (the longest scans) run back to back.
+                (large_label, large), (mid_label, mid) = _classes(users)[:2]
+                alone, contended = asyncio.run(
+                    _contended_ms(ctx, mid, large, max(100, args.queries), args.seed + 2)
+                )
                 # What a large user gets while the cache loads or reloads their space:
                 # the PostgreSQL plans alone (per-space HNSW index or exact scan).
-                large = _classes(users)[0][1]
                 uncached = replace(ctx, vector_cache=None)
                 for share in SELECTIVITIES:
                     print(f"... large without cache {share:.1%}", file=sys.stderr, flush=True)
@@ -430,6 +475,12 @@ def run(args: argparse.Namespace) -> int:
         f"after the {REWRITTEN} writes, the large user's matrix was brought up to date in "
         f"{update_ms:.0f} ms (the overlay folded in, in the background; a full read is the "
         "load time above)"
+    )
+    print(
+        f"{mid_label} user's unfiltered searches while the {large_label} user's run back to "
+        f"back in the same process: p50 {contended[0]:.2f} ms, p99 {contended[1]:.2f} ms "
+        f"(alone: p50 {alone[0]:.2f} ms, p99 {alone[1]:.2f} ms; p50 ratio "
+        f"{contended[0] / alone[0]:.1f})"
     )
     print(
         "one row-level-security transaction with one trivial statement (the least any "

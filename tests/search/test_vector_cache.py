@@ -762,3 +762,50 @@ def test_folding_gives_the_rows_a_rebuild_gives(held_rows: int) -> None:
     )
     assert folded.generation == 5
     _assert_same_rows(folded, rebuilt)
+
+
+async def _loop_turns_during(work: Awaitable[T]) -> tuple[T, int]:
+    """``work``'s result, and how often the event loop ran other tasks before it ended."""
+    turns = 0
+    done = False
+
+    async def ticker() -> None:
+        nonlocal turns
+        while not done:
+            turns += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0)  # the ticker's first turn, before the work starts
+    turns = 0
+    try:
+        result = await work
+        return result, turns
+    finally:
+        done = True
+        await task
+
+
+@pytest.mark.parametrize(("rows", "off_loop"), [(20_000, True), (2_000, False)])
+def test_a_long_scan_leaves_the_event_loop_to_other_requests(rows: int, off_loop: bool) -> None:
+    dim = 512
+    assert (rows * dim > cache_module.OFFLOAD_FLOATS) == off_loop
+    rng = np.random.default_rng(9)
+    vectors = rng.standard_normal((rows, dim)).astype(np.float32)
+    ids = np.array([uuid.UUID(int=i + 1).bytes for i in range(rows)], dtype="S16")
+    matrix = SpaceMatrix.build(1, "l2", ids, vectors, np.arange(rows, dtype=np.int64))
+    cached = cache_module.CachedSpace(matrix, np.empty(0, dtype="S16"))
+    query = rng.standard_normal(dim).astype(np.float32)
+    skipped = np.array([ids[int(np.argmin(np.linalg.norm(vectors - query, axis=1)))]], "S16")
+
+    found, turns = asyncio.run(_loop_turns_during(cached.nearest(query, K, skipped=skipped)))
+
+    # Off the loop, other tasks ran while the scan did; on it, none could.
+    assert (turns > 0) == off_loop
+    distances = np.linalg.norm(vectors - query, axis=1)
+    distances[np.isin(ids, skipped)] = np.inf
+    expected = [uuid.UUID(bytes=bytes(ids[i])) for i in np.argsort(distances)[:K]]
+    assert [image_id for image_id, _ in found] == expected
+    np.testing.assert_allclose(
+        [raw for _, raw in found], np.sort(distances)[:K], rtol=1e-4, atol=1e-4
+    )

@@ -305,29 +305,19 @@ async def _cached_scan(
     """Exact k nearest from the in-memory matrix and its overlay of rows changed since it
     was loaded. Both hold live images only (``search.cache``): with no filter or a date
     range alone, no statement is needed; other filters are listed by the database."""
-    skipped = _unpack(None, [image_id.bytes for image_id in filters.exclude])
     listed = None
     if filters.candidates is not None and taken is None:
         packed = await session.scalar(_packed_candidates(filters.candidates, filters.owner_id))
         listed = _unpack(packed)
-    # The changed images' rows of the matrix are out of date: the overlay has them now.
-    stale = cached.matrix.rows_of(cached.changed)
-    query = np.asarray(vector, dtype=np.float32)
-    found: list[tuple[uuid.UUID, float]] = []
-    for matrix in (cached.matrix, cached.overlay):
-        if matrix is None or not len(matrix.image_ids):
-            continue
-        if listed is not None:
-            rows: NDArray[np.intp] | None = matrix.rows_of(listed)
-        else:
-            rows = None if taken is None or filters.candidates is None else matrix.rows_taken(taken)
-        skip = matrix.rows_of(skipped)
-        if matrix is cached.matrix and len(stale):
-            skip = np.concatenate([skip, stale])
-        found += matrix.nearest_rows(query, k, rows, skip)
-    found.sort(key=lambda hit: (hit[1], hit[0].bytes))
+    found = await cached.nearest(
+        np.asarray(vector, dtype=np.float32),
+        k,
+        listed=listed,
+        taken=None if filters.candidates is None else taken,
+        skipped=_unpack(None, [image_id.bytes for image_id in filters.exclude]),
+    )
     metric = filters.space.metric
-    return [Neighbor(image_id, reported_distance(metric, raw)) for image_id, raw in found[:k]]
+    return [Neighbor(image_id, reported_distance(metric, raw)) for image_id, raw in found]
 
 
 def _unpack(packed: bytes | None, extra: Sequence[bytes] = ()) -> NDArray[np.bytes_]:
