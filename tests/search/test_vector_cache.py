@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import numpy as np
@@ -786,24 +786,49 @@ async def _loop_turns_during(work: Awaitable[T]) -> tuple[T, int]:
         await task
 
 
-@pytest.mark.parametrize(("rows", "off_loop"), [(20_000, True), (2_000, False)])
-def test_a_long_scan_leaves_the_event_loop_to_other_requests(rows: int, off_loop: bool) -> None:
+@pytest.mark.parametrize(
+    ("rows", "select", "off_loop"),
+    [
+        (20_000, "all", True),
+        (2_000, "all", False),
+        (20_000, "listed", True),  # 6,000 listed ids: looked up and gathered
+        (20_000, "taken", True),  # a date range of 18,000 rows
+        (20_000, "few taken", False),  # a date range of 3,000 rows
+    ],
+)
+def test_a_long_scan_leaves_the_event_loop_to_other_requests(
+    rows: int, select: str, off_loop: bool
+) -> None:
     dim = 512
-    assert (rows * dim > cache_module.OFFLOAD_FLOATS) == off_loop
     rng = np.random.default_rng(9)
     vectors = rng.standard_normal((rows, dim)).astype(np.float32)
     ids = np.array([uuid.UUID(int=i + 1).bytes for i in range(rows)], dtype="S16")
-    matrix = SpaceMatrix.build(1, "l2", ids, vectors, np.arange(rows, dtype=np.int64))
+    micros = np.arange(rows, dtype=np.int64) * 1_000_000
+    matrix = SpaceMatrix.build(1, "l2", ids, vectors, micros)
     cached = cache_module.CachedSpace(matrix, np.empty(0, dtype="S16"))
     query = rng.standard_normal(dim).astype(np.float32)
-    skipped = np.array([ids[int(np.argmin(np.linalg.norm(vectors - query, axis=1)))]], "S16")
+    distances = np.linalg.norm(vectors - query, axis=1)
+    skipped = np.array([ids[int(np.argmin(distances))]], "S16")
+    listed, taken, chosen = None, None, np.ones(rows, dtype=bool)
+    if select == "listed":
+        chosen = np.isin(np.arange(rows), rng.choice(rows, 6_000, replace=False))
+        listed = ids[chosen]
+    elif select != "all":
+        low, high = (1_000, 19_000) if select == "taken" else (5_000, 8_000)
+        epoch = datetime(2000, 1, 1, tzinfo=UTC)
+        taken = TakenRange(
+            after=epoch + timedelta(seconds=low), before=epoch + timedelta(seconds=high)
+        )
+        chosen = (np.arange(rows) >= low) & (np.arange(rows) < high)
+    assert (matrix.scan_floats(listed, taken) > cache_module.OFFLOAD_FLOATS) == off_loop
 
-    found, turns = asyncio.run(_loop_turns_during(cached.nearest(query, K, skipped=skipped)))
+    found, turns = asyncio.run(
+        _loop_turns_during(cached.nearest(query, K, listed=listed, taken=taken, skipped=skipped))
+    )
 
     # Off the loop, other tasks ran while the scan did; on it, none could.
     assert (turns > 0) == off_loop
-    distances = np.linalg.norm(vectors - query, axis=1)
-    distances[np.isin(ids, skipped)] = np.inf
+    distances[~chosen | np.isin(ids, skipped)] = np.inf
     expected = [uuid.UUID(bytes=bytes(ids[i])) for i in np.argsort(distances)[:K]]
     assert [image_id for image_id, _ in found] == expected
     np.testing.assert_allclose(

@@ -126,13 +126,16 @@ class SpaceMatrix:
 
     def rows_taken(self, taken: TakenRange) -> NDArray[np.intp]:
         """The rows of images taken in ``taken`` (after inclusive, before exclusive)."""
+        return np.arange(*self._taken_run(taken), dtype=np.intp)
+
+    def _taken_run(self, taken: TakenRange) -> tuple[int, int]:
         low = 0 if taken.after is None else np.searchsorted(self.taken_at, _micros(taken.after))
         high = (
             len(self.taken_at)
             if taken.before is None
             else np.searchsorted(self.taken_at, _micros(taken.before))
         )
-        return np.arange(int(low), max(int(low), int(high)), dtype=np.intp)
+        return int(low), max(int(low), int(high))
 
     def rows_of(self, ids: NDArray[np.bytes_]) -> NDArray[np.intp]:
         """The rows of those of ``ids`` (16-byte ids) the space has a vector for."""
@@ -179,16 +182,17 @@ class SpaceMatrix:
             return np.sqrt(squared, dtype=np.float32)
         return np.asarray(-dots, dtype=np.float32)
 
-    def scan_floats(self, rows: NDArray[np.intp] | None) -> int:
-        """How many floats a scan of ``rows`` (None: all rows) reads, a gathered row
-        counted at its cost in rows of a sequential pass."""
-        if rows is None:
+    def scan_floats(self, listed: NDArray[np.bytes_] | None, taken: TakenRange | None) -> int:
+        """About how many floats a scan of the ``listed`` images (else of those taken in
+        ``taken``, else of all) reads. Listed images are costed as gathered rows, the
+        dearer way, which also pays for looking them up."""
+        dimension = int(self.vectors.shape[1])
+        if listed is not None:
+            return min(len(listed), len(self.image_ids)) * _GATHER_COST * dimension
+        if taken is None:
             return int(self.vectors.size)
-        if len(rows) == 0:
-            return 0
-        run = _run_of(rows)
-        scanned = run[1] - run[0] if run is not None else _GATHER_COST * len(rows)
-        return scanned * int(self.vectors.shape[1])
+        low, high = self._taken_run(taken)
+        return (high - low) * dimension
 
     def _dots(self, query: NDArray[np.float32], rows: NDArray[np.intp]) -> NDArray[np.float32]:
         """``vectors[rows] @ query``, by whichever of two ways reads less memory.
@@ -200,9 +204,8 @@ class SpaceMatrix:
         """
         if len(rows) == 0:
             return np.empty(0, dtype=np.float32)
-        run = _run_of(rows)
-        if run is not None:
-            low, high = run
+        low, high = int(rows.min()), int(rows.max()) + 1
+        if high - low <= _GATHER_COST * len(rows):
             return np.asarray((self.vectors[low:high] @ query)[rows - low], dtype=np.float32)
         dots = np.empty(len(rows), dtype=np.float32)
         chunk = np.empty((min(_GATHER_CHUNK, len(rows)), self.vectors.shape[1]), np.float32)
@@ -223,13 +226,6 @@ _GATHER_CHUNK = 128
 # 3,000-vector user's searches took 19.9 ms at p50 with the scans on the event loop and
 # 7.5 ms with them in a thread (2.4 ms alone). A shorter scan costs less than the hop.
 OFFLOAD_FLOATS = 8 * 1024 * 1024
-
-
-def _run_of(rows: NDArray[np.intp]) -> tuple[int, int] | None:
-    """The run of rows ``[low, high)`` to scan in place for ``rows`` (not empty), or None
-    when gathering them reads less."""
-    low, high = int(rows.min()), int(rows.max()) + 1
-    return (low, high) if high - low <= _GATHER_COST * len(rows) else None
 
 
 def _low_keys(ids: NDArray[np.bytes_]) -> NDArray[np.uint64]:
@@ -320,28 +316,26 @@ class CachedSpace:
         The matrix's rows of the changed images are left out; the overlay holds their
         current rows. A long scan runs in a worker thread (``OFFLOAD_FLOATS``).
         """
-        # The changed images' rows of the matrix are out of date: the overlay has them now.
-        stale = self.matrix.rows_of(self.changed)
-        scans: list[tuple[SpaceMatrix, NDArray[np.intp] | None, NDArray[np.intp]]] = []
-        for matrix in (self.matrix, self.overlay):
-            if matrix is None or not len(matrix.image_ids):
-                continue
-            rows: NDArray[np.intp] | None = None
-            if listed is not None:
-                rows = matrix.rows_of(listed)
-            elif taken is not None:
-                rows = matrix.rows_taken(taken)
-            skip = matrix.rows_of(skipped)
-            if matrix is self.matrix and len(stale):
-                skip = np.concatenate([skip, stale])
-            scans.append((matrix, rows, skip))
+        held = [m for m in (self.matrix, self.overlay) if m is not None and len(m.image_ids)]
 
         def scan() -> list[tuple[uuid.UUID, float]]:
-            found = [hit for m, rows, skip in scans for hit in m.nearest_rows(query, k, rows, skip)]
+            # The changed images' rows of the matrix are out of date: the overlay has them.
+            stale = self.matrix.rows_of(self.changed)
+            found: list[tuple[uuid.UUID, float]] = []
+            for matrix in held:
+                rows: NDArray[np.intp] | None = None
+                if listed is not None:
+                    rows = matrix.rows_of(listed)
+                elif taken is not None:
+                    rows = matrix.rows_taken(taken)
+                skip = matrix.rows_of(skipped)
+                if matrix is self.matrix and len(stale):
+                    skip = np.concatenate([skip, stale])
+                found += matrix.nearest_rows(query, k, rows, skip)
             found.sort(key=lambda hit: (hit[1], hit[0].bytes))
             return found[:k]
 
-        if sum(m.scan_floats(rows) for m, rows, _ in scans) > OFFLOAD_FLOATS:
+        if sum(m.scan_floats(listed, taken) for m in held) > OFFLOAD_FLOATS:
             return await asyncio.to_thread(scan)
         return scan()
 
