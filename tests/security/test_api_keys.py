@@ -108,3 +108,32 @@ def test_only_admins_make_service_keys_and_they_carry_data_scopes_only(
         headers=admin.headers,
     )
     assert refused.status_code == 422
+
+
+def test_last_used_at_is_written_at_most_once_a_minute(
+    client: TestClient, alice: Account, database: ScratchDatabase
+) -> None:
+    key_id, secret = create_key(client, alice, ["images:read"])
+
+    def last_used() -> datetime:
+        with database.superuser_connect() as conn:
+            row = conn.execute("SELECT last_used_at FROM api_keys WHERE id = %s", (key_id,))
+            value = row.fetchone()
+        assert value is not None and value[0] is not None
+        return value[0]
+
+    def set_last_used(moment: datetime) -> None:
+        with database.superuser_connect() as conn:
+            conn.execute("UPDATE api_keys SET last_used_at = %s WHERE id = %s", (moment, key_id))
+
+    assert client.get("/v1/images", headers=bearer(secret)).status_code == 200
+    first = last_used()
+    assert abs(datetime.now(UTC) - first) < timedelta(seconds=30)
+    recent = first - timedelta(seconds=30)
+    set_last_used(recent)
+    assert client.get("/v1/images", headers=bearer(secret)).status_code == 200
+    assert last_used() == recent  # within the minute: not written again
+    stale = first - timedelta(minutes=2)
+    set_last_used(stale)
+    assert client.get("/v1/images", headers=bearer(secret)).status_code == 200
+    assert last_used() > first - timedelta(seconds=1)
