@@ -21,6 +21,9 @@ from photostore.services.context import ServiceContext
 from photostore.services.pagination import decode_cursor, encode_cursor
 
 MAX_PAGE_SIZE = 500
+# Every authenticated request writes a row: a plain INSERT into the table, built once (the
+# ORM's unit of work, or a statement built per call, costs more than the row).
+_INSERT_ROW = insert(AuditEntry.metadata.tables[AuditEntry.__tablename__])
 
 
 @dataclass(frozen=True)
@@ -55,22 +58,20 @@ class AuditService:
     async def record(self, subject: AuditSubject, event: AuditEvent) -> None:
         """Write one row, in its own transaction, scoped to the user acted for."""
         async with self.ctx.db.for_user(subject.owner_id) as session:
-            # A plain INSERT: the ORM's unit of work costs more than the row on every request.
-            await session.execute(
-                insert(AuditEntry).values(
-                    owner_id=subject.owner_id,
-                    id=new_id(),
-                    at=self.ctx.clock(),
-                    principal_id=subject.principal_id,
-                    principal_kind=subject.principal_kind,
-                    key_id=subject.key_id,
-                    action=event.action[:300],
-                    target_type=event.target_type[:64] if event.target_type else None,
-                    target_id=event.target_id[:200] if event.target_id else None,
-                    result=event.result,
-                    request_id=event.request_id,
-                )
-            )
+            row = {
+                "owner_id": subject.owner_id,
+                "id": new_id(),
+                "at": self.ctx.clock(),
+                "principal_id": subject.principal_id,
+                "principal_kind": subject.principal_kind,
+                "key_id": subject.key_id,
+                "action": event.action[:300],
+                "target_type": event.target_type[:64] if event.target_type else None,
+                "target_id": event.target_id[:200] if event.target_id else None,
+                "result": event.result,
+                "request_id": event.request_id,
+            }
+            await session.execute(_INSERT_ROW, row)
 
     async def decoy(self) -> None:
         """As costly as :meth:`record` (a transaction with a durable commit), writing
