@@ -69,7 +69,7 @@ class SpaceRef:
         return self.dimension <= MAX_INDEXED_DIMENSION
 
 
-_SPACES = EmbeddingSpace.__table__
+_SPACES = EmbeddingSpace.metadata.tables[EmbeddingSpace.__tablename__]
 # Built once, and of table columns rather than the mapped class: every vector search and
 # write looks its space up, and an ORM entity query built per call cost 0.3-0.45 ms more
 # per lookup (measured in a for_user transaction).

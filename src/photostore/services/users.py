@@ -36,7 +36,7 @@ class Account(Protocol):
     token_version: int
 
 
-_USERS = User.__table__
+_USERS = User.metadata.tables[User.__tablename__]
 # The columns of an account a principal is made of, by ``user_id``. Every authenticated
 # request reads them, so the statement is built once, of table columns (a mapped User
 # loaded per request cost 0.3 ms more).
