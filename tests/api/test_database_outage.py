@@ -9,7 +9,9 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from psycopg import sql
+from sqlalchemy import exc as sa_exc
 
+from photostore.api.problems import database_unavailable
 from photostore.app import create_app
 from photostore.config import Settings
 from tests.conftest import Account, ScratchDatabase, create_account
@@ -92,3 +94,19 @@ def test_a_database_restart_between_requests_is_not_seen_by_callers(
     for _ in range(3):
         me = outage_client.get("/v1/users/me", headers=alice.headers)
         assert me.status_code == 200, me.text
+
+
+def test_which_errors_mean_the_database_is_unavailable() -> None:
+    dropped = psycopg.OperationalError("server closed the connection unexpectedly")
+    assert database_unavailable(dropped)  # as the vector cache's COPY raises it
+    assert database_unavailable(sa_exc.OperationalError("SELECT 1", {}, dropped))
+    assert database_unavailable(sa_exc.TimeoutError("QueuePool limit reached"))
+    invalidated = sa_exc.InterfaceError(
+        "SELECT 1", {}, psycopg.InterfaceError("closed"), connection_invalidated=True
+    )
+    assert database_unavailable(invalidated)
+    # A constraint violation or a bug is not the database's absence: 500, not 503.
+    clash = psycopg.errors.UniqueViolation("duplicate key")
+    assert not database_unavailable(sa_exc.IntegrityError("INSERT", {}, clash))
+    assert not database_unavailable(sa_exc.InterfaceError("SELECT 1", {}, Exception("x")))
+    assert not database_unavailable(ValueError("not a database error"))

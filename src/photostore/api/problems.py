@@ -11,6 +11,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -112,7 +113,8 @@ def database_unavailable(exc: BaseException) -> bool:
     """Whether ``exc`` says the database could not serve the request (not reachable, a
     dropped connection, no pooled connection in time, a statement cancelled or a
     transaction rolled back by the server): the same request may succeed when retried."""
-    if isinstance(exc, sa_exc.TimeoutError):
+    # The vector cache's COPY reads through psycopg itself: its errors come unwrapped.
+    if isinstance(exc, sa_exc.TimeoutError | psycopg.OperationalError):
         return True
     return isinstance(exc, sa_exc.DBAPIError) and (
         exc.connection_invalidated or isinstance(exc, sa_exc.OperationalError)
@@ -148,4 +150,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(sa_exc.DBAPIError, _unexpected_error)
     app.add_exception_handler(sa_exc.TimeoutError, _unexpected_error)
+    app.add_exception_handler(psycopg.OperationalError, _unexpected_error)
     app.add_exception_handler(Exception, _unexpected_error)
