@@ -17,7 +17,7 @@ from photostore.api.deps import (
 from photostore.api.schemas.security import AuditPageOut, PasswordChange
 from photostore.api.schemas.users import TokenOut, UserCreate, UserOut
 from photostore.auth.permissions import Permission
-from photostore.auth.principal import PrincipalKind, Role
+from photostore.auth.principal import Role, kind_of_role
 from photostore.auth.tokens import REFRESH, TokenCodec
 from photostore.db.models import User
 from photostore.errors import Forbidden, Unauthenticated
@@ -129,7 +129,7 @@ async def read_my_audit_trail(
 
 
 def _self_subject(user: User) -> AuditSubject:
-    kind = PrincipalKind.ADMIN if user.role == Role.ADMIN else PrincipalKind.USER
+    kind = kind_of_role(Role(user.role))
     return AuditSubject(owner_id=user.id, principal_id=user.id, principal_kind=kind.value)
 
 

@@ -26,6 +26,11 @@ def scopes_of_role(role: Role) -> frozenset[Permission]:
     return ADMIN_SCOPES if role is Role.ADMIN else USER_SCOPES
 
 
+def kind_of_role(role: Role) -> PrincipalKind:
+    """How the audit log names an account acting for itself (with a token or its own key)."""
+    return PrincipalKind.ADMIN if role is Role.ADMIN else PrincipalKind.USER
+
+
 @dataclass(frozen=True)
 class Principal:
     """An authenticated caller.

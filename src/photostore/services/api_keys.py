@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from photostore.auth.apikeys import hash_secret, new_key, parse_key, secret_matches
 from photostore.auth.permissions import KEY_SCOPES, Permission
-from photostore.auth.principal import Principal, PrincipalKind, Role, scopes_of_role
+from photostore.auth.principal import Principal, PrincipalKind, Role, kind_of_role, scopes_of_role
 from photostore.db.models import ApiKey, User
 from photostore.errors import BadRequest, Forbidden, InvalidInput, NotFound, Unauthenticated
 from photostore.ids import new_id
@@ -181,7 +181,7 @@ class ApiKeyService:
             email=key.owner_email,
             role=role,
             scopes=held & KEY_SCOPES & scopes_of_role(role),
-            kind=PrincipalKind.ADMIN if role is Role.ADMIN else PrincipalKind.USER,
+            kind=kind_of_role(role),
             key_id=key.id,
         )
 

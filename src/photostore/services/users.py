@@ -17,7 +17,7 @@ from photostore.auth.passwords import (
     hash_password,
     verify_password,
 )
-from photostore.auth.principal import Principal, PrincipalKind, Role, scopes_of_role
+from photostore.auth.principal import Principal, Role, kind_of_role, scopes_of_role
 from photostore.db.models import ApiKey, User, UserKey
 from photostore.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from photostore.ids import new_id
@@ -132,7 +132,7 @@ class UserService:
             email=user.email,
             role=role,
             scopes=scopes_of_role(role),
-            kind=PrincipalKind.ADMIN if role is Role.ADMIN else PrincipalKind.USER,
+            kind=kind_of_role(role),
         )
 
     async def revoke_tokens(self, user_id: uuid.UUID) -> None:
