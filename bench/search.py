@@ -182,13 +182,18 @@ async def _measure_case(
     return row, asked
 
 
+async def _search(ctx: ServiceContext, user: BenchUser, query: np.ndarray) -> None:
+    """One unfiltered search of ``user``, as the search service runs it."""
+    async with ctx.db.for_user(user.id) as session:
+        space = await space_by_name(session, user.id, "clip")
+        await nearest(session, user.id, space, query.tolist(), K, cache=ctx.vector_cache)
+
+
 async def _answered_and_settled_ms(ctx: ServiceContext, user: BenchUser) -> tuple[float, float]:
     """How long one query of the user takes, and how long until the cache's background
     work it started (a load, or an update of a matrix behind the space) is done."""
     started = time.perf_counter()
-    async with ctx.db.for_user(user.id) as session:
-        space = await space_by_name(session, user.id, "clip")
-        await nearest(session, user.id, space, user.vectors[0].tolist(), K, cache=ctx.vector_cache)
+    await _search(ctx, user, user.vectors[0])
     answered = time.perf_counter()
     if ctx.vector_cache is not None:
         await ctx.vector_cache.settled()
@@ -203,17 +208,12 @@ async def _contended_ms(
     both users)."""
     rng, busy_rng = np.random.default_rng(seed), np.random.default_rng(seed + 1)
 
-    async def search(who: BenchUser, query: np.ndarray) -> None:
-        async with ctx.db.for_user(who.id) as session:
-            space = await space_by_name(session, who.id, "clip")
-            await nearest(session, who.id, space, query.tolist(), K, cache=ctx.vector_cache)
-
     async def measured() -> tuple[float, float]:
         timings = []
         for _ in range(queries):
             query = query_near(user, rng)
             started = time.perf_counter()
-            await search(user, query)
+            await _search(ctx, user, query)
             timings.append(time.perf_counter() - started)
         return _pct(timings, 0.5), _pct(timings, 0.99)
 
@@ -222,7 +222,7 @@ async def _contended_ms(
 
     async def keep_busy() -> None:
         while not stop.is_set():
-            await search(busy, query_near(busy, busy_rng))
+            await _search(ctx, busy, query_near(busy, busy_rng))
 
     background = asyncio.create_task(keep_busy())
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
@@ -42,12 +43,12 @@ def _accept_connections(database: ScratchDatabase, accept: bool) -> None:
             )
 
 
-def _assert_unavailable(response: object) -> None:
-    assert getattr(response, "status_code", None) == 503, getattr(response, "text", response)
-    body = response.json()  # type: ignore[attr-defined]
+def _assert_unavailable(response: httpx.Response) -> None:
+    assert response.status_code == 503, response.text
+    body = response.json()
     assert body["type"].endswith("/service-unavailable")
     assert body["detail"] == "the database is unavailable; retry shortly"
-    assert response.headers["Retry-After"] == "1"  # type: ignore[attr-defined]
+    assert response.headers["Retry-After"] == "1"
 
 
 def test_requests_during_an_outage_answer_503_and_recover_after(
