@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
+import httpx2 as httpx
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
