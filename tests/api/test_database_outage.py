@@ -92,6 +92,7 @@ def test_a_database_restart_between_requests_is_not_seen_by_callers(
     # not be handed one of them.
     _accept_connections(database, False)
     _accept_connections(database, True)
+    assert outage_client.get("/readyz").status_code == 200
     for _ in range(3):
         me = outage_client.get("/v1/users/me", headers=alice.headers)
         assert me.status_code == 200, me.text
