@@ -115,7 +115,8 @@ async def _measure_case(
     dim = user.vectors.shape[1]
     recalls, naive_recalls, floors, service, naive = [], [], [], [], []
     plan_kinds: set[str] = set()
-    asked = []
+    asked, truths = [], []
+    planned: list[Any] = []  # the filters of the queries PostgreSQL's plans answered
     for _ in range(queries):
         start = int(rng.integers(0, n - size + 1))
         stop = start + size
@@ -123,12 +124,15 @@ async def _measure_case(
         asked.append((query, start, stop))
         cand_vectors = np.ascontiguousarray(user.vectors[start:stop])
         truth, floor = _exact(cand_vectors, user.image_ids[start:stop], query)
+        truths.append(truth)
         floors.append(floor)
+    # Each approach runs the same queries in its own pass: interleaved, the naive index
+    # scans evicted from the CPU caches what the next service query needed, and the
+    # service paid for the baseline's work.
+    for (query, start, stop), truth in zip(asked, truths, strict=True):
         # As the search service builds a date filter: the candidates, and the range alone.
         filters = SearchFilters(taken_after=user.taken_at(start), taken_before=user.taken_at(stop))
-        candidates = candidate_images(user.id, filters)
-        if share == 1.0:
-            candidates = None  # "no filter": all the user's photos
+        candidates = None if share == 1.0 else candidate_images(user.id, filters)
         t0 = time.perf_counter()
         async with ctx.db.for_user(user.id) as session:
             # As the search service does: the space by name, with its generation and size.
@@ -144,28 +148,30 @@ async def _measure_case(
                 taken=filters.taken_range_only,
             )
         service.append(time.perf_counter() - t0)
+        recalls.append(len({f.image_id for f in found} & truth) / max(1, len(truth)))
         if ctx.vector_cache is not None and ctx.vector_cache.holds(user.id, space.id):
             plan_kinds.add("memory")
         else:
-            async with ctx.db.for_user(user.id) as session:
-                plan_kinds.add((await choose_plan(session, user.id, space, K, candidates)).kind)
-        recalls.append(len({f.image_id for f in found} & truth) / max(1, len(truth)))
-        if baseline:
-            t0 = time.perf_counter()
-            async with ctx.db.for_user(user.id) as session:
-                await session.execute(text("SET LOCAL enable_sort = off"))
-                rows = await session.execute(
-                    _naive_sql(dim),
-                    {
-                        "owner": user.id,
-                        "after": user.taken_at(start),
-                        "before": user.taken_at(stop),
-                        "q": str(query.tolist()),
-                    },
-                )
-                got = {r[0] for r in rows}
-            naive.append(time.perf_counter() - t0)
-            naive_recalls.append(len(got & truth) / max(1, len(truth)))
+            planned.append(candidates)
+    async with ctx.db.for_user(user.id) as session:
+        for candidates in planned:
+            plan_kinds.add((await choose_plan(session, user.id, space, K, candidates)).kind)
+    for (query, start, stop), truth in zip(asked, truths, strict=True) if baseline else ():
+        t0 = time.perf_counter()
+        async with ctx.db.for_user(user.id) as session:
+            await session.execute(text("SET LOCAL enable_sort = off"))
+            rows = await session.execute(
+                _naive_sql(dim),
+                {
+                    "owner": user.id,
+                    "after": user.taken_at(start),
+                    "before": user.taken_at(stop),
+                    "q": str(query.tolist()),
+                },
+            )
+            got = {r[0] for r in rows}
+        naive.append(time.perf_counter() - t0)
+        naive_recalls.append(len(got & truth) / max(1, len(truth)))
     row = Row(
         case=f"{share:.1%} ",
         candidates=size,
