@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -245,7 +246,7 @@ def test_each_owner_has_their_own_matrix(cached: Settings, settings: Settings) -
 
 
 def test_small_spaces_and_a_full_budget_stay_in_postgresql(
-    settings: Settings, library: Library
+    settings: Settings, library: Library, caplog: pytest.LogCaptureFixture
 ) -> None:
     too_small = settings.model_copy(update={"vector_cache_min_vectors": 10_000})
     # 300 vectors of 1,024 floats: 1.2 MiB, over a budget of 1 MiB.
@@ -262,8 +263,19 @@ def test_small_spaces_and_a_full_budget_stay_in_postgresql(
 
         _in_session(config, lib.owner_id, work)
 
+    def over_budget_warnings() -> list[str]:
+        messages = [record.getMessage() for record in caplog.records]
+        return [m for m in messages if "more than the vector cache" in m]
+
+    caplog.set_level(logging.WARNING, logger="photostore.search.cache")
     check(too_small, library, 5)
+    assert over_budget_warnings() == []  # small spaces belong in PostgreSQL: nothing to say
     check(too_big, big, 5)
+    # Said once per space and process, with what to change.
+    (warning,) = over_budget_warnings()
+    assert str(big.space.id) in warning
+    assert "300 vectors" in warning
+    assert "PHOTOSTORE_VECTOR_CACHE_MB" in warning
 
 
 def test_vector_counts_follow_every_change(cached: Settings, library: Library) -> None:

@@ -370,6 +370,7 @@ class VectorCache:
         self._loads: dict[_SpaceKey, asyncio.Task[None]] = {}
         self._load_started: dict[_SpaceKey, float] = {}
         self._overlays: dict[_SpaceKey, _Overlay] = {}
+        self._over_budget: set[_SpaceKey] = set()
 
     def holds(self, owner_id: uuid.UUID, space_id: uuid.UUID) -> bool:
         """Whether the space is loaded (for reports; a query still checks the generation)."""
@@ -412,6 +413,8 @@ class VectorCache:
         key = (space.owner_id, space.id)
         if not self.qualifies(space, vectors):
             self._entries.pop(key, None)
+            if vectors >= self.min_vectors:
+                self._warn_over_budget(key, space, vectors)
             return None
         entry = self._entries.get(key)
         if entry is not None and entry.generation == generation:
@@ -420,6 +423,23 @@ class VectorCache:
         if entry is not None and entry.generation > generation:
             return None  # loaded after the caller's snapshot was taken: too new for it
         return await self._behind(session, key, space, entry, generation)
+
+    def _warn_over_budget(self, key: _SpaceKey, space: SpaceRef, vectors: int) -> None:
+        """Say once per space and process that the space is searched by PostgreSQL's
+        plans: exactly in small steps, approximately through its HNSW index past them."""
+        if key in self._over_budget:
+            return
+        self._over_budget.add(key)
+        log.warning(
+            "embedding space %s holds %d vectors (%d MiB as a matrix), more than the "
+            "vector cache's budget of %d MiB (PHOTOSTORE_VECTOR_CACHE_MB): its searches "
+            "are answered by PostgreSQL, approximately where its HNSW index answers; "
+            "raise the budget to search it exactly in memory",
+            space.id,
+            vectors,
+            vectors * 4 * space.dimension // 2**20,
+            self.budget_bytes // 2**20,
+        )
 
     async def _behind(
         self,
