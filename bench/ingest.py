@@ -49,7 +49,7 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _timed(paths: list[Path], action: Callable[[Path], None]) -> tuple[float, list[float]]:
+def _timed(paths: list[Path], action: Callable[[Path], object]) -> tuple[float, list[float]]:
     latencies = []
     started = time.perf_counter()
     for path in paths:

@@ -84,7 +84,8 @@ def query_near(user: BenchUser, rng: np.random.Generator) -> NDArray[np.float32]
     """A query like a photo of this user's: one of theirs, moved by fresh noise."""
     base = user.vectors[rng.integers(0, len(user.vectors))]
     query = base + 0.5 * NOISE * rng.standard_normal(base.shape[0], dtype=np.float32)
-    return (query / np.linalg.norm(query)).astype(np.float32)
+    normalized: NDArray[np.float32] = (query / np.linalg.norm(query)).astype(np.float32)
+    return normalized
 
 
 def _chunks(data: bytes, size: int) -> list[bytes]:

@@ -13,7 +13,7 @@ HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
 def api_operations(app: FastAPI) -> list[tuple[str, str]]:
     """Every (METHOD, path template) the application serves, sorted."""
-    operations = []
+    operations: list[tuple[str, str]] = []
     for path, item in app.openapi()["paths"].items():
         operations.extend((method.upper(), path) for method in HTTP_METHODS if method in item)
     return sorted(operations)

@@ -49,7 +49,7 @@ def test_production_refuses_the_development_secret() -> None:
     with pytest.raises(ValueError, match="SECRET_KEY"):
         Settings(environment="production")
     with pytest.raises(ValueError, match="32 characters"):
-        Settings(secret_key="short")  # type: ignore[arg-type]
+        Settings(secret_key="short")
 
 
 def test_staging_files_left_by_a_crash_are_removed(settings: Settings) -> None:

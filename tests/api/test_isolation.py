@@ -170,7 +170,7 @@ def test_concurrent_users_on_a_shared_pool_see_only_their_own(
     from concurrent.futures import ThreadPoolExecutor
 
     assert callable(make_account)
-    maker: Callable[[str], Account] = make_account  # type: ignore[assignment]
+    maker: Callable[[str], Account] = make_account
     accounts = [maker(f"user{n}") for n in range(4)]
     mine: dict[uuid.UUID, set[str]] = {}
     for n, account in enumerate(accounts):

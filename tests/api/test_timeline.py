@@ -56,7 +56,7 @@ def test_same_taken_at_is_ordered_by_id_across_pages(client: TestClient, alice: 
     for seed in range(6):
         upload(client, alice, _with_date(100 + seed, "2019:01:01 00:00:00"))
     pages = _all_pages(client, alice, "limit=4")
-    ids = [item["id"] for page in pages for item in page]
+    ids = [str(item["id"]) for page in pages for item in page]
     assert len(ids) == 6 == len(set(ids))
     assert ids == sorted(ids, reverse=True)
 

@@ -100,9 +100,10 @@ def test_with_signup_closed_only_admins_create_accounts(settings: Settings) -> N
         from photostore.services.users import UserService
 
         ctx = client.app.state.ctx  # type: ignore[attr-defined]
+        assert client.portal is not None
         client.portal.call(
             UserService(ctx).create, "root@example.org", "admin password", Role.ADMIN
-        )  # type: ignore[union-attr]
+        )
         token = client.post(
             "/v1/auth/token", data={"username": "root@example.org", "password": "admin password"}
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pytest
@@ -36,7 +37,7 @@ def _window(library: Library, share: float) -> tuple[int, int]:
     return start, start + size
 
 
-def _date_filter(library: Library, start: int, stop: int) -> Select[tuple[uuid.UUID]]:
+def _date_filter(library: Library, start: int, stop: int) -> Select[Any]:
     return select(Image.id).where(
         Image.owner_id == library.owner_id,
         Image.taken_at >= library.taken_at(start),
@@ -56,7 +57,7 @@ def _run_nearest(
     owner_id: uuid.UUID,
     space: SpaceRef,
     queries: Sequence[np.ndarray],
-    candidates: Select[tuple[uuid.UUID]] | None,
+    candidates: Select[Any] | None,
     exclude: Sequence[uuid.UUID] = (),
 ) -> tuple[list[list[Neighbor]], Plan]:
     async def run() -> tuple[list[list[Neighbor]], Plan]:

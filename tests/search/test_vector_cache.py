@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +30,7 @@ from photostore.search.cache import (
     parse_copy_binary,
 )
 from photostore.search.filters import SearchFilters, TakenRange
+from photostore.search.space import SpaceRef
 from tests.search.library import Library, clustered_vectors, insert_images, seed_library
 
 DIM = 32
@@ -707,10 +709,12 @@ def test_an_update_folds_the_overlay_into_the_matrix_without_reading_the_space(
     query = library.vectors[300]
     copy_vectors = cache_module._copy_vectors
 
-    async def changed_rows_only(*args: Any, only: Any = None) -> bytearray:
+    async def changed_rows_only(
+        session: AsyncSession, space: SpaceRef, only: NDArray[np.bytes_] | None = None
+    ) -> bytearray:
         if only is None:
             raise AssertionError("the whole space was read again")
-        return await copy_vectors(*args, only=only)
+        return await copy_vectors(session, space, only=only)
 
     async def work(session: AsyncSession, cache: VectorCache) -> None:
         await _ask_apart(cache, library, query)

@@ -119,7 +119,7 @@ def test_last_used_at_is_written_at_most_once_a_minute(
         with database.superuser_connect() as conn:
             row = conn.execute("SELECT last_used_at FROM api_keys WHERE id = %s", (key_id,))
             value = row.fetchone()
-        assert value is not None and value[0] is not None
+        assert value is not None and isinstance(value[0], datetime)
         return value[0]
 
     def set_last_used(moment: datetime) -> None:

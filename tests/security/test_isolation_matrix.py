@@ -86,7 +86,7 @@ def _factory(name: str) -> Callable[..., Any] | None:
             module = importlib.import_module(module_name)
         except ImportError:
             continue
-        found = getattr(module, name, None)
+        found: object = getattr(module, name, None)
         if callable(found):
             return found
     return None
