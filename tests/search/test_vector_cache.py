@@ -280,6 +280,53 @@ def test_small_spaces_and_a_full_budget_stay_in_postgresql(
     assert "PHOTOSTORE_VECTOR_CACHE_MB" in warning
 
 
+def test_the_least_recently_used_space_leaves_a_full_budget(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Three spaces of 400 vectors of 256 floats, about 430 KiB each: two fit in 1 MiB.
+    config = settings.model_copy(update={"vector_cache_min_vectors": 100, "vector_cache_mb": 1})
+    rng = np.random.default_rng(29)
+    first, second, third = (
+        seed_library(settings, clustered_vectors(rng, 400, 256)) for _ in range(3)
+    )
+    caplog.set_level(logging.WARNING, logger="photostore.search.cache")
+
+    async def run() -> list[tuple[bool, ...]]:
+        ctx = build_context(config)
+        cache = ctx.vector_cache
+        assert cache is not None
+        held = []
+
+        async def ask(library: Library) -> None:
+            query = library.vectors[7]
+            assert await _ask_apart(cache, library, query) == _truth(library, query)
+            await cache.settled()
+            held.append(
+                tuple(cache.holds(lib.owner_id, lib.space.id) for lib in (first, second, third))
+            )
+            assert cache.used_bytes <= cache.budget_bytes
+
+        try:
+            for library in (first, second, first, third, second, third):
+                await ask(library)
+        finally:
+            await ctx.close()
+        return held
+
+    held = asyncio.run(run())
+    assert held == [
+        (True, False, False),
+        (True, True, False),
+        (True, True, False),  # the first is now the most recently used...
+        (True, False, True),  # ...so the second leaves for the third
+        (False, True, True),  # the evicted space still answers, and loads again
+        (False, True, True),
+    ]
+    evictions = [r.getMessage() for r in caplog.records if "evicted" in r.getMessage()]
+    assert len(evictions) == 1  # two evictions, one line in ten minutes
+    assert "PHOTOSTORE_VECTOR_CACHE_MB" in evictions[0]
+
+
 def test_vector_counts_follow_every_change(cached: Settings, library: Library) -> None:
     owner = library.owner_id
 

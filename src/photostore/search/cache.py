@@ -288,6 +288,8 @@ MAX_CONCURRENT_LOADS = 2
 LOGGED_GENERATIONS = 1000
 # Past this many changed images, PostgreSQL's plans answer until the reload.
 MAX_CHANGED = 2000
+# Evictions are logged at most this often: one line says the budget is too small.
+EVICTION_WARNING_SECONDS = 600.0
 _NO_IDS: NDArray[np.bytes_] = np.empty(0, dtype="S16")
 
 
@@ -371,6 +373,7 @@ class VectorCache:
         self._load_started: dict[_SpaceKey, float] = {}
         self._overlays: dict[_SpaceKey, _Overlay] = {}
         self._over_budget: set[_SpaceKey] = set()
+        self._evicted_warned_at: float | None = None
 
     def holds(self, owner_id: uuid.UUID, space_id: uuid.UUID) -> bool:
         """Whether the space is loaded (for reports; a query still checks the generation)."""
@@ -542,9 +545,33 @@ class VectorCache:
         self._entries[key] = entry
         self._entries.move_to_end(key)
         self._overlays.pop(key, None)
+        evicted = 0
         while len(self._entries) > 1 and self.used_bytes > self.budget_bytes:
-            evicted, _ = self._entries.popitem(last=False)
-            self._overlays.pop(evicted, None)
+            gone, _ = self._entries.popitem(last=False)
+            self._overlays.pop(gone, None)
+            evicted += 1
+        if evicted:
+            self._warn_evicted(evicted)
+
+    def _warn_evicted(self, evicted: int) -> None:
+        """Say, at most every ``EVICTION_WARNING_SECONDS``, that spaces in use outgrow
+        the budget: an evicted space is searched by PostgreSQL until it loads again."""
+        now = self._clock()
+        if self._evicted_warned_at is not None and (
+            now - self._evicted_warned_at < EVICTION_WARNING_SECONDS
+        ):
+            return
+        self._evicted_warned_at = now
+        log.warning(
+            "the vector cache evicted %d embedding space(s) to make room (%d spaces, %d MiB "
+            "held, budget %d MiB): their searches are answered by PostgreSQL until they "
+            "load again, approximately where an HNSW index answers; if this repeats, the "
+            "spaces in use need a larger PHOTOSTORE_VECTOR_CACHE_MB",
+            evicted,
+            len(self._entries),
+            self.used_bytes // 2**20,
+            self.budget_bytes // 2**20,
+        )
 
     async def _read(self, key: _SpaceKey, space: SpaceRef) -> SpaceMatrix | None:
         """The space read whole from the database; None if it was dropped meanwhile."""
