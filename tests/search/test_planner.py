@@ -199,6 +199,37 @@ def test_trashed_and_excluded_images_are_never_returned(
         assert ids[:5] == before[5:10]
 
 
+def test_an_exact_scan_driven_by_few_candidates_leaves_out_trashed_and_excluded_ones(
+    settings: Settings, libraries: tuple[Library, Library]
+) -> None:
+    large, _ = libraries
+    query = large.vectors[11]
+    order = np.argsort(1.0 - large.vectors @ (query / np.linalg.norm(query)), kind="stable")
+    nearest_hundred = [large.image_ids[i] for i in order[:100]]
+    trashed, excluded = nearest_hundred[:3], nearest_hundred[3:5]
+
+    async def trash() -> None:
+        ctx = build_context(settings)
+        try:
+            async with ctx.db.for_user(large.owner_id) as session:
+                await session.execute(
+                    update(Image)
+                    .where(Image.owner_id == large.owner_id, Image.id.in_(trashed))
+                    .values(trashed_at=large.taken_at(0))
+                )
+        finally:
+            await ctx.db.dispose()
+
+    asyncio.run(trash())
+    # 100 candidates, under LIMITS' 200: the exact scan, driven by the candidates.
+    candidates = select(Image.id).where(
+        Image.owner_id == large.owner_id, Image.id.in_(nearest_hundred)
+    )
+    found, plan = _run_nearest(settings, large.owner_id, large.space, [query], candidates, excluded)
+    assert plan.kind == "exact"
+    assert [n.image_id for n in found[0]] == nearest_hundred[5 : 5 + K]
+
+
 def test_a_user_never_reaches_another_users_vectors(
     settings: Settings, libraries: tuple[Library, Library]
 ) -> None:

@@ -710,7 +710,7 @@ def test_trash_and_restore_reach_the_matrix_without_a_statement_of_their_own(
         await cache.settled()
         cache.refresh_seconds = 3600  # answers from the matrix and the log only
         monkeypatch.setattr(vector_module, "_plan", forbidden)
-        monkeypatch.setattr(vector_module, "_packed_ids", forbidden)
+        monkeypatch.setattr(vector_module, "_packed_candidates", forbidden)
         first = await _ask_apart(cache, library, query)
         assert first == _truth(library, query)
         await _change(cache, library, _trash(owner, first[0]))
@@ -726,7 +726,7 @@ def test_trash_and_restore_reach_the_matrix_without_a_statement_of_their_own(
         await _ask_apart(cache, library, query)
         await cache.settled()
         monkeypatch.setattr(vector_module, "_plan", forbidden)
-        monkeypatch.setattr(vector_module, "_packed_ids", forbidden)
+        monkeypatch.setattr(vector_module, "_packed_candidates", forbidden)
         space = await space_by_name(session, owner, "clip")
         held = cache._entries[(owner, library.space.id)]
         assert held.generation == space.generation

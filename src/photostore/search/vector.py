@@ -2,10 +2,12 @@
 
 Per query it chooses between
 
-* an **exact scan**: the B-tree primary key ``(owner_id, space_id, image_id)`` finds the
-  space's rows of the owner, the candidates and ``trashed_at IS NULL`` filter them, and
-  the distance is computed for each; exact by construction, and the fastest plan
-  whenever the candidate set is small;
+* an **exact scan**: with a filter, the live candidate images drive it, each probing
+  the B-tree primary key ``(owner_id, space_id, image_id)`` for its vector (a
+  ``LATERAL`` subquery, so PostgreSQL cannot turn it into a walk of all of the owner's
+  wide vector rows); without one, the primary key's ``(owner_id, space_id)`` prefix
+  walks the space. The distance is computed for each row; exact by construction, and
+  the plan of choice up to ``PlanLimits.exact_max_candidates`` rows;
 * an **index scan** of the space's own HNSW index (``search.indexes``): a window of the
   ``w`` approximately nearest vectors of the space, filtered by the candidates
   afterwards. With a fraction ``s`` of the space passing the filter, the window holds
@@ -33,7 +35,6 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     Select,
-    and_,
     bindparam,
     cast,
     exists,
@@ -43,8 +44,6 @@ from sqlalchemy import (
     text,
     true,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import SQLCoreOperations
 
@@ -57,17 +56,18 @@ from photostore.search.space import SpaceRef
 from photostore.search.vectors import OPERATOR, prepare_query, reported_distance
 
 MAX_K = 1000
-# Without an index, a filter selecting up to this many images is listed and probed by
-# primary key; a larger one is scanned along the owner's vectors.
-MAX_LISTED_CANDIDATES = 50_000
 
 
 @dataclass(frozen=True)
 class PlanLimits:
     """The thresholds of the planner; the defaults are the ones ``bench/search.py`` chose."""
 
-    # Below this many candidates an exact scan is as fast as any index scan.
-    exact_max_candidates: int = 4000
+    # Up to this many candidates an exact scan answers: at 512-d it costs about 5 us a
+    # candidate (75 ms for 15,000 of a 150,000-vector space, recall 1.0), an index scan
+    # at ef_search 1,000 50-90 ms for recall 0.82-0.86 (bench/search.py, no cache).
+    exact_max_candidates: int = 20_000
+    # Spaces up to this size are walked whole, without planning or listing.
+    small_space: int = 4000
     # Matches wanted in the index window per result: slack for a filter unevenly spread
     # around the query, and for HNSW missing some of the window's tail.
     oversample: int = 4
@@ -104,9 +104,6 @@ class Plan:
     kind: Literal["exact", "index"]
     window: int = 0
     ef_search: int = 0
-    # The live candidates when the caller's filter selected few: the exact scan probes
-    # the primary key for each instead of walking all of the owner's vectors.
-    candidate_ids: tuple[uuid.UUID, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -169,18 +166,18 @@ async def nearest(
         cached = await cache.matrix(session, space)
         if cached is not None:
             return await _cached_scan(session, filters, cached, vector, k, taken)
-    if space.vectors is not None and space.vectors <= limits.exact_max_candidates:
+    if space.vectors is not None and space.vectors <= limits.small_space:
         # A small space: one walk of its rows answers; planning would cost more. Its plan
         # (the primary key's owner and space prefix) is right for every small space,
         # so a generic plan is harmless here.
-        return await _exact_scan(session, filters, vector, k, None)
+        return await _exact_scan(session, filters, vector, k, walk=True)
     await session.execute(_CUSTOM_PLANS)
     plan = await _plan(session, filters, k, limits)
     if plan.kind == "index":
         found = await _index_scan(session, filters, vector, k, plan)
         if found is not None:
             return found
-    return await _exact_scan(session, filters, vector, k, plan.candidate_ids)
+    return await _exact_scan(session, filters, vector, k, walk=filters.candidates is None)
 
 
 async def choose_plan(
@@ -223,16 +220,15 @@ async def _plan(session: AsyncSession, filters: _Filters, k: int, limits: PlanLi
         if not usable:
             return Plan("exact")
         return _index_plan(vectors, vectors, k, len(filters.exclude), limits)
+    if not usable:
+        return Plan("exact")
     # Below ``needed`` candidates the index window would outgrow max_window (and an
     # exact scan of so few rows is as fast anyway).
     needed = max(
         limits.exact_max_candidates,
         math.ceil(limits.oversample * k * vectors / limits.max_window),
     )
-    ids = await _live_candidate_ids(session, filters, needed if usable else MAX_LISTED_CANDIDATES)
-    if len(ids) < (needed if usable else MAX_LISTED_CANDIDATES):
-        return Plan("exact", candidate_ids=tuple(ids))
-    if not usable:
+    if await _live_candidates_up_to(session, filters, needed) < needed:
         return Plan("exact")
     return _index_plan(vectors, float(needed), k, len(filters.exclude), limits)
 
@@ -247,51 +243,40 @@ def _index_plan(
     return Plan("index", window, min(limits.max_window, max(window, limits.min_ef_search)))
 
 
-async def _live_candidate_ids(
-    session: AsyncSession, filters: _Filters, cap: int
-) -> list[uuid.UUID]:
-    """Up to ``cap`` live candidate images, read from ``images`` alone.
+async def _live_candidates_up_to(session: AsyncSession, filters: _Filters, cap: int) -> int:
+    """How many live candidate images there are, counting no further than ``cap``.
 
-    Narrow rows driven by the caller's filter. Letting PostgreSQL join the filter to
-    ``embeddings`` instead tempts it into walking all of the owner's wide vector rows
-    (measured: 0.15-3 s for a 37,500-vector space at 0.1-10% selectivity). Images
-    without a vector only make the list long, never short; the index plan's
-    verification covers that.
+    Read from ``images`` alone. Images without a vector only make the count high,
+    never low; the index plan's verification covers that.
     """
-    assert filters.candidates is not None
-    statement = (
-        select(Image.id)
-        .where(
-            Image.owner_id == filters.owner_id,
-            Image.trashed_at.is_(None),
-            Image.id.in_(filters.candidates),
-            Image.id.not_in(filters.exclude) if filters.exclude else true(),
-        )
-        .limit(cap)
-    )
-    return list((await session.scalars(statement)).all())
+    first = _live_candidates(filters).limit(cap).subquery()
+    return int(await session.scalar(select(func.count()).select_from(first)) or 0)
 
 
 # -- execution -----------------------------------------------------------------------------
 
 
-def _packed_ids(condition: list[ColumnElement[bool]]) -> Select[Any]:
-    """Image ids passing ``condition`` as one bytea of 16-byte ids: no per-row objects."""
-    return select(packed_uuids(Image.id)).where(*condition)
-
-
-def _packed_candidates(candidates: Select[Any], owner_id: uuid.UUID) -> Select[Any]:
-    """The live candidates, packed like :func:`_packed_ids`.
+def _live_candidates(filters: _Filters, column: ColumnElement[Any] | None = None) -> Select[Any]:
+    """``column`` (the image id by default) of the live candidates but the excluded ones.
 
     A caller's filter that reads ``images`` alone (the usual case) is narrowed in place:
     the same rows, one scan. Anything else is joined by id (PostgreSQL cannot remove the
     self-join itself, and it doubles the cost for large users).
     """
-    live = [Image.owner_id == owner_id, Image.trashed_at.is_(None)]
-    if candidates.get_final_froms() == [Image.__table__]:
-        packed = packed_uuids(Image.id)
-        return candidates.with_only_columns(packed).where(*live).order_by(None).limit(None)
-    return _packed_ids([*live, Image.id.in_(candidates)])
+    assert filters.candidates is not None
+    wanted = Image.id.label("image_id") if column is None else column
+    live = [Image.owner_id == filters.owner_id, Image.trashed_at.is_(None)]
+    if filters.exclude:
+        live.append(Image.id.not_in(filters.exclude))
+    if filters.candidates.get_final_froms() == [Image.__table__]:
+        narrowed = filters.candidates.with_only_columns(wanted).where(*live)
+        return narrowed.order_by(None).limit(None)
+    return select(wanted).where(*live, Image.id.in_(filters.candidates))
+
+
+def _packed_candidates(filters: _Filters) -> Select[Any]:
+    """The live candidates as one bytea of 16-byte ids: no object per row."""
+    return _live_candidates(filters, packed_uuids(Image.id))
 
 
 async def _cached_scan(
@@ -307,8 +292,7 @@ async def _cached_scan(
     range alone, no statement is needed; other filters are listed by the database."""
     listed = None
     if filters.candidates is not None and taken is None:
-        packed = await session.scalar(_packed_candidates(filters.candidates, filters.owner_id))
-        listed = _unpack(packed)
+        listed = _unpack(await session.scalar(_packed_candidates(filters)))
     found = await cached.nearest(
         np.asarray(vector, dtype=np.float32),
         k,
@@ -332,45 +316,49 @@ def _query_param(space: SpaceRef, vector: list[float]) -> ColumnElement[Any]:
 
 
 async def _exact_scan(
-    session: AsyncSession,
-    filters: _Filters,
-    vector: list[float],
-    k: int,
-    candidate_ids: tuple[uuid.UUID, ...] | None,
+    session: AsyncSession, filters: _Filters, vector: list[float], k: int, *, walk: bool
 ) -> list[Neighbor]:
+    """The exact ``k`` nearest. With ``walk``, along the owner's rows of the space (the
+    primary key's prefix), the filter a semi-join; else driven by the live candidates,
+    each probing the primary key for its vector."""
     space = filters.space
     # The plain column (not the ``::vector(d)`` cast the HNSW indexes are built on), so
     # PostgreSQL cannot turn this into an approximate index scan.
     raw = Embedding.embedding.op(OPERATOR[space.metric], return_type=Float)(
         _query_param(space, vector)
     )
-    statement = select(Embedding.image_id, raw.label("raw"))
-    if candidate_ids is not None:
-        # One primary-key probe per listed id, driven by the list: given ``image_id =
-        # ANY(ids)`` instead, PostgreSQL walked all of a large user's vectors and tested
-        # each against the array. Liveness is checked again (the list is one statement
-        # older).
-        listed = (
-            func.unnest(bindparam("ids", list(candidate_ids), ARRAY(PG_UUID)))
-            .table_valued("id")
-            .render_derived()
-        )
-        statement = statement.select_from(listed).join(
-            Embedding,
-            and_(
+    statement: Select[Any]
+    if walk:
+        statement = (
+            select(Embedding.image_id, raw.label("raw"))
+            .where(
                 Embedding.owner_id == filters.owner_id,
                 Embedding.space_id == space.id,
-                Embedding.image_id == listed.c.id,
-            ),
+                *filters.on(Embedding.image_id),
+            )
+            .order_by(raw, Embedding.image_id)
         )
-        wanted = [filters.live(Embedding.image_id)]
     else:
-        statement = statement.where(
-            Embedding.owner_id == filters.owner_id, Embedding.space_id == space.id
+        candidate = _live_candidates(filters).subquery("candidate")
+        # LIMIT 1 (an image has one vector per space) keeps PostgreSQL from flattening
+        # the subquery into a join it may reorder: joined, it walked all of a large
+        # user's wide vector rows for a filter of a few hundred images (0.15-3 s).
+        scored = (
+            select(raw.label("raw"))
+            .where(
+                Embedding.owner_id == filters.owner_id,
+                Embedding.space_id == space.id,
+                Embedding.image_id == candidate.c.image_id,
+            )
+            .limit(1)
+            .lateral("scored")
         )
-        wanted = filters.on(Embedding.image_id)
-    statement = statement.where(*wanted).order_by(raw, Embedding.image_id).limit(k)
-    rows = await session.execute(statement)
+        statement = (
+            select(candidate.c.image_id, scored.c.raw)
+            .select_from(candidate.join(scored, true()))
+            .order_by(scored.c.raw, candidate.c.image_id)
+        )
+    rows = await session.execute(statement.limit(k))
     return [Neighbor(row.image_id, reported_distance(space.metric, row.raw)) for row in rows]
 
 
