@@ -93,6 +93,24 @@ def _run_nearest(
     return asyncio.run(run())
 
 
+def _trash(settings: Settings, library: Library, image_ids: Sequence[uuid.UUID]) -> None:
+    """Move the library's ``image_ids`` to the trash."""
+
+    async def run() -> None:
+        ctx = build_context(settings)
+        try:
+            async with ctx.db.for_user(library.owner_id) as session:
+                await session.execute(
+                    update(Image)
+                    .where(Image.owner_id == library.owner_id, Image.id.in_(image_ids))
+                    .values(trashed_at=library.taken_at(0))
+                )
+        finally:
+            await ctx.db.dispose()
+
+    asyncio.run(run())
+
+
 @pytest.fixture
 def libraries(settings: Settings, database: ScratchDatabase) -> tuple[Library, Library]:
     """A large user whose space has its HNSW index, and a small one searched exactly."""
@@ -176,19 +194,7 @@ def test_trashed_and_excluded_images_are_never_returned(
     before = _exact(large, query, range(LARGE))
     trashed, excluded = before[:3], before[3:5]
 
-    async def trash() -> None:
-        ctx = build_context(settings)
-        try:
-            async with ctx.db.for_user(large.owner_id) as session:
-                await session.execute(
-                    update(Image)
-                    .where(Image.owner_id == large.owner_id, Image.id.in_(trashed))
-                    .values(trashed_at=large.taken_at(0))
-                )
-        finally:
-            await ctx.db.dispose()
-
-    asyncio.run(trash())
+    _trash(settings, large, trashed)
     for candidates in (None, _date_filter(large, 0, LARGE)):
         found, _ = _run_nearest(
             settings, large.owner_id, large.space, [query], candidates, excluded
@@ -208,19 +214,7 @@ def test_an_exact_scan_driven_by_few_candidates_leaves_out_trashed_and_excluded_
     nearest_hundred = [large.image_ids[i] for i in order[:100]]
     trashed, excluded = nearest_hundred[:3], nearest_hundred[3:5]
 
-    async def trash() -> None:
-        ctx = build_context(settings)
-        try:
-            async with ctx.db.for_user(large.owner_id) as session:
-                await session.execute(
-                    update(Image)
-                    .where(Image.owner_id == large.owner_id, Image.id.in_(trashed))
-                    .values(trashed_at=large.taken_at(0))
-                )
-        finally:
-            await ctx.db.dispose()
-
-    asyncio.run(trash())
+    _trash(settings, large, trashed)
     # 100 candidates, under LIMITS' 200: the exact scan, driven by the candidates.
     candidates = select(Image.id).where(
         Image.owner_id == large.owner_id, Image.id.in_(nearest_hundred)
