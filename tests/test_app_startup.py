@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,30 +12,81 @@ from pydantic import SecretStr
 
 from photostore.app import create_app
 from photostore.config import Settings
+from photostore.db.checks import DatabaseFacts, DatabaseRefused, database_problems
+from photostore.db.embedded import APP_ROLE
 from tests.conftest import ScratchDatabase
 
 
-def test_production_refuses_a_service_role_that_owns_the_tables(
-    settings: Settings, database: ScratchDatabase
+@pytest.mark.parametrize("environment", ["production", "development"])
+def test_a_service_role_that_owns_the_tables_is_refused_in_every_environment(
+    settings: Settings, database: ScratchDatabase, environment: str
 ) -> None:
     owner = settings.model_copy(
         update={
             "database_url": database.owner_url,
-            "environment": "production",
+            "environment": environment,
             "secret_key": SecretStr("k" * 40),
         }
     )
-    with pytest.raises(RuntimeError, match="owns"), TestClient(create_app(owner)):
+    with pytest.raises(DatabaseRefused, match="owns"), TestClient(create_app(owner)):
         pass
 
 
-def test_outside_production_a_privileged_role_only_warns(
-    settings: Settings, database: ScratchDatabase, caplog: pytest.LogCaptureFixture
+def test_a_superuser_is_refused(settings: Settings, database: ScratchDatabase) -> None:
+    superuser = settings.model_copy(
+        update={"database_url": database.cluster.url("postgres", database.name)}
+    )
+    with pytest.raises(DatabaseRefused, match="a superuser"), TestClient(create_app(superuser)):
+        pass
+
+
+def test_a_database_without_pgvector_is_refused_with_what_to_run(
+    settings: Settings, database: ScratchDatabase
 ) -> None:
-    owner = settings.model_copy(update={"database_url": database.owner_url})
-    with TestClient(create_app(owner)) as client:
-        assert client.get("/readyz").status_code == 200
-    assert "row-level security is not guaranteed" in caplog.text
+    with database.superuser_connect() as conn:
+        conn.execute(f"CREATE DATABASE {database.name}_plain")
+    try:
+        plain = settings.model_copy(
+            update={"database_url": database.cluster.url(APP_ROLE, f"{database.name}_plain")}
+        )
+        with (
+            pytest.raises(DatabaseRefused, match="CREATE EXTENSION vector"),
+            TestClient(create_app(plain)),
+        ):
+            pass
+    finally:
+        with database.superuser_connect() as conn:
+            conn.execute(f"DROP DATABASE {database.name}_plain WITH (FORCE)")
+
+
+FIT = DatabaseFacts(
+    server_version_num=180006,
+    pgvector_version="0.8.6",
+    role="photostore_app",
+    is_superuser=False,
+    bypasses_rls=False,
+    tables_owned=0,
+)
+
+
+@pytest.mark.parametrize(
+    ("facts", "named"),
+    [
+        (replace(FIT, server_version_num=140011), "PostgreSQL 14; photostore needs 15"),
+        (replace(FIT, pgvector_version="0.7.4"), "pgvector is 0.7.4; photostore needs 0.8"),
+        (replace(FIT, bypasses_rls=True), "has BYPASSRLS"),
+    ],
+)
+def test_an_old_engine_or_a_role_that_bypasses_rls_is_named(
+    facts: DatabaseFacts, named: str
+) -> None:
+    assert any(named in problem for problem in database_problems(facts))
+
+
+def test_the_oldest_supported_engine_passes() -> None:
+    oldest = replace(FIT, server_version_num=150000, pgvector_version="0.8.0")
+    assert database_problems(oldest) == []
+    assert database_problems(replace(oldest, pgvector_version="0.10.1")) == []
 
 
 def test_the_fenced_service_role_starts_in_production(settings: Settings) -> None:

@@ -82,7 +82,10 @@ def serving(data_dir: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             pytest.fail("serve did not stop within 30 s of SIGTERM")
-    assert process.returncode == 0, log_path.read_text()
+    output = log_path.read_text()
+    assert process.returncode == 0, output
+    # A plain start and stop says nothing at WARNING level (no library chatter either).
+    assert "warning" not in output.lower(), output
 
 
 def _postgres_running_in(pgdata: Path) -> bool:
@@ -121,6 +124,7 @@ def test_serve_keeps_photos_across_restarts_and_stops_postgres(data_dir: Path) -
     )
     assert created.returncode == 0, created.stderr
     assert "created admin admin@example.org" in created.stdout
+    assert created.stderr == "", "a plain command prints no warnings"
     assert not _postgres_running_in(pgdata), "user create must let go of the database it started"
 
     photo = imagegen.make_jpeg(None, 300, 200, seed=5)

@@ -30,7 +30,7 @@ from photostore.auth.tokens import TokenCodec
 from photostore.config import Settings
 from photostore.crypto.datakeys import DataKeys
 from photostore.crypto.masterkeys import keyring_for
-from photostore.db.checks import service_role_problems
+from photostore.db.checks import refuse_unfit_database
 from photostore.db.session import Database, make_engine
 from photostore.media.decode import configure_vips
 from photostore.observability.audit import AuditMiddleware
@@ -82,16 +82,13 @@ def build_context(settings: Settings) -> ServiceContext:
     )
 
 
-async def _check_database_wall(ctx: ServiceContext, settings: Settings) -> None:
-    """Refuse (in production) or warn when the service role could bypass row-level security."""
-    problems = await service_role_problems(ctx.db.engine)
-    if not problems:
-        return
-    message = "row-level security is not guaranteed: " + "; ".join(problems)
-    if settings.environment == "production":
+async def _refuse_unfit_database(ctx: ServiceContext) -> None:
+    """Stop the start, in every environment, on a database photostore must not run on."""
+    try:
+        await refuse_unfit_database(ctx.db.engine)
+    except BaseException:
         await ctx.close()
-        raise RuntimeError(message)
-    log.warning(message)
+        raise
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -106,7 +103,7 @@ def create_app(settings: Settings) -> FastAPI:
         if removed:
             log.info("removed %d staging files left by an earlier crash", removed)
         ctx = build_context(settings)
-        await _check_database_wall(ctx, settings)
+        await _refuse_unfit_database(ctx)
         app.state.ctx = ctx
         app.state.tokens = TokenCodec(
             settings.secret_key.get_secret_value(),
