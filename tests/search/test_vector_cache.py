@@ -690,8 +690,8 @@ def test_trash_and_restore_reach_the_matrix_without_a_statement_of_their_own(
     cached: Settings, library: Library, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The matrix holds live images only: leaving or entering the trash moves the
-    generation and is logged like a changed vector (migration 0009), so a query without
-    filters reads no list of trashed ids, before and after the reload."""
+    generation and is logged like a changed vector (a trigger on ``images``), so a query
+    without filters reads no list of trashed ids, before and after the reload."""
     owner = library.owner_id
     query = library.vectors[42]
 

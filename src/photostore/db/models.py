@@ -346,9 +346,10 @@ class EmbeddingSpace(Base):
     metric: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     generation: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    """Bumped by a trigger whenever a vector of the space changes (migration 0005)."""
+    """Bumped by a trigger whenever a vector of the space, or the date or trash state of
+    one of its images, changes."""
     vector_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    """How many vectors the space holds, kept by the same triggers (migration 0006)."""
+    """How many vectors the space holds, kept by the same triggers."""
 
     __table_args__ = (
         ForeignKeyConstraint(["owner_id"], ["users.id"], ondelete="CASCADE"),
@@ -383,10 +384,16 @@ class Embedding(Base):
     )
 
 
+LOGGED_GENERATIONS = 1000
+"""How many generations back ``embedding_changes`` reaches: the triggers of the schema
+forget a space's rows older than its last this many. The baseline migration builds the
+number into them, so changing it takes a migration that rewrites the trigger functions."""
+
+
 class EmbeddingChange(Base):
     """An image whose vector, date or trash state in a space changed at a generation:
-    the log the vector cache reads to answer from a slightly older matrix (migrations
-    0008, 0009). The nil UUID as ``image_id`` means more changed than was logged."""
+    the log the vector cache reads to answer from a slightly older matrix, kept by
+    triggers. The nil UUID as ``image_id`` means more changed than was logged."""
 
     __tablename__ = "embedding_changes"
 
@@ -428,7 +435,7 @@ TENANT_TABLES: tuple[str, ...] = (
 """Tables whose rows belong to one user and are fenced by row-level security."""
 
 
-# -- security (migration 0004) ------------------------------------------------------------
+# -- security ------------------------------------------------------------------------------
 
 
 class ApiKey(Base):

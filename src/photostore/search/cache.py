@@ -20,10 +20,10 @@ caller's transaction, left out of the matrix, and their current rows read into a
 matrix of their own (kept for the next queries at that generation). A load reads the
 generation before the vectors, so a matrix is never older than the generation it is
 filed under. A matrix holds live images only: trashing or restoring a photo moves the
-generation and is logged like a changed vector (migration 0009), so liveness needs no
-statement of its own. The caller's filters are asked of the database, but for a date
-range alone: each row's ``taken_at`` is loaded with its vector and a changed date moves
-the generation too (migration 0007).
+generation and is logged like a changed vector (a trigger on ``images``), so liveness
+needs no statement of its own. The caller's filters are asked of the database, but for a
+date range alone: each row's ``taken_at`` is loaded with its vector and a changed date
+moves the generation too (the same trigger).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from sqlalchemy import ColumnElement, LargeBinary, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import SQLCoreOperations
 
-from photostore.db.models import EmbeddingChange, EmbeddingSpace
+from photostore.db.models import LOGGED_GENERATIONS, EmbeddingChange, EmbeddingSpace
 from photostore.db.session import Database
 from photostore.search.filters import TakenRange
 from photostore.search.space import Metric, SpaceRef
@@ -284,8 +284,6 @@ def parse_copy_binary(
 
 _SpaceKey = tuple[uuid.UUID, uuid.UUID]
 MAX_CONCURRENT_LOADS = 2
-# How many generations back ``embedding_changes`` reaches (migration 0008 keeps 1,000).
-LOGGED_GENERATIONS = 1000
 # Past this many changed images, PostgreSQL's plans answer until the reload.
 MAX_CHANGED = 2000
 # Evictions are logged at most this often: one line says the budget is too small.
@@ -396,7 +394,7 @@ class VectorCache:
         """The space as a matrix, with the images changed since it was loaded and their
         current rows; None if not held, or too much changed since.
 
-        The changed images (``embedding_changes``, migration 0008) and their rows are
+        The changed images (``embedding_changes``, kept by triggers) and their rows are
         read in the caller's transaction; the caller leaves their rows of the matrix out
         and searches the overlay beside it. None, and a matrix behind the space,
         schedule a background load.

@@ -1,0 +1,105 @@
+"""The migrations on a fresh database: up to head, down to base leaving nothing, up again."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
+from psycopg import sql
+
+from photostore.db.embedded import OWNER_ROLE, EmbeddedCluster, ensure_database
+from photostore.db.migrate import alembic_config, upgrade_to_head
+from photostore.db.models import TENANT_TABLES
+
+# Every object of schema ``public`` that no extension owns, named with enough of its
+# definition (privileges, policy expressions, function bodies) that two snapshots are
+# equal only if the schemas are.
+_SCHEMA_OBJECTS = """
+    SELECT format('relation %s %s acl=%s rls=%s forced=%s', c.relname, c.relkind, c.relacl,
+                  c.relrowsecurity, c.relforcerowsecurity)
+    FROM pg_class c
+    WHERE c.relnamespace = 'public'::regnamespace
+      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                      AND d.objid = c.oid AND d.deptype = 'e')
+    UNION ALL
+    SELECT format('constraint %s %s %s', conrelid::regclass, conname, pg_get_constraintdef(oid))
+    FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+    UNION ALL
+    SELECT format('index %s', pg_get_indexdef(indexrelid)) FROM pg_index
+    WHERE indrelid IN (SELECT oid FROM pg_class WHERE relnamespace = 'public'::regnamespace)
+    UNION ALL
+    SELECT format('policy %s %s %s %s %s', tablename, policyname, roles, qual, with_check)
+    FROM pg_policies WHERE schemaname = 'public'
+    UNION ALL
+    SELECT format('trigger %s', pg_get_triggerdef(oid)) FROM pg_trigger WHERE NOT tgisinternal
+    UNION ALL
+    SELECT format('function %s %s', p.oid::regprocedure, md5(p.prosrc))
+    FROM pg_proc p
+    WHERE p.pronamespace = 'public'::regnamespace
+      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                      AND d.objid = p.oid AND d.deptype = 'e')
+    UNION ALL
+    SELECT format('type %s', t.typname) FROM pg_type t
+    WHERE t.typnamespace = 'public'::regnamespace AND t.typtype IN ('d', 'e', 'r', 'm')
+      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass
+                      AND d.objid = t.oid AND d.deptype = 'e')
+"""
+
+# What Alembic itself keeps at base: its version table, empty.
+_ALEMBIC_ONLY = {
+    "relation alembic_version r acl= rls=f forced=f",
+    "relation alembic_version_pkc i acl= rls=f forced=f",
+    "constraint alembic_version alembic_version_pkc PRIMARY KEY (version_num)",
+    "constraint alembic_version alembic_version_version_num_not_null NOT NULL version_num",
+    "index CREATE UNIQUE INDEX alembic_version_pkc ON public.alembic_version "
+    "USING btree (version_num)",
+}
+
+
+@pytest.fixture
+def fresh_database(pg_cluster: EmbeddedCluster) -> Iterator[str]:
+    """An empty database prepared as the embedded server prepares one: the owner role,
+    the ``vector`` extension, the service role's schema usage. Its name is returned."""
+    name = f"migrations_{os.getpid()}"
+    ensure_database(pg_cluster, name)
+    yield name
+    with psycopg.connect(pg_cluster.url("postgres", "postgres", driver=""), autocommit=True) as c:
+        c.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def _snapshot(cluster: EmbeddedCluster, database: str) -> set[str]:
+    with psycopg.connect(cluster.url("postgres", database, driver=""), autocommit=True) as conn:
+        return {row[0] for row in conn.execute(_SCHEMA_OBJECTS).fetchall()}
+
+
+def _versions(cluster: EmbeddedCluster, database: str) -> list[str]:
+    with psycopg.connect(cluster.url("postgres", database, driver=""), autocommit=True) as conn:
+        return [row[0] for row in conn.execute("SELECT version_num FROM alembic_version")]
+
+
+def test_downgrade_to_base_removes_everything_and_upgrade_rebuilds_it(
+    pg_cluster: EmbeddedCluster, fresh_database: str
+) -> None:
+    owner_url = pg_cluster.url(OWNER_ROLE, fresh_database)
+    config = alembic_config(owner_url)
+    head = ScriptDirectory.from_config(config).get_current_head()
+
+    upgrade_to_head(owner_url)
+    at_head = _snapshot(pg_cluster, fresh_database)
+    relations = {entry.split()[1] for entry in at_head if entry.startswith("relation ")}
+    assert {"users", *TENANT_TABLES} <= relations
+    for kind in ("function", "trigger", "policy"):
+        assert any(entry.startswith(f"{kind} ") for entry in at_head), kind
+    assert _versions(pg_cluster, fresh_database) == [head]
+
+    command.downgrade(config, "base")
+    assert _snapshot(pg_cluster, fresh_database) == _ALEMBIC_ONLY
+    assert _versions(pg_cluster, fresh_database) == []
+
+    upgrade_to_head(owner_url)
+    assert _snapshot(pg_cluster, fresh_database) == at_head
+    assert _versions(pg_cluster, fresh_database) == [head]
