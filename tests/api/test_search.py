@@ -103,6 +103,39 @@ def test_text_finds_descriptions_ocr_and_labels(client: TestClient, alice: Accou
     assert _ids(_search(client, alice, {"text": "birthday -cake"})) == [read]
 
 
+def test_text_finds_parts_of_filenames_and_words_with_a_typo(
+    client: TestClient, alice: Account, bob: Account
+) -> None:
+    holiday = make_image(client, alice, filename="IMG_holiday-2019.jpg")
+    dated = make_image(client, alice, filename="IMG_20190704_1200.jpg")
+    harbour = make_image(client, alice)
+    make_analysis(client, alice, harbour, "captioner", {"caption": "A lighthouse by the harbour"})
+    make_image(client, alice, filename="IMG_2020_garden.jpg")
+    make_image(client, bob, filename="IMG_holiday-2019.jpg")
+
+    assert _ids(_search(client, alice, {"text": "holiday 2019"})) == [holiday]
+    # "2019" as a word is in one filename and a part of a word in the other: the word
+    # match comes first, with a rank; the part after it, with none.
+    found = _search(client, alice, {"text": "2019"})
+    assert _ids(found) == [holiday, dated]
+    assert found["items"][0]["text_rank"] > 0
+    assert found["items"][1]["text_rank"] == 0
+    assert _ids(_search(client, alice, {"text": "lighthuose"})) == [harbour]
+    assert _ids(_search(client, alice, {"text": "harbor"})) == [harbour]
+    assert _ids(_search(client, alice, {"text": "0704_12"})) == [dated]
+
+
+def test_near_matches_follow_only_plain_words(client: TestClient, alice: Account) -> None:
+    harbour = make_image(client, alice, description="the harbour at night")
+    # Web-search syntax keeps its exact meaning: no typo tolerance inside it.
+    assert _ids(_search(client, alice, {"text": '"harbor at night"'})) == []
+    assert _ids(_search(client, alice, {"text": "harbour -night"})) == []
+    assert _ids(_search(client, alice, {"text": "harbor night"})) == [harbour]
+    # Too short for trigrams: words only.
+    assert _ids(_search(client, alice, {"text": "at"})) == [harbour]
+    assert _ids(_search(client, alice, {"text": "ni"})) == []
+
+
 def test_vector_search_returns_nearest_first(client: TestClient, alice: Account) -> None:
     _space(client, alice)
     images = {angle: make_image(client, alice) for angle in (0, 10, 50, 90, 170)}

@@ -31,7 +31,7 @@ def test_the_embedded_engine_is_postgresql_18_with_pgvector_0_8_and_pg_trgm(
         pg_cluster.url("postgres", "postgres", driver=""), autocommit=True
     ) as conn:
         version = conn.execute("SHOW server_version_num").fetchone()
-        available = dict(
+        available: dict[str, str] = dict(
             conn.execute(
                 "SELECT name, default_version FROM pg_available_extensions "
                 "WHERE name IN ('vector', 'pg_trgm', 'amcheck')"

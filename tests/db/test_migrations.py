@@ -103,3 +103,51 @@ def test_downgrade_to_base_removes_everything_and_upgrade_rebuilds_it(
     upgrade_to_head(owner_url)
     assert _snapshot(pg_cluster, fresh_database) == at_head
     assert _versions(pg_cluster, fresh_database) == [head]
+
+
+def test_search_words_are_filled_from_the_sources_and_removed_by_the_downgrade(
+    pg_cluster: EmbeddedCluster, fresh_database: str
+) -> None:
+    owner_url = pg_cluster.url(OWNER_ROLE, fresh_database)
+    config = alembic_config(owner_url)
+    command.upgrade(config, "0001")
+    superuser = pg_cluster.url("postgres", fresh_database, driver="")
+    with psycopg.connect(superuser, autocommit=True) as conn:
+        # A library as the baseline held it: one image with a tag, a caption, a document.
+        conn.execute(
+            "INSERT INTO users (id, email, password_hash) VALUES "
+            "('00000000-0000-4000-8000-000000000001', 'ada@example.org', 'x')"
+        )
+        conn.execute(
+            "INSERT INTO blobs (owner_id, sha256, byte_size) VALUES "
+            "('00000000-0000-4000-8000-000000000001', repeat('a', 64), 1)"
+        )
+        conn.execute(
+            "INSERT INTO images (owner_id, id, sha256, original_filename, content_type, "
+            "byte_size, width, height, taken_at, taken_at_source, description) VALUES "
+            "('00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-0000000000aa', "
+            "repeat('a', 64), 'IMG_Holiday-2019.jpg', 'image/jpeg', 1, 1, 1, now(), 'upload', "
+            "'At the Sea')"
+        )
+        conn.execute(
+            "INSERT INTO image_texts (owner_id, image_id, analyzer, kind, body) VALUES "
+            "('00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-0000000000aa', "
+            "'captioner', 'caption', 'A Lighthouse')"
+        )
+        conn.execute(
+            "INSERT INTO search_documents (owner_id, image_id, document) VALUES "
+            "('00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-0000000000aa', "
+            "to_tsvector('simple', 'holiday'))"
+        )
+    command.upgrade(config, "0002")
+    with psycopg.connect(superuser, autocommit=True) as conn:
+        words = conn.execute("SELECT words FROM search_documents").fetchall()
+        assert words == [("a lighthouse at the sea img_holiday-2019.jpg",)]
+    command.downgrade(config, "0001")
+    with psycopg.connect(superuser, autocommit=True) as conn:
+        columns = conn.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = 'search_documents' ORDER BY ordinal_position"
+        ).fetchall()
+        assert columns == [("owner_id",), ("image_id",), ("document",)]
+        assert conn.execute("SELECT count(*) FROM search_documents").fetchone() == (1,)

@@ -26,6 +26,7 @@ def make_image(
     taken: str | None = None,
     description: str | None = None,
     tags: list[str] | None = None,
+    filename: str = "photo.jpg",
 ) -> str:
     """A new (distinct) image; ``taken`` as ``YYYY:MM:DD HH:MM:SS`` sets its EXIF date."""
     exif = imagegen.make_exif(datetime_original=taken) if taken else None
@@ -33,7 +34,7 @@ def make_image(
     fields: dict[str, str | list[str]] = {"tags": tags or []}
     if description is not None:
         fields["description"] = description
-    response = upload(client, account, data, "photo.jpg", "image/jpeg", **fields)
+    response = upload(client, account, data, filename, "image/jpeg", **fields)
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
 

@@ -241,17 +241,26 @@ class ImageText(Base):
 
 
 class SearchDocument(Base):
-    """Everything searchable as text about an image, as one tsvector."""
+    """Everything searchable as text about an image: a weighted tsvector for word matches,
+    and the same words as lower-case text for near matches (trigrams)."""
 
     __tablename__ = "search_documents"
 
     owner_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     image_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     document: Mapped[str] = mapped_column(TSVECTOR)
+    words: Mapped[str] = mapped_column(Text, server_default=text("''"))
 
     __table_args__ = (
         _image_fk(),
         Index("ix_search_documents_document", "document", postgresql_using="gin"),
+        Index(
+            "ix_search_documents_owner_words",
+            "owner_id",
+            "words",
+            postgresql_using="gin",
+            postgresql_ops={"words": "gin_trgm_ops"},
+        ),
     )
 
 

@@ -1,4 +1,5 @@
-"""The text search document of each image: one weighted tsvector over all its words.
+"""The text search document of each image: a weighted tsvector over all its words, and
+the same words as plain lower-case text for near matches (typos, parts of words).
 
 A document is rebuilt from its sources, inside the transaction that changed them, by
 every service that changes one. Sources and weights (``setweight``), the ranking a
@@ -20,7 +21,7 @@ import uuid
 from collections.abc import Collection
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal_column, select
+from sqlalchemy import CTE, ColumnElement, Select, and_, func, literal_column, select
 from sqlalchemy.dialects.postgresql import TSVECTOR, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,8 +54,9 @@ def _weighted(text: ColumnElement[str], weight: Literal["A", "B", "C"]) -> Colum
     )
 
 
-def _document(owner_id: uuid.UUID) -> ColumnElement[Any]:
-    """The tsvector of the image row ``Image`` under ``owner_id``, as one SQL expression."""
+def _sources(owner_id: uuid.UUID, image_ids: Collection[uuid.UUID]) -> CTE:
+    """Each image's words by source, one row per image (materialized: every source is
+    read once, then both the document and the plain text are made of them)."""
     tags = _words(
         select(func.string_agg(Tag.name, " "))
         .join(ImageTag, and_(ImageTag.owner_id == Tag.owner_id, ImageTag.tag_id == Tag.id))
@@ -89,21 +91,52 @@ def _document(owner_id: uuid.UUID) -> ColumnElement[Any]:
             ImageText.kind == "ocr",
         )
     )
-    filename = func.regexp_replace(Image.original_filename, _FILENAME_SEPARATORS, " ", "g")
-    description = func.coalesce(Image.description, "")
+    return (
+        select(
+            Image.owner_id.label("owner_id"),
+            Image.id.label("image_id"),
+            tags.label("tags"),
+            people.label("people"),
+            labels.label("labels"),
+            captions.label("captions"),
+            func.coalesce(Image.description, "").label("description"),
+            ocr.label("ocr"),
+            Image.original_filename.label("filename"),
+        )
+        .where(Image.owner_id == owner_id, Image.id.in_(set(image_ids)))
+        .cte("sources")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
+
+
+def _document(sources: CTE) -> ColumnElement[Any]:
+    """The weighted tsvector of one row of ``sources``."""
+    c = sources.c
+    split_filename = func.regexp_replace(c.filename, _FILENAME_SEPARATORS, " ", "g")
     parts = [
-        _weighted(tags, "A"),
-        _weighted(people, "A"),
-        _weighted(labels, "A"),
-        _weighted(captions, "B"),
-        _weighted(description, "B"),
-        _weighted(ocr, "C"),
-        _weighted(filename, "C"),
+        _weighted(c.tags, "A"),
+        _weighted(c.people, "A"),
+        _weighted(c.labels, "A"),
+        _weighted(c.captions, "B"),
+        _weighted(c.description, "B"),
+        _weighted(c.ocr, "C"),
+        _weighted(split_filename, "C"),
     ]
     document = parts[0]
     for part in parts[1:]:
         document = document.op("||", return_type=TSVECTOR)(part)
     return document
+
+
+def _plain_text(sources: CTE) -> ColumnElement[str]:
+    """All of one row's words as lower-case text, for near matches (``search.text``); the
+    filename as it was given, so a part of it matches across its separators."""
+    c = sources.c
+    return func.lower(
+        func.concat_ws(
+            " ", c.tags, c.people, c.labels, c.captions, c.description, c.ocr, c.filename
+        )
+    )
 
 
 async def refresh_search_documents(
@@ -112,15 +145,20 @@ async def refresh_search_documents(
     """Rebuild the search documents of ``owner_id``'s images ``image_ids`` from their sources."""
     if not image_ids:
         return
-    rows = select(Image.owner_id, Image.id, _document(owner_id)).where(
-        Image.owner_id == owner_id, Image.id.in_(set(image_ids))
-    )
+    sources = _sources(owner_id, image_ids)
+    rows = select(sources.c.owner_id, sources.c.image_id, _document(sources), _plain_text(sources))
     stmt = insert(SearchDocument).from_select(
-        [SearchDocument.owner_id, SearchDocument.image_id, SearchDocument.document], rows
+        [
+            SearchDocument.owner_id,
+            SearchDocument.image_id,
+            SearchDocument.document,
+            SearchDocument.words,
+        ],
+        rows,
     )
     await session.execute(
         stmt.on_conflict_do_update(
             index_elements=[SearchDocument.owner_id, SearchDocument.image_id],
-            set_={"document": stmt.excluded.document},
+            set_={"document": stmt.excluded.document, "words": stmt.excluded.words},
         )
     )
