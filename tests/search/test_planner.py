@@ -59,6 +59,7 @@ def _run_nearest(
     queries: Sequence[np.ndarray],
     candidates: Select[Any] | None,
     exclude: Sequence[uuid.UUID] = (),
+    limits: PlanLimits = LIMITS,
 ) -> tuple[list[list[Neighbor]], Plan]:
     async def run() -> tuple[list[list[Neighbor]], Plan]:
         ctx = build_context(settings)
@@ -71,7 +72,7 @@ def _run_nearest(
                     K,
                     candidates,
                     exclude_image_ids=exclude,
-                    limits=LIMITS,
+                    limits=limits,
                 )
                 found = [
                     await nearest(
@@ -82,7 +83,7 @@ def _run_nearest(
                         K,
                         candidates,
                         exclude_image_ids=exclude,
-                        limits=LIMITS,
+                        limits=limits,
                     )
                     for query in queries
                 ]
@@ -170,6 +171,20 @@ def test_the_index_path_serves_large_users_and_exact_scans_the_rest(
         ("small", 0.01): "exact",
         ("small", 0.001): "exact",
     }
+
+
+def test_a_whole_space_is_walked_exactly_up_to_the_walk_limit(
+    settings: Settings, libraries: tuple[Library, Library]
+) -> None:
+    large, _ = libraries
+    queries = _queries(large, 4, seed=5)
+    found, plan = _run_nearest(settings, large.owner_id, large.space, queries, None)
+    assert plan.kind == "exact"
+    for query, neighbors in zip(queries, found, strict=True):
+        assert {n.image_id for n in neighbors} == set(_exact(large, query, range(LARGE)))
+    beyond = PlanLimits(exact_max_candidates=200, exact_max_walk=LARGE - 1)
+    _, plan = _run_nearest(settings, large.owner_id, large.space, [], None, limits=beyond)
+    assert plan.kind == "index"
 
 
 def test_never_fewer_than_k_when_the_filter_lies_far_from_the_query(

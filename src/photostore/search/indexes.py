@@ -2,11 +2,12 @@
 
 Why per space and not one global index: a global HNSW index filtered by
 ``owner_id = x`` returns the index's nearest rows of *all* users and drops those of
-others afterwards; with pgvector 0.6 (no iterative scans, ``ef_search`` <= 1000) a user
-holding a small share of the rows gets a handful of results or none (DESIGN.md:
-recall@10 of 0.03-0.10 at 0.1-1% selectivity). A partial index ``WHERE space_id = s``
-holds exactly one user's vectors of one model, so an index scan over it is never
-overfiltered by other users, and RLS still applies to every row it returns.
+others afterwards; with ``ef_search`` capped at 1000 a user holding a small share of
+the rows gets a handful of results or none (DESIGN.md: recall@10 of 0.03-0.10 at 0.1-1%
+selectivity; pgvector 0.8's iterative scans fill the answer, not its recall). A partial
+index ``WHERE space_id = s`` holds exactly one user's vectors of one model, so an index
+scan over it is never overfiltered by other users, and RLS still applies to every row it
+returns.
 
 Only spaces large enough for an exact scan to be slow get one (``optimize``); the
 service role cannot create indexes, so ``photostore search optimize`` builds them as the

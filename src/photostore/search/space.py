@@ -15,7 +15,7 @@ from photostore.errors import NotFound
 Metric = Literal["cosine", "l2", "ip"]
 METRICS: tuple[Metric, ...] = ("cosine", "l2", "ip")
 
-# pgvector 0.6 builds HNSW indexes on vectors of at most 2,000 dimensions; larger spaces
+# pgvector builds HNSW indexes on vectors of at most 2,000 dimensions; larger spaces
 # are always searched by exact scans.
 MAX_INDEXED_DIMENSION = 2000
 

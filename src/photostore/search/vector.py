@@ -7,14 +7,15 @@ Per query it chooses between
   ``LATERAL`` subquery, so PostgreSQL cannot turn it into a walk of all of the owner's
   wide vector rows); without one, the primary key's ``(owner_id, space_id)`` prefix
   walks the space. The distance is computed for each row; exact by construction, and
-  the plan of choice up to ``PlanLimits.exact_max_candidates`` rows;
+  the plan of choice up to ``PlanLimits.exact_max_candidates`` candidates, and for a
+  whole space up to ``PlanLimits.exact_max_walk`` vectors;
 * an **index scan** of the space's own HNSW index (``search.indexes``): a window of the
   ``w`` approximately nearest vectors of the space, filtered by the candidates
   afterwards. With a fraction ``s`` of the space passing the filter, the window holds
   about ``w * s`` matches; ``w`` is chosen so that this is ``OVERSAMPLE * k``.
 
 The index scan is used only when the space has a ready index and the window this needs
-fits ``hnsw.ef_search``'s limit (1,000 in pgvector 0.6). Its answer is verified: when
+fits ``hnsw.ef_search``'s limit (1,000 in pgvector 0.8). Its answer is verified: when
 the window held fewer than ``k`` matches (a filter far from the query, rows trashed
 since the index statistics were taken), the exact scan answers instead, so a query never
 returns fewer than ``k`` results when ``k`` images match.
@@ -66,12 +67,19 @@ class PlanLimits:
     # candidate (75 ms for 15,000 of a 150,000-vector space, recall 1.0), an index scan
     # at ef_search 1,000 50-90 ms for recall 0.82-0.86 (bench/search.py, no cache).
     exact_max_candidates: int = 20_000
+    # Up to this many vectors a whole space (no filter) is walked exactly. HNSW cannot
+    # give recall 0.99 on the benchmark's clustered photos at any setting pgvector 0.8
+    # allows: a 150,000-vector space gave 0.87 at ef_search 1,000 with iterative scans
+    # to a 4,000-row window, 0.98 on a halfvec index at 115 ms (bench/hnsw_types.py).
+    # Recall comes first; a space this large is normally answered by the vector cache,
+    # and this plan only while the cache loads it or when it is over the cache's budget.
+    exact_max_walk: int = 250_000
     # Spaces up to this size are walked whole, without planning or listing.
     small_space: int = 4000
     # Matches wanted in the index window per result: slack for a filter unevenly spread
     # around the query, and for HNSW missing some of the window's tail.
     oversample: int = 4
-    # pgvector 0.6 caps hnsw.ef_search at 1,000: the largest window one index scan gives.
+    # pgvector caps hnsw.ef_search at 1,000: the largest window one index scan gives.
     max_window: int = 1000
     # hnsw.ef_search of every index scan, at least. On the benchmark's data the recall@10
     # of a 9,000-vector space was 0.66 at 100, 0.85 at 200, 0.95 at 400 and 0.995 at
@@ -217,7 +225,7 @@ async def _plan(session: AsyncSession, filters: _Filters, k: int, limits: PlanLi
     usable = index is not None and index.vectors >= limits.exact_max_candidates
     vectors = index.vectors if index is not None else 0.0
     if filters.candidates is None:
-        if not usable:
+        if not usable or vectors <= limits.exact_max_walk:
             return Plan("exact")
         return _index_plan(vectors, vectors, k, len(filters.exclude), limits)
     if not usable:
