@@ -72,6 +72,12 @@ class Settings(BaseSettings):
 
     allow_signup: bool = False
     max_upload_bytes: int = 200 * 1024 * 1024
+    max_vector_batch_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1,
+        description="Largest body of a bulk vector write (POST /v1/embedding-spaces/{space}/"
+        "vectors); larger ones are refused with 413 while streaming.",
+    )
     max_image_pixels: int = 100_000_000
     reject_damaged_images: bool = Field(
         default=True,

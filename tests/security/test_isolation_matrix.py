@@ -41,6 +41,11 @@ BODIES: dict[tuple[str, str], Body] = {
     ("PUT", "/v1/images/{image_id}/embeddings/{space}"): lambda own: {
         "values": [0.5] * int(own.get("space_dimension", "3"))
     },
+    ("POST", "/v1/embedding-spaces/{space}/vectors"): lambda own: {
+        "items": [
+            {"image_id": own["image_id"], "values": [0.5] * int(own.get("space_dimension", "3"))}
+        ]
+    },
     ("POST", "/v1/images/{image_id}/faces"): lambda own: {"faces": [FACE]},
     ("PATCH", "/v1/faces/{face_id}"): lambda own: {"person_id": None},
     ("PATCH", "/v1/people/{person_id}"): lambda own: {"name": "mine now"},

@@ -1,20 +1,30 @@
 """Routes: embedding spaces (``/v1/embedding-spaces``), the vectors of images in them
-(``/v1/images/{image_id}/embeddings/{space}``) and near-duplicates of an image."""
+(``/v1/images/{image_id}/embeddings/{space}``, in bulk
+``/v1/embedding-spaces/{space}/vectors``) and near-duplicates of an image."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
-from photostore.api.deps import AnalysisWriter, EmbeddingServiceDep, ImagesReader, SearchReader
+from photostore.api.bodies import json_body, read_json
+from photostore.api.deps import (
+    AnalysisWriter,
+    ContextDep,
+    EmbeddingServiceDep,
+    ImagesReader,
+    SearchReader,
+)
 from photostore.api.schemas.embeddings import (
     DuplicatesOut,
     NeighborOut,
     SpaceIn,
     SpaceList,
     SpaceOut,
+    VectorBatchIn,
+    VectorBatchOut,
     VectorIn,
     VectorOut,
 )
@@ -63,6 +73,28 @@ async def drop_space(
     """Drop the space and every vector in it."""
     await embeddings.drop_space(principal.user_id, name)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/v1/embedding-spaces/{space}/vectors",
+    response_model=VectorBatchOut,
+    openapi_extra=json_body(VectorBatchIn),
+)
+async def put_vectors(
+    space: SpaceName,
+    request: Request,
+    principal: AnalysisWriter,
+    embeddings: EmbeddingServiceDep,
+    ctx: ContextDep,
+) -> VectorBatchOut:
+    """Store the vectors of many images in the space at once, replacing earlier ones: all
+    of the batch, or (a bad item, an image not the caller's) none of it."""
+    # Read here, not declared as a parameter: bounded while it streams, parsed in one pass.
+    body = await read_json(request, VectorBatchIn, ctx.settings.max_vector_batch_bytes)
+    result = await embeddings.put_vectors(
+        principal.user_id, space, [item.item() for item in body.items]
+    )
+    return VectorBatchOut.of(result)
 
 
 @router.put(

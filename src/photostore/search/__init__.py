@@ -19,7 +19,7 @@ from photostore.search.vector import (
     nearest,
     vector_of_image,
 )
-from photostore.search.vectors import prepare_query, prepare_vector
+from photostore.search.vectors import prepare_query, prepare_vector, prepare_vectors
 
 __all__ = [
     "Neighbor",
@@ -31,6 +31,7 @@ __all__ = [
     "nearest",
     "prepare_query",
     "prepare_vector",
+    "prepare_vectors",
     "space_by_name",
     "vector_of_image",
 ]

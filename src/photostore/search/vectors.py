@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import NoReturn
 
 import numpy as np
+from numpy.typing import NDArray
 
 from photostore.errors import InvalidInput
 from photostore.search.space import Metric, SpaceRef
@@ -57,6 +59,40 @@ def prepare_vector(space: SpaceRef, values: Sequence[float]) -> list[float]:
             raise InvalidInput("a zero vector has no direction; cosine spaces need a non-zero one")
         floats = floats / norm
     return list(floats.tolist())
+
+
+def prepare_vectors(space: SpaceRef, rows: Sequence[Sequence[float]]) -> NDArray[np.float32]:
+    """``rows`` checked against ``space`` as :func:`prepare_vector` checks one, as one
+    float32 matrix ready to store (unit rows in cosine spaces); InvalidInput naming the
+    first bad row as the item of a batch it is: ``items[7].values: ...``.
+
+    The checks run on the whole matrix at once; only a bad row goes through
+    :func:`prepare_vector`, for its message.
+    """
+    for position, values in enumerate(rows):
+        if len(values) != space.dimension:
+            _refuse_row(space, position, values)
+    floats = np.array(rows, dtype=np.float64).reshape(len(rows), space.dimension)
+    with np.errstate(over="ignore", invalid="ignore"):
+        bad = (~np.isfinite(floats) | (np.abs(floats) > FLOAT4_MAX)).any(axis=1)
+        if space.metric == "cosine":
+            norms = np.sqrt(np.einsum("ij,ij->i", floats, floats))
+            bad |= (norms == 0.0) | ~np.isfinite(norms)
+    if bad.any():
+        position = int(np.argmax(bad))
+        _refuse_row(space, position, rows[position])
+    if space.metric == "cosine":
+        floats /= norms[:, None]
+    return floats.astype(np.float32)
+
+
+def _refuse_row(space: SpaceRef, position: int, values: Sequence[float]) -> NoReturn:
+    """Raise the InvalidInput of :func:`prepare_vector` for row ``position`` of a batch."""
+    try:
+        prepare_vector(space, values)
+    except InvalidInput as error:
+        raise InvalidInput(f"items[{position}].values: {error.detail}") from error
+    raise AssertionError(f"row {position} passed the check it failed in the batch")
 
 
 def prepare_query(space: SpaceRef, values: Sequence[float]) -> list[float]:

@@ -4,12 +4,16 @@ A space is declared once per model version (name, model, dimension, metric); dec
 the same definition again is a no-op, a different one under a taken name a conflict.
 Dropping a space drops its vectors. Cosine spaces store unit vectors
 (``search.vectors``), so a vector read back from a cosine space is the normalized one.
+A bulk write stores up to ``MAX_VECTOR_BATCH`` vectors of one space in one transaction,
+with the single write's rules for each (``search.writes``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,10 +29,12 @@ from photostore.search import (
     SpaceRef,
     nearest,
     prepare_vector,
+    prepare_vectors,
     space_by_name,
     vector_of_image,
 )
 from photostore.search.space import METRICS
+from photostore.search.writes import first_missing_image, upsert_vectors
 from photostore.services.context import ServiceContext
 from photostore.services.ownership import ensure_all_owned
 
@@ -36,6 +42,8 @@ SPACE_NAME = re.compile(r"[a-z0-9._-]{1,100}")
 MAX_MODEL_LENGTH = 200
 MAX_DIMENSION = 16000
 MAX_DUPLICATES = 1000
+# Vectors one bulk write may carry: 1,000 512-d vectors are about 10 MB of JSON.
+MAX_VECTOR_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,27 @@ class PutResult:
     created: bool
 
 
+@dataclass(frozen=True)
+class VectorItem:
+    """One image's vector in a bulk write."""
+
+    image_id: uuid.UUID
+    values: Sequence[float]
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What a bulk write did: ``stored`` vectors, ``created`` of them new, the rest
+    replacing earlier ones."""
+
+    stored: int
+    created: int
+
+    @property
+    def replaced(self) -> int:
+        return self.stored - self.created
+
+
 def check_definition(definition: SpaceDefinition) -> None:
     """InvalidInput unless ``definition`` is a space photostore can hold."""
     if not SPACE_NAME.fullmatch(definition.name):
@@ -83,6 +112,20 @@ def check_definition(definition: SpaceDefinition) -> None:
         raise InvalidInput(f"the dimension is between 1 and {MAX_DIMENSION}")
     if definition.metric not in METRICS:
         raise InvalidInput(f"the metric is one of {', '.join(METRICS)}")
+
+
+def _distinct_image_ids(items: Sequence[VectorItem]) -> list[uuid.UUID]:
+    """The items' image ids, in order; InvalidInput naming the first repeated one (one
+    statement cannot write an image's vector twice, and which one wins would be a guess)."""
+    first_at: dict[uuid.UUID, int] = {}
+    for position, item in enumerate(items):
+        earlier = first_at.setdefault(item.image_id, position)
+        if earlier != position:
+            raise InvalidInput(
+                f"items[{position}].image_id: the image is in the batch already, "
+                f"as items[{earlier}]"
+            )
+    return list(first_at)
 
 
 def _view(row: EmbeddingSpace) -> SpaceView:
@@ -190,6 +233,30 @@ class EmbeddingService:
             )
             stored = StoredVector(space=space, image_id=image_id, values=vector, updated_at=now)
             return PutResult(vector=stored, created=bool(created))
+
+    async def put_vectors(
+        self, owner_id: uuid.UUID, space_name: str, items: Sequence[VectorItem]
+    ) -> BatchResult:
+        """Store (or replace) the vectors of up to ``MAX_VECTOR_BATCH`` images in a space,
+        all or nothing: a bad item is an InvalidInput naming it (``items[7].values``), an
+        image that is not the caller's a NotFound naming it, and nothing is stored."""
+        if not 1 <= len(items) <= MAX_VECTOR_BATCH:
+            raise InvalidInput(f"a batch holds 1 to {MAX_VECTOR_BATCH} vectors, not {len(items)}")
+        image_ids = _distinct_image_ids(items)
+        async with self.ctx.db.for_user(owner_id) as session:
+            space = await space_by_name(session, owner_id, space_name)
+            # Off the event loop, like the parse of the body: 1,000 512-d vectors are 512,000
+            # floats.
+            vectors = await asyncio.to_thread(
+                prepare_vectors, space, [item.values for item in items]
+            )
+            written = await upsert_vectors(session, space, image_ids, vectors, self.ctx.clock())
+            if written.stored < len(items):
+                # Raising rolls the transaction back: none of the batch is stored.
+                position = await first_missing_image(session, owner_id, image_ids)
+                where = "" if position is None else f"items[{position}].image_id: "
+                raise NotFound(f"{where}no such image")
+            return BatchResult(stored=written.stored, created=written.created)
 
     async def get_vector(
         self, owner_id: uuid.UUID, image_id: uuid.UUID, space_name: str

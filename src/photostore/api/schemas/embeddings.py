@@ -6,10 +6,18 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat
 
 from photostore.search import Neighbor
-from photostore.services.embeddings import SpaceDefinition, SpaceView, StoredVector
+from photostore.services.embeddings import (
+    MAX_DIMENSION,
+    MAX_VECTOR_BATCH,
+    BatchResult,
+    SpaceDefinition,
+    SpaceView,
+    StoredVector,
+    VectorItem,
+)
 
 
 class SpaceIn(BaseModel):
@@ -51,6 +59,40 @@ class VectorIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     values: list[float] = Field(max_length=16000, description="As many as the space's dimension")
+
+
+class VectorItemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    image_id: uuid.UUID
+    # Strict: numbers only (a string of digits is refused), and pydantic's JSON parser
+    # reads them without a lax conversion per value.
+    values: list[StrictFloat] = Field(
+        max_length=MAX_DIMENSION, description="As many as the space's dimension"
+    )
+
+    def item(self) -> VectorItem:
+        return VectorItem(image_id=self.image_id, values=self.values)
+
+
+class VectorBatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[VectorItemIn] = Field(
+        min_length=1,
+        max_length=MAX_VECTOR_BATCH,
+        description="Vectors of distinct images of the caller, all in the space of the path",
+    )
+
+
+class VectorBatchOut(BaseModel):
+    stored: int = Field(description="Vectors stored: every item of the batch")
+    created: int = Field(description="Images that had no vector in the space before")
+    replaced: int = Field(description="Images whose earlier vector was replaced")
+
+    @classmethod
+    def of(cls, result: BatchResult) -> VectorBatchOut:
+        return cls(stored=result.stored, created=result.created, replaced=result.replaced)
 
 
 class VectorOut(BaseModel):

@@ -1,0 +1,168 @@
+"""Bulk vector writes: many images' vectors of one space in one statement.
+
+A backfill writes a library's vectors by the thousand. One ``INSERT ... SELECT FROM
+unnest(ids, vectors) ... ON CONFLICT DO UPDATE`` stores a whole batch with the
+upsert semantics of the single write: a vector for an image that has one replaces it.
+The vectors travel as one ``vector[]`` parameter in PostgreSQL's binary format, built
+by numpy in one buffer: no text to format in Python or to parse in the server.
+
+The statement runs on the session's own connection, inside the caller's ``for_user``
+transaction, so row-level security fences it like every other write, and the
+statement-level triggers (migrations 0005-0009) move the space's generation, count and
+change log once for the batch. Images are found through the caller's rows only: an id of
+another user or of no image is left out by the join, and the caller refuses the batch
+when fewer rows were written than sent (:func:`first_missing_image`).
+
+``bench/vector_writes.py`` runs the same statement from a bare connection as its floor.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from psycopg import AsyncConnection
+from psycopg.adapt import Dumper
+from psycopg.pq import Format
+from psycopg.types import TypeInfo
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from photostore.db.models import Image
+from photostore.search.space import SpaceRef
+
+# Each image is probed through the primary key of ``images`` in a LATERAL subquery that
+# PostgreSQL cannot flatten (LIMIT 1): a batch of 1,000 costs 1,000 index probes,
+# whatever the owner's library size, where a hash join would read all of the owner's
+# image rows (30,000 rows: 15 ms, measured for bench/vector_writes.py). Rows are written
+# in image id order, so concurrent batches that share images lock them in the same order
+# and cannot deadlock.
+UPSERT_SQL = """
+WITH written AS (
+    INSERT INTO embeddings AS e
+        (owner_id, space_id, image_id, dimension, metric, embedding, updated_at)
+    SELECT %(owner_id)s, %(space_id)s, i.id, %(dimension)s, %(metric)s, v.embedding,
+           %(now)s
+    FROM unnest(%(image_ids)b::uuid[], %(vectors)b::vector[]) AS v (image_id, embedding)
+    CROSS JOIN LATERAL (
+        SELECT i.id FROM images i
+        WHERE i.owner_id = %(owner_id)s AND i.id = v.image_id
+        LIMIT 1
+    ) AS i
+    ORDER BY i.id
+    ON CONFLICT (owner_id, space_id, image_id)
+    DO UPDATE SET embedding = excluded.embedding, updated_at = excluded.updated_at
+    RETURNING (xmax = 0) AS created
+)
+SELECT count(*), count(*) FILTER (WHERE created) FROM written
+"""
+
+
+@dataclass(frozen=True)
+class Written:
+    """How many vectors a batch stored, and how many of those were new."""
+
+    stored: int
+    created: int
+
+
+class BinaryArray:
+    """A parameter already in PostgreSQL's binary format of the type the statement casts
+    it to."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+
+class BinaryArrayDumper(Dumper):
+    format = Format.BINARY
+    # Unspecified: the server takes the type from the statement's cast (``::vector[]``).
+    oid = 0
+
+    def dump(self, obj: object) -> bytes:
+        assert isinstance(obj, BinaryArray)
+        return obj.data
+
+
+async def upsert_vectors(
+    session: AsyncSession,
+    space: SpaceRef,
+    image_ids: Sequence[uuid.UUID],
+    vectors: NDArray[np.float32],
+    now: datetime,
+) -> Written:
+    """Store ``vectors[i]`` as the vector of ``image_ids[i]`` in ``space`` (ids distinct,
+    rows checked by ``prepare_vectors``), replacing earlier ones; images that are not the
+    space owner's are skipped, so ``stored`` falls short of the batch."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    assert isinstance(driver, AsyncConnection)
+    vector_oid = await _vector_oid(driver)
+    async with driver.cursor() as cursor:
+        cursor.adapters.register_dumper(BinaryArray, BinaryArrayDumper)
+        await cursor.execute(
+            UPSERT_SQL,
+            {
+                "owner_id": space.owner_id,
+                "space_id": space.id,
+                "dimension": space.dimension,
+                "metric": space.metric,
+                "now": now,
+                "image_ids": list(image_ids),
+                "vectors": BinaryArray(vector_array(vector_oid, vectors)),
+            },
+        )
+        row = await cursor.fetchone()
+    assert row is not None
+    return Written(stored=int(row[0]), created=int(row[1]))
+
+
+async def first_missing_image(
+    session: AsyncSession, owner_id: uuid.UUID, image_ids: Sequence[uuid.UUID]
+) -> int | None:
+    """The position in ``image_ids`` of the first id that names no image of ``owner_id``."""
+    found = set(
+        await session.scalars(
+            select(Image.id).where(Image.owner_id == owner_id, Image.id.in_(image_ids))
+        )
+    )
+    return next((n for n, image_id in enumerate(image_ids) if image_id not in found), None)
+
+
+async def _vector_oid(driver: AsyncConnection[Any]) -> int:
+    """The oid of pgvector's type in this database, fetched once per connection (psycopg
+    keeps it in the connection's type registry)."""
+    info = driver.adapters.types.get("vector")
+    if info is None:
+        info = await TypeInfo.fetch(driver, "vector")
+        if info is None:
+            raise RuntimeError("the pgvector extension is not installed in this database")
+        info.register(driver)
+    return info.oid
+
+
+def vector_array(vector_oid: int, vectors: NDArray[np.float32]) -> bytes:
+    """``vectors`` (one per row) as a one-dimensional ``vector[]`` in binary format.
+
+    An array is a header (dimensions, null flag, element type, length, lower bound) and
+    each element as a 32-bit length and its bytes; a vector is its 16-bit dimension, 16
+    unused bits and big-endian float4 values (pgvector's ``vector_recv``).
+    """
+    count, dimension = vectors.shape
+    header = np.array([1, 0, vector_oid, count, 1], dtype=">i4").tobytes()
+    rows = np.zeros(
+        count,
+        dtype=[("length", ">i4"), ("dim", ">i2"), ("unused", ">i2"), ("values", ">f4", dimension)],
+    )
+    rows["length"] = 4 + 4 * dimension
+    rows["dim"] = dimension
+    rows["values"] = vectors
+    return header + rows.tobytes()
