@@ -24,7 +24,7 @@ from photostore.api import (
     tags,
     users,
 )
-from photostore.api.problems import install_problem_handlers
+from photostore.api.problems import install_problem_handlers, refusal_response
 from photostore.auth.ratelimit import LoginLimiter
 from photostore.auth.tokens import TokenCodec
 from photostore.config import Settings
@@ -146,6 +146,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(admin.router)
     # Inside RequestContextMiddleware (added after it, so it wraps this one): the request
     # id is known when the audit row is written.
-    app.add_middleware(AuditMiddleware)
+    app.add_middleware(AuditMiddleware, refusal=refusal_response)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app

@@ -10,9 +10,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from photostore.auth.apikeys import looks_like_key
 from photostore.auth.permissions import Permission
-from photostore.auth.principal import Principal
+from photostore.auth.principal import Principal, Role, principal_of_account
 from photostore.auth.ratelimit import LoginLimiter
-from photostore.auth.tokens import TokenCodec
+from photostore.auth.tokens import TokenClaims, TokenCodec
+from photostore.db.request import RevocationCheck, defer_revocation_check
 from photostore.errors import Forbidden, Unauthenticated
 from photostore.observability.audit import set_audit_subject
 from photostore.services.admin import AdminService
@@ -78,7 +79,7 @@ async def optional_principal(
         )
     else:
         claims = tokens.verify(presented)
-        principal = await UserService(ctx).principal_for_token(claims.user_id, claims.token_version)
+        principal = await _principal_for_claims(claims, ctx)
     set_audit_subject(
         request.state,
         AuditSubject(
@@ -89,6 +90,17 @@ async def optional_principal(
         ),
     )
     return principal
+
+
+async def _principal_for_claims(claims: TokenClaims, ctx: ServiceContext) -> Principal:
+    """The principal a verified access token names. The database's part of the check (the
+    account exists, the version is current, the role unchanged) rides with the request's
+    first transaction (``db.request``); a token without a role is checked at once."""
+    if claims.role is not None and claims.role in set(Role):
+        check = RevocationCheck(claims.user_id, claims.token_version, claims.role)
+        if defer_revocation_check(check):
+            return principal_of_account(claims.user_id, Role(claims.role))
+    return await UserService(ctx).principal_for_token(claims.user_id, claims.token_version)
 
 
 async def current_principal(

@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 from photostore import errors
 
@@ -85,6 +86,19 @@ async def _photostore_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, errors.RangeNotSatisfiable):
         headers["Content-Range"] = f"bytes */{exc.size}"
     return problem_response(request, status, exc.type, exc.title, exc.detail, headers or None)
+
+
+def refusal_response(scope: Scope, error: errors.Unauthenticated) -> JSONResponse:
+    """The 401 the audit middleware answers with instead of a route's response when the
+    request's token turns out revoked only as its audit row is written."""
+    return problem_response(
+        Request(scope),
+        401,
+        error.type,
+        error.title,
+        error.detail,
+        {"WWW-Authenticate": "Bearer"},
+    )
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -136,7 +136,7 @@ def _self_subject(user: User) -> AuditSubject:
 def _tokens_for(user: User, tokens: TokenCodec, request: Request) -> TokenOut:
     settings = request.app.state.ctx.settings
     return TokenOut(
-        access_token=tokens.issue(user.id, user.token_version),
+        access_token=tokens.issue(user.id, user.token_version, role=user.role),
         expires_in=settings.access_token_minutes * 60,
         refresh_token=tokens.issue(user.id, user.token_version, kind=REFRESH),
     )

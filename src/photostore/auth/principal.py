@@ -41,7 +41,6 @@ class Principal:
     """
 
     user_id: uuid.UUID
-    email: str
     role: Role
     scopes: frozenset[Permission] = field(default=frozenset())
     kind: PrincipalKind = PrincipalKind.USER
@@ -60,3 +59,10 @@ class Principal:
 
     def can(self, permission: Permission) -> bool:
         return permission in self.scopes
+
+
+def principal_of_account(user_id: uuid.UUID, role: Role) -> Principal:
+    """An account acting for itself (with an access token)."""
+    return Principal(
+        user_id=user_id, role=role, scopes=scopes_of_role(role), kind=kind_of_role(role)
+    )

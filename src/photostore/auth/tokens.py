@@ -4,6 +4,10 @@ The verifier never reads the algorithm from the token: ``alg: none`` and algorit
 confusion are refused by construction. ``ver`` carries the user's token version; bumping
 it in the database revokes every token issued before (logout, password change).
 
+``role`` names the account's role when the token was issued, so a request knows its
+permissions before it reaches the database; the database confirms version and role in
+the request's first transaction (``db.request``).
+
 ``typ`` tells access tokens from refresh tokens: each is accepted only where it belongs,
 so a long-lived refresh token can never be used as an access token.
 """
@@ -31,6 +35,8 @@ class TokenClaims:
     user_id: uuid.UUID
     token_version: int
     expires_at: datetime
+    role: str | None = None
+    """None for a token issued before tokens named the role: its account is read first."""
 
 
 class TokenCodec:
@@ -57,6 +63,7 @@ class TokenCodec:
         token_version: int,
         now: datetime | None = None,
         kind: str = ACCESS,
+        role: str | None = None,
     ) -> str:
         issued = now or datetime.now(UTC)
         claims = {
@@ -69,6 +76,8 @@ class TokenCodec:
             "exp": issued + self._lifetimes[kind],
             "jti": uuid.uuid4().hex,
         }
+        if role is not None:
+            claims["role"] = role
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM, headers={"kid": self._kid})
 
     def verify(self, token: str, kind: str = ACCESS) -> TokenClaims:
@@ -90,10 +99,12 @@ class TokenCodec:
             )
             if claims["typ"] != kind:
                 raise Unauthenticated(f"this is not an {kind} token")
+            role = claims.get("role")
             return TokenClaims(
                 user_id=uuid.UUID(claims["sub"]),
                 token_version=int(claims["ver"]),
                 expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+                role=str(role) if role is not None else None,
             )
         except jwt.ExpiredSignatureError as exc:
             raise Unauthenticated("the token has expired") from exc

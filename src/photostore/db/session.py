@@ -18,15 +18,22 @@ Instead, a connection found dead by a transaction's first statement, the one ope
 scoping it, is replaced and that statement run again: nothing ran on the dead
 connection, so nothing is repeated, and a database restart between requests is not seen
 by callers.
+
+Within an API request (``db.request``) the opening statement also carries the request's
+pending token check, and a read-only unit of work for the audited user is parked at its
+end instead of committed, for the audit row to commit with it. The opening statement and
+the parked commit go to psycopg directly: SQLAlchemy reads only the first result of a
+statement of several, and cannot pipeline.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
-from sqlalchemy.exc import DBAPIError
+import psycopg
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -34,10 +41,14 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-# Sent without parameters (the simple query protocol, which takes two statements); the
-# only value spliced in is a ``uuid.UUID``'s canonical form.
+from photostore.db.request import Parked, RequestState, RevocationCheck, current_request
+
+# Sent without parameters (the simple query protocol, which takes several statements);
+# the only value spliced in is a ``uuid.UUID``'s canonical form.
 _OPEN_FOR_USER = "BEGIN; SELECT set_config('app.user_id', '{user_id}', true)"
 _OPEN_FOR_SYSTEM = "BEGIN; SELECT set_config('app.system', 'on', true)"
+# Whether the transaction wrote anything: no transaction id is assigned until it does.
+_WROTE = "SELECT pg_current_xact_id_if_assigned() IS NOT NULL"
 
 
 def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
@@ -46,10 +57,6 @@ def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(
         url, pool_size=pool_size, max_overflow=pool_size, isolation_level="AUTOCOMMIT"
     )
-
-
-class _DeadConnection(Exception):
-    """The pooled connection a transaction was given had died before its first statement."""
 
 
 class Database:
@@ -61,37 +68,110 @@ class Database:
 
     def for_user(self, user_id: uuid.UUID) -> AbstractAsyncContextManager[AsyncSession]:
         """A transaction that sees only ``user_id``'s rows; commits on success."""
-        return self._scoped(_OPEN_FOR_USER.format(user_id=uuid.UUID(str(user_id))))
+        user_id = uuid.UUID(str(user_id))
+        return self._scoped(_OPEN_FOR_USER.format(user_id=user_id), user_id)
 
     def for_system(self) -> AbstractAsyncContextManager[AsyncSession]:
         """A transaction for login and account administration: sees ``users`` only."""
-        return self._scoped(_OPEN_FOR_SYSTEM)
+        return self._scoped(_OPEN_FOR_SYSTEM, None)
 
     @asynccontextmanager
-    async def _scoped(self, opening: str) -> AsyncIterator[AsyncSession]:
-        """A session whose first statement is ``opening``, run again once on a fresh
-        connection if the pooled one turns out dead; committed on success, rolled back
-        on error."""
-        for retry in (True, False):
-            try:
-                async with self._sessions() as session, session.begin():
-                    try:
-                        connection = await session.connection()
-                        await connection.exec_driver_sql(opening)
-                    except DBAPIError as error:
-                        if retry and error.connection_invalidated:
-                            # The pool dropped its connections as old as this one.
-                            raise _DeadConnection from error
-                        raise
-                    yield session
+    async def _scoped(
+        self, opening: str, scope_user: uuid.UUID | None
+    ) -> AsyncIterator[AsyncSession]:
+        """A session whose first statement is ``opening`` (and the request's pending
+        revocation check, ``db.request``), run again once on a fresh connection if the
+        pooled one turns out dead; committed on success (or parked for the request's
+        audit row), rolled back on error."""
+        request = current_request()
+        if request is not None and request.parked is not None and request.serves_this_task:
+            # One transaction of the request at a time: the parked one ends first.
+            await self.end_parked(request, commit=True)
+        check = request.check if request is not None else None
+        if check is not None and scope_user not in (None, check.user_id):
+            # This transaction cannot see the user's row: check in one of its own first.
+            async with self._scoped(_OPEN_FOR_USER.format(user_id=check.user_id), check.user_id):
+                pass
+            check = None
+        try:
+            session, driver = await self._open(opening, check)
+        except BaseException:
+            if check is not None and request is not None:
+                request.check_failed = True
+            raise
+        if check is not None and request is not None:
+            request.check = None
+        try:
+            yield session
+            if request is not None and request.may_park(scope_user):
+                await session.flush()  # what the ORM holds is written before it is asked
+                wrote = await (await driver.execute(_WROTE)).fetchone()
+                if not wrote[0]:
+                    request.parked = Parked(session=session, driver=driver)
                     return
-            except _DeadConnection:
-                continue
+            await session.commit()
+        except BaseException:
+            await session.close()
+            raise
+        await session.close()
+
+    async def _open(self, opening: str, check: RevocationCheck | None) -> tuple[AsyncSession, Any]:
+        """A session and its psycopg connection, the transaction opened and scoped (and
+        ``check`` confirmed) by one statement."""
+        statement = opening if check is None else f"{opening}; {check.statement()}"
+        for retry in (True, False):
+            session = self._sessions()
+            try:
+                connection = await session.connection()
+                driver: Any = (await connection.get_raw_connection()).driver_connection
+                async with driver.cursor() as cursor:
+                    try:
+                        await cursor.execute(statement)
+                    except psycopg.OperationalError:
+                        if retry and driver.broken:
+                            # Nothing ran on the dead connection: drop it and every pooled
+                            # connection as old (a restart kills them all), start again.
+                            await connection.invalidate()
+                            await session.close()
+                            await self.engine.dispose(close=False)
+                            continue
+                        raise
+                    if check is not None:
+                        cursor.nextset()  # the scope's set_config
+                        cursor.nextset()  # the check
+                        check.verify(await cursor.fetchone())
+            except BaseException:
+                await session.close()
+                raise
+            return session, driver
+        raise AssertionError("unreachable: the second attempt returns or raises")
+
+    async def end_parked(
+        self,
+        request: RequestState,
+        *,
+        commit: bool,
+        statement: str | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> None:
+        """End the request's parked transaction: with ``statement`` run first and the
+        commit sent with it in one round trip, or rolled back (``commit=False``)."""
+        parked, request.parked = request.parked, None
+        if parked is None:
+            return
+        try:
+            if commit:
+                async with parked.driver.pipeline():
+                    if statement is not None:
+                        await parked.driver.execute(statement, params)
+                    await parked.driver.execute("COMMIT")
+        finally:
+            await parked.session.close()
 
     async def ping(self) -> None:
         """Raise if the database cannot answer a trivial query."""
-        async with self._scoped("SELECT 1"):
-            pass
+        session, _ = await self._open("SELECT 1", None)
+        await session.close()
 
     async def dispose(self) -> None:
         await self.engine.dispose()

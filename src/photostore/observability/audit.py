@@ -7,27 +7,39 @@ when the response starts, the row is written *before* the first byte goes out, s
 response is never sent for an operation whose audit row failed (that request becomes a
 500). Requests without a subject (health checks, metrics, unauthenticated calls) are not
 audited: they touch no user's data.
+
+The row goes into the request's read-only unit of work when it has one, committed with
+it in one round trip; otherwise into a transaction of its own (``db.request``). That
+transaction also confirms a token nothing had checked yet (a request that ran no
+transaction); a token it finds revoked is answered with ``refusal`` instead of the
+route's response, and no row is written: the request was not authenticated after all.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from photostore.db.request import RequestState, audit_request_for, begin_request
+from photostore.errors import Unauthenticated
 from photostore.services.audit import AuditEvent, AuditService, AuditSubject
 
 log = logging.getLogger(__name__)
 
 SUBJECT_KEY = "audit_subject"
 DECOY_KEY = "audit_decoy"
+REQUEST_KEY = "audit_request"
 
 
 def set_audit_subject(state: Any, subject: AuditSubject) -> None:
     """Name whom this request is audited against (``state`` is ``request.state``)."""
     setattr(state, SUBJECT_KEY, subject)
+    audit_request_for(subject.owner_id)
 
 
 def request_decoy_audit(state: Any) -> None:
@@ -36,20 +48,31 @@ def request_decoy_audit(state: Any) -> None:
 
 
 class AuditMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, refusal: Callable[[Scope, Unauthenticated], Response]) -> None:
         self.app = app
+        self.refusal = refusal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        recorded = False
+        request = begin_request()
+        scope.setdefault("state", {})[REQUEST_KEY] = request
+        db = scope["app"].state.ctx.db
+        recorded = refused = False
 
         async def send_audited(message: Message) -> None:
-            nonlocal recorded
+            nonlocal recorded, refused
+            if refused:
+                return
             if message["type"] == "http.response.start" and not recorded:
                 recorded = True
-                await self._record(scope, message["status"], message.get("headers", []))
+                try:
+                    await self._record(scope, message["status"], message.get("headers", []))
+                except Unauthenticated as error:
+                    refused = True
+                    await self.refusal(scope, error)(scope, receive, send)
+                    return
             await send(message)
 
         try:
@@ -59,11 +82,17 @@ class AuditMiddleware:
                 recorded = True
                 await self._record(scope, 500, [])
             raise
+        finally:
+            # A transaction parked for an audit row that was never written.
+            await db.end_parked(request, commit=False)
 
     async def _record(self, scope: Scope, status: int, headers: list[Any]) -> None:
         state = scope.get("state", {})
         subject: AuditSubject | None = state.get(SUBJECT_KEY)
         audit = AuditService(scope["app"].state.ctx)
+        request: RequestState | None = state.get(REQUEST_KEY)
+        if subject is not None and request is not None and request.check_failed:
+            return  # the token was never confirmed: the request was not authenticated
         if subject is None:
             if state.get(DECOY_KEY):
                 await audit.decoy()

@@ -167,7 +167,6 @@ class ApiKeyService:
         if subject is not None:
             return Principal(
                 user_id=subject.id,
-                email=subject.email,
                 role=Role.USER,
                 scopes=held & KEY_SCOPES,
                 kind=PrincipalKind.SERVICE,
@@ -178,7 +177,6 @@ class ApiKeyService:
         role = Role(key.owner_role)
         return Principal(
             user_id=key.owner_id,
-            email=key.owner_email,
             role=role,
             scopes=held & KEY_SCOPES & scopes_of_role(role),
             kind=kind_of_role(role),

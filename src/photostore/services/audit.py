@@ -12,9 +12,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, text, tuple_
+from sqlalchemy import bindparam, insert, select, text, tuple_
+from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 
 from photostore.db.models import AuditEntry
+from photostore.db.request import current_request
 from photostore.errors import InvalidInput
 from photostore.ids import new_id
 from photostore.services.context import ServiceContext
@@ -23,7 +25,15 @@ from photostore.services.pagination import decode_cursor, encode_cursor
 MAX_PAGE_SIZE = 500
 # Every authenticated request writes a row: a plain INSERT into the table, built once (the
 # ORM's unit of work, or a statement built per call, costs more than the row).
-_INSERT_ROW = insert(AuditEntry.metadata.tables[AuditEntry.__tablename__])
+_AUDIT_TABLE = AuditEntry.metadata.tables[AuditEntry.__tablename__]
+_INSERT_ROW = insert(_AUDIT_TABLE)
+# The same INSERT as psycopg takes it, for the row committed with a request's unit of
+# work in one pipeline (``Database.end_parked``).
+_INSERT_ROW_SQL = str(
+    insert(_AUDIT_TABLE)
+    .values({column.name: bindparam(column.name) for column in _AUDIT_TABLE.columns})
+    .compile(dialect=psycopg_dialect.dialect())  # type: ignore[no-untyped-call]
+)
 
 
 @dataclass(frozen=True)
@@ -56,21 +66,30 @@ class AuditService:
         self.ctx = ctx
 
     async def record(self, subject: AuditSubject, event: AuditEvent) -> None:
-        """Write one row, in its own transaction, scoped to the user acted for."""
+        """Write one row, scoped to the user acted for: in the request's parked unit of
+        work if it has one (committing it), else in a transaction of its own."""
+        row = {
+            "owner_id": subject.owner_id,
+            "id": new_id(),
+            "at": self.ctx.clock(),
+            "principal_id": subject.principal_id,
+            "principal_kind": subject.principal_kind,
+            "key_id": subject.key_id,
+            "action": event.action[:300],
+            "target_type": event.target_type[:64] if event.target_type else None,
+            "target_id": event.target_id[:200] if event.target_id else None,
+            "result": event.result,
+            "request_id": event.request_id,
+        }
+        request = current_request()
+        if request is not None:
+            request.parkable = False
+            if request.parked is not None and request.audit_owner == subject.owner_id:
+                await self.ctx.db.end_parked(
+                    request, commit=True, statement=_INSERT_ROW_SQL, params=row
+                )
+                return
         async with self.ctx.db.for_user(subject.owner_id) as session:
-            row = {
-                "owner_id": subject.owner_id,
-                "id": new_id(),
-                "at": self.ctx.clock(),
-                "principal_id": subject.principal_id,
-                "principal_kind": subject.principal_kind,
-                "key_id": subject.key_id,
-                "action": event.action[:300],
-                "target_type": event.target_type[:64] if event.target_type else None,
-                "target_id": event.target_id[:200] if event.target_id else None,
-                "result": event.result,
-                "request_id": event.request_id,
-            }
             await session.execute(_INSERT_ROW, row)
 
     async def decoy(self) -> None:

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
-from sqlalchemy import Select, select, tuple_
+from sqlalchemy import Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from photostore.db.models import Album, Image, Person
@@ -39,7 +39,7 @@ from photostore.search.space import space_by_name
 from photostore.search.text import rank_text
 from photostore.search.vector import Neighbor, nearest, vector_of_image
 from photostore.services.context import ServiceContext
-from photostore.services.images import ImageView, read_views
+from photostore.services.images import ImageView, read_views, views_by_ids
 from photostore.services.ownership import ensure_all_owned, load_owned
 from photostore.services.pagination import decode_cursor, encode_cursor
 
@@ -106,7 +106,7 @@ class SearchService:
                 raise InvalidInput(f"ranked results stop after {MAX_RANKED_RESULTS}")
             ranked = await self._rank(session, owner_id, request, depth + 1)
             page = ranked[offset:depth]
-            views = await _views(session, owner_id, [r.image_id for r in page])
+            views = await views_by_ids(session, owner_id, [r.image_id for r in page])
         items = [
             SearchHit(
                 view=views[r.image_id], score=r.score, distance=r.distance, text_rank=r.text_rank
@@ -257,14 +257,3 @@ async def _require_filter_ids(
     """Albums and people named in filters must be the caller's: another's id is a 404."""
     await ensure_all_owned(session, Album.owner_id, Album.id, owner_id, filters.albums, "album")
     await ensure_all_owned(session, Person.owner_id, Person.id, owner_id, filters.people, "person")
-
-
-async def _views(
-    session: AsyncSession, owner_id: uuid.UUID, image_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, ImageView]:
-    if not image_ids:
-        return {}
-    views = await read_views(
-        session, owner_id, select(Image).where(Image.owner_id == owner_id, Image.id.in_(image_ids))
-    )
-    return {view.image.id: view for view in views}

@@ -76,7 +76,7 @@ async def set_image_tags(
         )
 
 
-def image_tag_names(owner_id: uuid.UUID) -> ColumnElement[list[str]]:
+def image_tag_names(owner_id: uuid.UUID | ColumnElement[uuid.UUID]) -> ColumnElement[list[str]]:
     """The tag names of ``Image`` sorted by name, as a column of a query of images.
 
     A page of images then reads its tags in the same statement as the rows.

@@ -17,7 +17,7 @@ from photostore.auth.passwords import (
     hash_password,
     verify_password,
 )
-from photostore.auth.principal import Principal, Role, kind_of_role, scopes_of_role
+from photostore.auth.principal import Principal, Role, principal_of_account
 from photostore.db.models import ApiKey, User, UserKey
 from photostore.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from photostore.ids import new_id
@@ -126,14 +126,7 @@ class UserService:
             user = (await session.execute(ACCOUNT_BY_ID, {"user_id": user_id})).first()
         if user is None or user.token_version != token_version:
             raise Unauthenticated("the token has been revoked")
-        role = Role(user.role)
-        return Principal(
-            user_id=user.id,
-            email=user.email,
-            role=role,
-            scopes=scopes_of_role(role),
-            kind=kind_of_role(role),
-        )
+        return principal_of_account(user.id, Role(user.role))
 
     async def revoke_tokens(self, user_id: uuid.UUID) -> None:
         """Invalidate every token issued to the user so far (logout everywhere)."""
