@@ -128,6 +128,37 @@ def exif_with_empty_exif_pointer() -> bytes:
     return b"Exif\x00\x00MM\x00*" + struct.pack(">IH", 8, 1) + entry + struct.pack(">I", 0)
 
 
+def exif_with_maker_note_count(count: int) -> bytes:
+    """A Canon EXIF block with a capture time whose MakerNote declares ``count`` bytes.
+
+    The MakerNote entry's count is patched after writing, so the block still holds only
+    its four bytes: what a hostile or broken file declares, not what it contains.
+    """
+    exif = Image.Exif()
+    exif[0x010F] = "Canon"
+    exif[0x0110] = "Canon EOS 40D"
+    sub_ifd = exif.get_ifd(EXIF_IFD)
+    sub_ifd[0x9003] = "2021:07:04 18:30:15"
+    sub_ifd[0x927C] = b"II*\x00"  # MakerNote, UNDEFINED, four bytes: stored inline
+    block = exif.tobytes()  # big-endian ("MM"); Pillow writes the bytes as BYTE values
+    at = block.index(struct.pack(">HHI", 0x927C, 1, 4))
+    return block[: at + 4] + struct.pack(">I", count) + block[at + 8 :]
+
+
+def exif_with_repeated_entries(entries: int) -> bytes:
+    """An EXIF block of one IFD with ``entries`` standard entries of 999 SHORT values
+    each, all pointing at the same bytes: exifread unpacks every value of every entry
+    (999 is just under the count at which it stops unpacking), one read each.
+    """
+    entry = struct.pack(">HHII", 0x0100, 3, 999, 8)  # ImageWidth, SHORT, 999 values
+    return (
+        b"Exif\x00\x00MM\x00*"
+        + struct.pack(">IH", 8, entries)
+        + entry * entries
+        + struct.pack(">I", 0)
+    )
+
+
 def zero_denominator(numerator: int) -> TiffImagePlugin.IFDRational:
     """A rational ``numerator/0``, which broken writers put in GPS tags."""
     return TiffImagePlugin.IFDRational(numerator, 0)
@@ -272,6 +303,23 @@ def make_heic_without_images() -> bytes:
     first_association = data.index(b"ipma") + 4 + 4 + 4 + 2 + 1
     data[first_association] = 13
     return bytes(data)
+
+
+def make_heic_bomb(width: int, height: int) -> bytes:
+    """A small HEIC whose ``ispe`` box (the size readers trust) claims ``width x height``.
+
+    The source is square and a multiple of 8 pixels, so no ``clap`` box crops the size.
+    """
+    data = bytearray(make_heic(None, 64, 64))
+    size = data.index(b"ispe") + 4 + 4  # after the type and the version and flags
+    data[size : size + 8] = struct.pack(">II", width, height)
+    return bytes(data)
+
+
+def make_progressive_jpeg(path: Path | None = None, width: int = 64, height: int = 48) -> bytes:
+    """A progressive (multi-scan) JPEG, as libvips writes it."""
+    image = pyvips.Image.new_from_array(pixels(width, height)).copy(interpretation="srgb")
+    return _write(path, bytes(image.jpegsave_buffer(Q=90, interlace=True)))
 
 
 def truncate(data: bytes, fraction: float = 0.5) -> bytes:

@@ -7,6 +7,7 @@ overrides a few of them from its options. ``docs/configuration.md`` documents ea
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -79,6 +80,22 @@ class Settings(BaseSettings):
         "vectors); larger ones are refused with 413 while streaming.",
     )
     max_image_pixels: int = 100_000_000
+    max_decode_mb: int = Field(
+        default=768,
+        ge=1,
+        description="Memory one decode may need, estimated from the header before decoding "
+        "(HEIC, progressive JPEG); images needing more are refused with 422.",
+    )
+    max_concurrent_decodes: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        description="Images one process decodes at once; default: the number of CPUs.",
+    )
+    decode_wait_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="How long an upload waits for a decode slot before 503 with Retry-After.",
+    )
     reject_damaged_images: bool = Field(
         default=True,
         description="Refuse images whose decoder reports damaged data, not only truncation.",

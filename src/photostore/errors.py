@@ -7,7 +7,8 @@ type to an HTTP status and an RFC 9457 problem type in one table
     PhotostoreError                 base; ``type`` is the stable problem slug
     ├── BadRequest                  400  a request that cannot be understood
     ├── InvalidInput                422  well-formed but wrong values
-    │   └── InvalidImage            422  truncated, corrupt, lying header, bomb
+    │   └── InvalidImage            422  truncated, corrupt, lying header
+    │       └── ImageTooLarge       422  more pixels or decode memory than allowed
     ├── Unauthenticated             401  no or bad credentials
     ├── Forbidden                   403  authenticated, but missing a permission
     ├── NotFound                    404  absent, or somebody else's
@@ -19,6 +20,7 @@ type to an HTTP status and an RFC 9457 problem type in one table
     ├── Unreadable                  500  stored data fails its integrity check or its
     │                                    key is gone (moved, tampered, crypto-shredded)
     └── ServiceUnavailable          503  a dependency (database, blob store) is down
+        └── DecodersBusy            503  every decode slot taken; carries ``retry_after``
 """
 
 from __future__ import annotations
@@ -48,6 +50,14 @@ class InvalidInput(PhotostoreError):
 class InvalidImage(InvalidInput):
     type = "invalid-image"
     title = "Invalid image"
+
+
+class ImageTooLarge(InvalidImage):
+    """An image whose header declares more pixels, or needs more decode memory, than the
+    settings allow: refused before its pixels are decoded."""
+
+    type = "image-too-large"
+    title = "Image too large to process"
 
 
 class Unauthenticated(PhotostoreError):
@@ -108,3 +118,14 @@ class Unreadable(PhotostoreError):
 class ServiceUnavailable(PhotostoreError):
     type = "service-unavailable"
     title = "Service unavailable"
+
+
+class DecodersBusy(ServiceUnavailable):
+    """Every decode slot of this process stayed taken for the whole wait."""
+
+    type = "decoders-busy"
+    title = "Too many images being decoded"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after

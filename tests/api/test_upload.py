@@ -154,8 +154,8 @@ BAD_UPLOADS: dict[str, tuple[bytes, int, str]] = {
         422,
         "invalid-image",
     ),
-    "png-bomb": (imagegen.make_png_bomb(60_000, 60_000), 422, "invalid-image"),
-    "jpeg-bomb": (imagegen.make_jpeg_bomb(65_000, 65_000), 422, "invalid-image"),
+    "png-bomb": (imagegen.make_png_bomb(60_000, 60_000), 422, "image-too-large"),
+    "jpeg-bomb": (imagegen.make_jpeg_bomb(65_000, 65_000), 422, "image-too-large"),
 }
 
 

@@ -16,7 +16,7 @@ import pyvips
 from PIL import Image
 
 import photostore.media
-from photostore.errors import InvalidImage
+from photostore.errors import ImageTooLarge, InvalidImage
 from photostore.media.decode import DecodedImage, DecodeLimits, configure_vips, probe_image
 from photostore.media.sniff import ImageFormat
 from tests import imagegen
@@ -296,7 +296,7 @@ def test_the_pixel_limit_is_configurable(tmp_path: Path) -> None:
 _BOMB_SCRIPT = """
 import json, resource, sys
 from pathlib import Path
-from photostore.errors import InvalidImage
+from photostore.errors import ImageTooLarge, InvalidImage
 from photostore.media import DecodeLimits, ImageFormat, configure_vips, probe_image
 
 configure_vips()
@@ -388,3 +388,28 @@ def test_file_names_are_never_read_as_libvips_options(
     decoded = probe_image(path, ImageFormat.JPEG, limits)
     assert (decoded.width, decoded.height) == (400, 200)
     assert open_webp(decoded.thumbnails["preview"]).size == (400, 200)
+
+
+@pytest.mark.parametrize(
+    ("make", "fmt"),
+    [
+        (lambda p: imagegen.make_heic(p, 300, 200), ImageFormat.HEIC),
+        (lambda p: imagegen.make_progressive_jpeg(p, 300, 200), ImageFormat.JPEG),
+    ],
+    ids=["heic", "progressive-jpeg"],
+)
+def test_full_frame_decodes_are_refused_over_the_memory_budget_from_the_header(
+    tmp_path: Path, make: Callable[[Path], bytes], fmt: ImageFormat
+) -> None:
+    path = tmp_path / "image"
+    make(path)
+    assert probe_image(path, fmt, DecodeLimits()).width == 300
+    # 60,000 pixels at 10 (progressive JPEG) or 16 (HEIC) bytes each: over 500 kB.
+    with pytest.raises(ImageTooLarge, match="300x200"):
+        probe_image(path, fmt, DecodeLimits(max_decode_bytes=500_000))
+
+
+def test_streamed_decodes_are_bounded_by_the_pixel_count_alone(tmp_path: Path) -> None:
+    path = tmp_path / "baseline.jpg"
+    imagegen.make_jpeg(path, 300, 200)
+    assert probe_image(path, ImageFormat.JPEG, DecodeLimits(max_decode_bytes=1)).width == 300

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from photostore.media.budget import BoundedReader, ParseBudgetExceeded
 from photostore.media.exif import MAX_VALUE_CHARS, GpsPosition, ImageMetadata, read_metadata
 from tests import imagegen
 from tests.media import corpus
@@ -387,6 +389,78 @@ def test_a_crash_inside_exifread_gives_empty_metadata_and_a_warning(
     assert [record.levelno for record in caplog.records if record.name.startswith("photo")] == [
         logging.WARNING
     ]
+
+
+@pytest.mark.parametrize("count", [3_000_000, 2**32 - 1])
+def test_a_maker_note_declaring_more_values_than_the_file_holds_is_skipped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, count: int
+) -> None:
+    # The 765-byte file of the security audit: exifread would unpack `count` values one
+    # read at a time (3,000,000 took 11 s of CPU; 2**32-1, hours and tens of GB).
+    path = tmp_path / "maker-note-bomb.jpg"
+    imagegen.make_jpeg(path, 8, 8, exif=imagegen.exif_with_maker_note_count(count))
+    with caplog.at_level(logging.WARNING, logger="photostore.media.exif"):
+        metadata = read_metadata(path)
+    # The standard tags are read again without the MakerNote: the photo keeps its facts.
+    assert metadata.camera_make == "Canon"
+    assert metadata.taken_at == datetime(2021, 7, 4, 18, 30, 15, tzinfo=UTC)
+    assert not any(key.startswith("MakerNote") for key in metadata.exif)
+    assert "MakerNote" in caplog.text
+    assert "over its parse budget" in caplog.text
+
+
+def test_exif_over_the_parse_budget_even_without_maker_notes_is_dropped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # 5,000 entries x 999 values = 5 million reads for a 60 KB segment.
+    path = tmp_path / "entry-flood.jpg"
+    jpeg = imagegen.make_jpeg(None)
+    path.write_bytes(imagegen.with_app1(jpeg, imagegen.exif_with_repeated_entries(5000)))
+    with caplog.at_level(logging.WARNING, logger="photostore.media.exif"):
+        assert read_metadata(path) == ImageMetadata()
+    assert "over its parse budget" in caplog.text
+
+
+def test_the_parse_budget_counts_reads_and_bytes() -> None:
+    reader = BoundedReader(io.BytesIO(b"x" * 100), max_reads=3, max_bytes=10)
+    assert reader.read(4) == b"xxxx"
+    reader.seek(0)
+    with pytest.raises(ParseBudgetExceeded, match="bytes"):
+        reader.read()  # "to the end": no more than the budget is pulled in
+    reader = BoundedReader(io.BytesIO(b""), max_reads=2)
+    assert reader.read(1) == reader.read(1) == b""  # reads past the end count too
+    with pytest.raises(ParseBudgetExceeded, match="reads"):
+        reader.read(1)
+
+
+@pytest.mark.parametrize(
+    ("date", "offset"),
+    [
+        ("9999:12:31 23:59:59", "-14:00"),  # year 10000 in UTC: unreadable once stored
+        ("9999:12:31 23:59:59", None),
+        ("2200:01:01 00:00:00", None),
+        ("1799:12:31 23:59:59", None),
+        ("0001:01:01 00:00:00", "+14:00"),  # before year 1 in UTC
+    ],
+)
+def test_capture_times_outside_1800_to_2200_are_treated_as_missing(
+    tmp_path: Path, date: str, offset: str | None
+) -> None:
+    path = tmp_path / "far-dated.jpg"
+    exif = imagegen.make_exif(datetime_original=date, offset_original=offset)
+    imagegen.make_jpeg(path, exif=exif)
+    metadata = read_metadata(path)
+    assert (metadata.taken_at, metadata.taken_at_source) == (None, None)
+
+
+def test_the_edges_of_the_capture_time_range_are_kept(tmp_path: Path) -> None:
+    for date, expected in [
+        ("1800:01:01 00:00:00", datetime(1800, 1, 1, tzinfo=UTC)),
+        ("2199:12:31 23:59:59", datetime(2199, 12, 31, 23, 59, 59, tzinfo=UTC)),
+    ]:
+        path = tmp_path / "edge.jpg"
+        imagegen.make_jpeg(path, exif=imagegen.make_exif(datetime_original=date))
+        assert read_metadata(path).taken_at == expected
 
 
 def test_a_missing_file_is_an_error_of_the_caller(tmp_path: Path) -> None:

@@ -81,7 +81,7 @@ async def _photostore_error(request: Request, exc: Exception) -> JSONResponse:
     headers: dict[str, str] = {}
     if isinstance(exc, errors.Unauthenticated):
         headers["WWW-Authenticate"] = "Bearer"
-    if isinstance(exc, errors.RateLimited):
+    if isinstance(exc, errors.RateLimited | errors.DecodersBusy):
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, errors.RangeNotSatisfiable):
         headers["Content-Range"] = f"bytes */{exc.size}"
@@ -135,9 +135,30 @@ def database_unavailable(exc: BaseException) -> bool:
     )
 
 
+def nul_in_text(exc: BaseException) -> bool:
+    """Whether ``exc`` is PostgreSQL refusing a NUL character in a text or jsonb value:
+    psycopg refuses it in a text parameter before sending, the server refuses ``\\u0000``
+    in jsonb (SQLSTATE 22P05, untranslatable character)."""
+    cause = exc.orig if isinstance(exc, sa_exc.DBAPIError) else exc
+    if not isinstance(cause, psycopg.DataError):
+        return False
+    return cause.sqlstate == "22P05" or "NUL (0x00)" in str(cause)
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     # Reached from the route (a handler of the exception middleware) and from outside it
     # (an audit row that could not be written): both answer alike.
+    if nul_in_text(exc):
+        # The one place every text input ends up is PostgreSQL, which cannot store NUL;
+        # mapping its refusal covers every field of every route, present and future, and
+        # the transaction it happened in is rolled back whole.
+        return problem_response(
+            request,
+            422,
+            errors.InvalidInput.type,
+            errors.InvalidInput.title,
+            "text must not contain NUL characters (U+0000)",
+        )
     if database_unavailable(exc):
         log.warning("database unavailable: %s", exc)
         return problem_response(

@@ -6,6 +6,11 @@ value, ready for a jsonb column. From them we derive orientation, camera, captur
 and GPS position. Metadata is best effort: a malformed tag is dropped, a file whose EXIF
 cannot be read at all gives empty metadata, and nothing here raises because of what is
 inside the file.
+
+The work is bounded (``media.budget``): exifread reads through a wrapper that stops it
+after a fixed number of reads and bytes. A file that needs more (a MakerNote declaring
+billions of values) is read again without MakerNotes, and if that is still too much its
+metadata is dropped: the photo is kept either way.
 """
 
 from __future__ import annotations
@@ -19,11 +24,12 @@ from datetime import UTC, datetime, timedelta, timezone
 from fractions import Fraction
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, BinaryIO, Final, Literal, TypeAlias
+from typing import Any, BinaryIO, Final, Literal, TypeAlias, cast
 
 import exifread
 import pyvips
 
+from photostore.media.budget import BoundedReader, ParseBudgetExceeded
 from photostore.media.sniff import SNIFF_BYTES, ImageFormat, sniff_format
 
 logger = logging.getLogger(__name__)
@@ -70,6 +76,18 @@ _EXIF_DATETIME: Final = re.compile(r"(\d{4})[:-](\d{2})[:-](\d{2})[ T](\d{2}):(\
 _EXIF_OFFSET: Final = re.compile(r"([+-])(\d{2}):(\d{2})")
 _MAX_OFFSET_MINUTES: Final = 18 * 60  # the widest offset ISO 8601 tools accept
 
+#: Capture times photostore stores, as instants: from the first photographs (1826) with
+#: a margin, to far enough ahead for a camera whose clock is wrong by decades. Outside
+#: it a date is a broken clock or a hostile file, and beyond year 9999 in UTC (9999-12-31
+#: at -14:00) it could not even be read back. EXIF dates outside are treated as missing.
+EARLIEST_TAKEN_AT: Final = datetime(1800, 1, 1, tzinfo=UTC)
+LATEST_TAKEN_AT: Final = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def plausible_taken_at(moment: datetime) -> bool:
+    """Whether the aware ``moment`` lies in [EARLIEST_TAKEN_AT, LATEST_TAKEN_AT)."""
+    return EARLIEST_TAKEN_AT <= moment < LATEST_TAKEN_AT
+
 
 @dataclass(frozen=True, slots=True)
 class GpsPosition:
@@ -106,9 +124,12 @@ def read_metadata(path: Path) -> ImageMetadata:
             return ImageMetadata()
         try:
             if fmt in _CONTAINER_LOADERS:
-                tags = _tags_of_block(_exif_block(path, _CONTAINER_LOADERS[fmt]))
+                tags = _tags_of_block(_exif_block(path, _CONTAINER_LOADERS[fmt]), path)
             else:
-                tags = _exif_tags(file)
+                tags = _bounded_tags(file, path)
+        except ParseBudgetExceeded as exc:
+            logger.warning("EXIF of %s is over its parse budget (%s); ignoring it", path, exc)
+            return ImageMetadata()
         # exifread and libvips are third-party code parsing untrusted bytes: a hostile
         # file can make them fail with any exception type (IndexError, struct.error,
         # AssertionError, RecursionError, MemoryError, pyvips.Error, ...). Metadata is
@@ -120,11 +141,30 @@ def read_metadata(path: Path) -> ImageMetadata:
     return _metadata_from_tags(tags)
 
 
-def _exif_tags(file: BinaryIO) -> dict[str, Any]:
-    """Every tag exifread finds in ``file`` (a JPEG, a TIFF or a bare EXIF block)."""
+def _bounded_tags(file: BinaryIO, path: Path) -> dict[str, Any]:
+    """Every tag exifread finds in ``file`` (a JPEG, a TIFF or a bare EXIF block) within
+    the parse budget; without MakerNotes when they alone are over it.
+
+    Raises :class:`ParseBudgetExceeded` when even the standard tags are over budget.
+    """
+    try:
+        return _exif_tags(BoundedReader(file), details=True)
+    except ParseBudgetExceeded as exc:
+        # Vendor MakerNotes are where hostile counts hide (exifread walks them value by
+        # value); the date, camera and GPS tags are in the standard IFDs, which it reads
+        # for a bounded cost.
+        logger.warning("EXIF MakerNote of %s is over its parse budget (%s); skipping it", path, exc)
+    return _exif_tags(BoundedReader(file), details=False)
+
+
+def _exif_tags(file: BoundedReader, *, details: bool) -> dict[str, Any]:
+    """Every tag exifread finds in ``file``; MakerNotes and sub-IFDs only with ``details``."""
     # details=True decodes MakerNotes into "MakerNote ..." tags; truncate_tags keeps
     # long arrays short in their printable text. These match exifread's command line.
-    return exifread.process_file(file, details=True, truncate_tags=True, extract_thumbnail=False)
+    # exifread asks for a BinaryIO but calls only read, seek and tell, all bounded here.
+    return exifread.process_file(
+        cast("BinaryIO", file), details=details, truncate_tags=True, extract_thumbnail=False
+    )
 
 
 def _exif_block(path: Path, loader: str) -> bytes:
@@ -135,10 +175,10 @@ def _exif_block(path: Path, loader: str) -> bytes:
     return bytes(header.get("exif-data"))
 
 
-def _tags_of_block(block: bytes) -> dict[str, Any]:
+def _tags_of_block(block: bytes, path: Path) -> dict[str, Any]:
     """The tags of an EXIF block, with or without its ``Exif\\0\\0`` prefix."""
     tiff = block.removeprefix(b"Exif\x00\x00")
-    return _exif_tags(io.BytesIO(tiff)) if tiff else {}
+    return _bounded_tags(io.BytesIO(tiff), path) if tiff else {}
 
 
 def _metadata_from_tags(tags: dict[str, Any]) -> ImageMetadata:
@@ -196,7 +236,11 @@ def _taken_at(
         # Without an offset the local time zone is unknown; we file the wall time as
         # UTC so that dates sort and display as the camera showed them.
         tz = UTC if offset is None else timezone(timedelta(minutes=offset))
-        return wall_time.replace(tzinfo=tz), source, offset
+        taken_at = wall_time.replace(tzinfo=tz)
+        if not plausible_taken_at(taken_at):
+            logger.info("EXIF %s %s is out of range; treating it as missing", date_key, taken_at)
+            continue
+        return taken_at, source, offset
     return None, None, None
 
 

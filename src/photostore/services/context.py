@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from photostore.config import Settings
 from photostore.db.session import Database
 from photostore.search.cache import VectorCache
+from photostore.services.decoding import DecodeSlots
 from photostore.storage.base import BlobStore
 
 
@@ -28,6 +29,13 @@ class ServiceContext:
     """Large spaces as in-memory matrices (``search.cache``); None searches in PostgreSQL."""
     closers: tuple[Callable[[], None], ...] = ()
     """Called by :meth:`close` after the database: resources the blob store holds."""
+    decode_slots: DecodeSlots = field(init=False)
+    """How many images this process decodes at once (``services.decoding``)."""
+
+    def __post_init__(self) -> None:
+        # One per context, so one per process: every request's ImageService shares it.
+        slots = DecodeSlots(self.settings.max_concurrent_decodes, self.settings.decode_wait_seconds)
+        object.__setattr__(self, "decode_slots", slots)  # the dataclass is frozen
 
     async def close(self) -> None:
         """Release the database pool and whatever else the context holds."""

@@ -32,6 +32,7 @@ from photostore.errors import InvalidInput, NotFound
 from photostore.ids import new_id
 from photostore.media.analyze import AnalyzedImage, analyze_file
 from photostore.media.decode import DecodeLimits
+from photostore.media.exif import EARLIEST_TAKEN_AT, LATEST_TAKEN_AT, plausible_taken_at
 from photostore.services.context import ServiceContext
 from photostore.services.filenames import display_filename
 from photostore.services.ownership import load_owned
@@ -177,6 +178,7 @@ class ImageService:
         settings = ctx.settings
         self.limits = DecodeLimits(
             max_pixels=settings.max_image_pixels,
+            max_decode_bytes=settings.max_decode_mb * 1024 * 1024,
             thumbnail_sizes={
                 "preview": settings.thumbnail_preview_px,
                 "small": settings.thumbnail_small_px,
@@ -201,7 +203,7 @@ class ImageService:
             existing = await self._find_by_sha(owner_id, staged.sha256)
             if existing is not None:
                 return IngestResult(view=existing, created=False)
-            analyzed = await anyio.to_thread.run_sync(analyze_file, staged.path, self.limits)
+            analyzed = await self.ctx.decode_slots.run(analyze_file, staged.path, self.limits)
             return await self._store_new(
                 owner_id, staged, analyzed, display_filename(filename), description, tag_names
             )
@@ -373,7 +375,7 @@ class ImageService:
         key = original_key(str(owner_id), image.sha256)
         try:
             await anyio.to_thread.run_sync(_copy_blob, self.ctx.blobs, key, source)
-            analyzed = await anyio.to_thread.run_sync(analyze_file, source, self.limits)
+            analyzed = await self.ctx.decode_slots.run(analyze_file, source, self.limits)
         finally:
             source.unlink(missing_ok=True)
         made: dict[str, Derivative] = {}
@@ -411,6 +413,11 @@ class ImageService:
         if "taken_at" in changes.fields:
             if changes.taken_at is None or changes.taken_at.tzinfo is None:
                 raise InvalidInput("taken_at must be a date-time with a time zone offset")
+            if not plausible_taken_at(changes.taken_at):
+                raise InvalidInput(
+                    f"taken_at must lie between {EARLIEST_TAKEN_AT:%Y-%m-%d} and "
+                    f"{LATEST_TAKEN_AT:%Y-%m-%d} (UTC)"
+                )
             offset = changes.taken_at.utcoffset()
             values["taken_at"] = changes.taken_at
             values["taken_at_source"] = "user"
