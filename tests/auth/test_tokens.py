@@ -73,3 +73,16 @@ def test_passwords_hash_with_argon2id_and_verify() -> None:
     assert not verify_password("wrong horse", hashed)
     assert not verify_password("correct horse", None)
     assert not verify_password("correct horse", "not-a-hash")
+
+
+def test_a_remembered_token_still_expires_and_keeps_its_kind() -> None:
+    now = [datetime.now(UTC)]
+    tokens = codec(clock=lambda: now[0])
+    token = tokens.issue(uuid.uuid4(), 0, role="user")
+    assert tokens.verify(token).role == "user"
+    with pytest.raises(Unauthenticated, match="not an refresh token"):
+        tokens.verify(token, kind="refresh")
+    assert tokens.verify(token).role == "user"  # remembered
+    now[0] += timedelta(minutes=6)
+    with pytest.raises(Unauthenticated, match="expired"):
+        tokens.verify(token)

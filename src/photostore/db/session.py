@@ -34,12 +34,15 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import psycopg
+from psycopg.rows import namedtuple_row
+from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.sql.elements import ClauseElement
 
 from photostore.db.request import Parked, RequestState, RevocationCheck, current_request
 
@@ -49,6 +52,25 @@ _OPEN_FOR_USER = "BEGIN; SELECT set_config('app.user_id', '{user_id}', true)"
 _OPEN_FOR_SYSTEM = "BEGIN; SELECT set_config('app.system', 'on', true)"
 # Whether the transaction wrote anything: no transaction id is assigned until it does.
 _WROTE = "SELECT pg_current_xact_id_if_assigned() IS NOT NULL"
+
+
+def driver_sql(statement: ClauseElement) -> str:
+    """``statement`` as psycopg takes it (named ``%(name)s`` parameters), for
+    :func:`driver_rows`; compile each statement once, where it is built."""
+    return str(statement.compile(dialect=psycopg_dialect.dialect()))  # type: ignore[no-untyped-call]
+
+
+async def driver_rows(session: AsyncSession, sql: str, params: Mapping[str, Any]) -> list[Any]:
+    """The rows of ``sql`` (from :func:`driver_sql`) as named tuples, run by psycopg
+    directly on the connection of ``session``'s transaction: in its scope, under
+    row-level security, at a third of what the same statement costs through the ORM's
+    execute (result processing, the greenlet bridge)."""
+    connection = await session.connection()
+    driver: Any = (await connection.get_raw_connection()).driver_connection
+    async with driver.cursor(row_factory=namedtuple_row) as cursor:
+        await cursor.execute(sql, params)
+        rows: list[Any] = await cursor.fetchall()
+    return rows
 
 
 def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:

@@ -13,10 +13,10 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, insert, select, text, tuple_
-from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 
 from photostore.db.models import AuditEntry
 from photostore.db.request import current_request
+from photostore.db.session import driver_sql
 from photostore.errors import InvalidInput
 from photostore.ids import new_id
 from photostore.services.context import ServiceContext
@@ -29,10 +29,10 @@ _AUDIT_TABLE = AuditEntry.metadata.tables[AuditEntry.__tablename__]
 _INSERT_ROW = insert(_AUDIT_TABLE)
 # The same INSERT as psycopg takes it, for the row committed with a request's unit of
 # work in one pipeline (``Database.end_parked``).
-_INSERT_ROW_SQL = str(
-    insert(_AUDIT_TABLE)
-    .values({column.name: bindparam(column.name) for column in _AUDIT_TABLE.columns})
-    .compile(dialect=psycopg_dialect.dialect())  # type: ignore[no-untyped-call]
+_INSERT_ROW_SQL = driver_sql(
+    insert(_AUDIT_TABLE).values(
+        {column.name: bindparam(column.name) for column in _AUDIT_TABLE.columns}
+    )
 )
 
 
