@@ -26,7 +26,7 @@ import numpy as np
 import psycopg
 from numpy.typing import NDArray
 
-from bench.search_data import EVENT_SPREAD, NOISE, PHOTOS_PER_EVENT, TOPICS, TOPICS_PER_USER
+from bench.search_data import NOISE, TOPICS, photos
 from photostore.db.embedded import start_cluster
 from photostore.search.indexes import HNSW_EF_CONSTRUCTION, HNSW_M
 
@@ -44,14 +44,7 @@ SCANS = (
 
 def library(n: int, rng: np.random.Generator) -> NDArray[np.float32]:
     centroids = rng.standard_normal((TOPICS, DIM)).astype(np.float32)
-    topics = rng.choice(TOPICS, TOPICS_PER_USER, replace=False)
-    events = max(1, n // PHOTOS_PER_EVENT)
-    centres = centroids[topics[rng.integers(0, TOPICS_PER_USER, events)]]
-    centres = centres + EVENT_SPREAD * rng.standard_normal((events, DIM), dtype=np.float32)
-    points = centres[rng.integers(0, events, n)]
-    points = points + NOISE * rng.standard_normal((n, DIM), dtype=np.float32)
-    points /= np.linalg.norm(points, axis=1, keepdims=True)
-    return points
+    return photos(rng, centroids, n)
 
 
 def _literal(vector: NDArray[np.float32]) -> str:

@@ -450,7 +450,7 @@ def run(args: argparse.Namespace) -> int:
             ctx = build_context(settings)
             serve_settings = {"migration_database_url": cluster.url(OWNER_ROLE)}
             with (
-                photostore_serve(cluster.url(APP_ROLE), work / "serve", serve_settings) as base,
+                photostore_serve(work / "serve", serve_settings, cluster.url(APP_ROLE)) as base,
                 httpx.Client(base_url=base, timeout=600) as client,
             ):
                 for label, user in _classes(users):
@@ -486,7 +486,7 @@ def run(args: argparse.Namespace) -> int:
             uncached = replace(ctx, vector_cache=None)
             no_cache = {**serve_settings, "vector_cache_mb": "0"}
             with (
-                photostore_serve(cluster.url(APP_ROLE), work / "serve-nocache", no_cache) as base,
+                photostore_serve(work / "serve-nocache", no_cache, cluster.url(APP_ROLE)) as base,
                 httpx.Client(base_url=base, timeout=600) as client,
             ):
                 headers = _login(client, large)

@@ -60,13 +60,7 @@ def make_users(scale: int, dim: int, users: int, seed: int) -> list[BenchUser]:
     centroids = rng.standard_normal((TOPICS, dim)).astype(np.float32)
     made = []
     for n, size in enumerate(user_sizes(scale, users, rng)):
-        topics = rng.choice(TOPICS, TOPICS_PER_USER, replace=False)
-        events = max(1, size // PHOTOS_PER_EVENT)
-        centres = centroids[topics[rng.integers(0, TOPICS_PER_USER, events)]]
-        centres = centres + EVENT_SPREAD * rng.standard_normal((events, dim), dtype=np.float32)
-        points = centres[rng.integers(0, events, size)]
-        points = points + NOISE * rng.standard_normal((size, dim), dtype=np.float32)
-        points /= np.linalg.norm(points, axis=1, keepdims=True)
+        points = photos(rng, centroids, size)
         ids = [uuid.UUID(bytes=b, version=4) for b in _chunks(rng.bytes(16 * size), 16)]
         made.append(
             BenchUser(
@@ -78,6 +72,22 @@ def make_users(scale: int, dim: int, users: int, seed: int) -> list[BenchUser]:
             )
         )
     return made
+
+
+def photos(
+    rng: np.random.Generator, centroids: NDArray[np.float32], size: int
+) -> NDArray[np.float32]:
+    """One library of ``size`` normalized photos: events of its owner's topics, each
+    photo its event's centre plus noise (the module's notes)."""
+    dim = centroids.shape[1]
+    topics = rng.choice(TOPICS, TOPICS_PER_USER, replace=False)
+    events = max(1, size // PHOTOS_PER_EVENT)
+    centres = centroids[topics[rng.integers(0, TOPICS_PER_USER, events)]]
+    centres = centres + EVENT_SPREAD * rng.standard_normal((events, dim), dtype=np.float32)
+    points = centres[rng.integers(0, events, size)]
+    points = points + NOISE * rng.standard_normal((size, dim), dtype=np.float32)
+    points /= np.linalg.norm(points, axis=1, keepdims=True)
+    return points
 
 
 def query_near(user: BenchUser, rng: np.random.Generator) -> NDArray[np.float32]:

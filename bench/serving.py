@@ -62,23 +62,21 @@ def server_process(
 
 @contextmanager
 def photostore_serve(
-    database_url: str, data_dir: Path, settings: dict[str, str] | None = None
+    data_dir: Path, settings: dict[str, str] | None = None, database_url: str | None = None
 ) -> Iterator[str]:
-    """``photostore serve`` on a free loopback port, on an existing database.
+    """``photostore serve`` on a free loopback port; yields its base URL.
 
-    ``database_url`` is the service role's URL; ``settings`` are more ``PHOTOSTORE_*``
-    variables (name without the prefix). Its log is ``<data_dir>/serve-<port>.log``.
+    ``database_url`` is the service role's URL of an existing database; None runs the
+    embedded default in ``data_dir``. ``settings`` are more ``PHOTOSTORE_*`` variables
+    (name without the prefix). Its log is ``<data_dir>/../serve-<port>.log``.
     """
     port = free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PHOTOSTORE_")}
-    env.update(
-        {
-            "PHOTOSTORE_DATABASE_URL": database_url,
-            "PHOTOSTORE_LOG_LEVEL": "WARNING",
-            **{f"PHOTOSTORE_{name.upper()}": value for name, value in (settings or {}).items()},
-        }
-    )
+    env["PHOTOSTORE_LOG_LEVEL"] = "WARNING"
+    if database_url is not None:
+        env["PHOTOSTORE_DATABASE_URL"] = database_url
+    env.update({f"PHOTOSTORE_{name.upper()}": value for name, value in (settings or {}).items()})
     command = [
         sys.executable,
         "-m",
@@ -89,5 +87,5 @@ def photostore_serve(
         "--port",
         str(port),
     ]
-    with server_process(command, env, port, data_dir / f"serve-{port}.log") as base:
+    with server_process(command, env, port, data_dir.parent / f"serve-{port}.log") as base:
         yield base

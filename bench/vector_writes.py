@@ -22,18 +22,12 @@ comparison.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -42,52 +36,13 @@ import numpy as np
 import psycopg
 from numpy.typing import NDArray
 
+from bench.serving import photostore_serve
 from photostore.db.embedded import APP_ROLE, EmbeddedCluster, start_cluster
 from photostore.search.space import SpaceRef
 from photostore.search.writes import UPSERT_SQL, BinaryArray, BinaryArrayDumper, vector_array
 
 PASSWORD = "bench password"
 EMAIL = "writer@bench.example"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextlib.contextmanager
-def serving(data_dir: Path) -> Iterator[str]:
-    """``photostore serve`` on ``data_dir`` until the block ends; yields its base URL."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PHOTOSTORE_")}
-    env |= {"PHOTOSTORE_ALLOW_SIGNUP": "true", "PHOTOSTORE_LOG_LEVEL": "WARNING"}
-    log_path = data_dir.parent / "serve.log"
-    command = [sys.executable, "-m", "photostore", "serve", "--data-dir", str(data_dir)]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [*command, "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"serve exited early:\n{log_path.read_text()[-2000:]}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError("serve did not become ready in 120 s")
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def _add_images(cluster: EmbeddedCluster, owner_id: uuid.UUID, image_ids: list[uuid.UUID]) -> None:
@@ -177,7 +132,10 @@ def run(args: argparse.Namespace) -> int:
         work = Path(scratch)
         work.chmod(0o755)
         data_dir = work / "data"
-        with serving(data_dir) as base, httpx.Client(base_url=base, timeout=120) as client:
+        with (
+            photostore_serve(data_dir, {"allow_signup": "true"}) as base,
+            httpx.Client(base_url=base, timeout=120) as client,
+        ):
             made = client.post("/v1/users", json={"email": EMAIL, "password": PASSWORD})
             assert made.status_code == 201, made.text
             owner_id = uuid.UUID(made.json()["id"])
