@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from photostore.app import create_app
 from photostore.config import Settings
 from photostore.db.checks import DatabaseFacts, DatabaseRefused, database_problems
-from photostore.db.embedded import APP_ROLE
+from photostore.db.embedded import APP_ROLE, OWNER_ROLE
 from tests.conftest import ScratchDatabase
 
 
@@ -30,6 +30,23 @@ def test_a_service_role_that_owns_the_tables_is_refused_in_every_environment(
     )
     with pytest.raises(DatabaseRefused, match="owns"), TestClient(create_app(owner)):
         pass
+
+
+def test_a_service_role_that_is_a_member_of_the_owner_role_is_refused(
+    settings: Settings, database: ScratchDatabase
+) -> None:
+    role = f"member_{database.name}"
+    with database.superuser_connect() as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS IN ROLE {OWNER_ROLE}")
+    try:
+        member = settings.model_copy(
+            update={"database_url": database.cluster.url(role, database.name)}
+        )
+        with pytest.raises(DatabaseRefused, match="member"), TestClient(create_app(member)):
+            pass
+    finally:
+        with database.superuser_connect() as conn:
+            conn.execute(f"DROP ROLE {role}")
 
 
 def test_a_superuser_is_refused(settings: Settings, database: ScratchDatabase) -> None:

@@ -12,8 +12,8 @@ from alembic.script import ScriptDirectory
 from psycopg import sql
 
 from photostore.db.embedded import OWNER_ROLE, EmbeddedCluster, ensure_database
-from photostore.db.migrate import alembic_config, upgrade_to_head
-from photostore.db.models import TENANT_TABLES
+from photostore.db.migrate import RetiredSchema, alembic_config, upgrade_to_head
+from photostore.db.models import LOGGED_GENERATIONS, TENANT_TABLES
 
 # Every object of schema ``public`` that no extension owns, named with enough of its
 # definition (privileges, policy expressions, function bodies) that two snapshots are
@@ -110,7 +110,7 @@ def test_search_words_are_filled_from_the_sources_and_removed_by_the_downgrade(
 ) -> None:
     owner_url = pg_cluster.url(OWNER_ROLE, fresh_database)
     config = alembic_config(owner_url)
-    command.upgrade(config, "0001")
+    command.upgrade(config, "0001_baseline")
     superuser = pg_cluster.url("postgres", fresh_database, driver="")
     with psycopg.connect(superuser, autocommit=True) as conn:
         # A library as the baseline held it: one image with a tag, a caption, a document.
@@ -139,11 +139,11 @@ def test_search_words_are_filled_from_the_sources_and_removed_by_the_downgrade(
             "('00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-0000000000aa', "
             "to_tsvector('simple', 'holiday'))"
         )
-    command.upgrade(config, "0002")
+    command.upgrade(config, "0002_search_words")
     with psycopg.connect(superuser, autocommit=True) as conn:
         words = conn.execute("SELECT words FROM search_documents").fetchall()
         assert words == [("a lighthouse at the sea img_holiday-2019.jpg",)]
-    command.downgrade(config, "0001")
+    command.downgrade(config, "0001_baseline")
     with psycopg.connect(superuser, autocommit=True) as conn:
         columns = conn.execute(
             "SELECT column_name FROM information_schema.columns "
@@ -151,3 +151,26 @@ def test_search_words_are_filled_from_the_sources_and_removed_by_the_downgrade(
         ).fetchall()
         assert columns == [("owner_id",), ("image_id",), ("document",)]
         assert conn.execute("SELECT count(*) FROM search_documents").fetchone() == (1,)
+
+
+def test_the_baseline_builds_the_change_log_depth_the_cache_reads(
+    pg_cluster: EmbeddedCluster, fresh_database: str
+) -> None:
+    upgrade_to_head(pg_cluster.url(OWNER_ROLE, fresh_database))
+    with psycopg.connect(pg_cluster.url("postgres", fresh_database, driver="")) as conn:
+        bodies = [row[0] for row in conn.execute("SELECT prosrc FROM pg_proc").fetchall()]
+    assert any(f"b.generation - {LOGGED_GENERATIONS}" in body for body in bodies)
+
+
+@pytest.mark.parametrize(("retired", "advice"), [("0009", "0001_baseline"), ("0004", "recreate")])
+def test_a_database_of_the_retired_chain_is_refused_with_what_to_do(
+    pg_cluster: EmbeddedCluster, fresh_database: str, retired: str, advice: str
+) -> None:
+    owner_url = pg_cluster.url(OWNER_ROLE, fresh_database)
+    with psycopg.connect(
+        pg_cluster.url(OWNER_ROLE, fresh_database, driver=""), autocommit=True
+    ) as c:
+        c.execute("CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)")
+        c.execute("INSERT INTO alembic_version VALUES (%s)", (retired,))
+    with pytest.raises(RetiredSchema, match=advice):
+        upgrade_to_head(owner_url)

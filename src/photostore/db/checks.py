@@ -16,14 +16,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 MIN_POSTGRES_MAJOR = 15
 MIN_PGVECTOR = (0, 8)
 
-# One round trip: what the server is, what it has, and who we are on it.
+# One round trip: what the server is, what it has, and who we are on it. A member of
+# the tables' owner role could SET ROLE to it and turn row-level security off, so
+# membership counts as owning.
 _FACTS = text(
     """
     SELECT current_setting('server_version_num')::int,
            (SELECT extversion FROM pg_extension WHERE extname = 'vector'),
            r.rolname, r.rolsuper, r.rolbypassrls,
            (SELECT count(*) FROM pg_tables
-             WHERE schemaname = current_schema() AND tableowner = current_user)
+             WHERE schemaname = current_schema()
+               AND pg_has_role(current_user, tableowner, 'MEMBER'))
       FROM pg_roles r WHERE r.rolname = current_user
     """
 )
@@ -77,8 +80,9 @@ def database_problems(facts: DatabaseFacts) -> list[str]:
         problems.append(f"the service role {facts.role!r} has BYPASSRLS")
     if facts.tables_owned:
         problems.append(
-            f"the service role {facts.role!r} owns {facts.tables_owned} tables; run "
-            "migrations as another role (PHOTOSTORE_MIGRATION_DATABASE_URL)"
+            f"the service role {facts.role!r} owns {facts.tables_owned} tables, or is a "
+            "member of the role that does; run migrations as another role "
+            "(PHOTOSTORE_MIGRATION_DATABASE_URL) that the service role is not a member of"
         )
     return problems
 

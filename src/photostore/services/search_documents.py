@@ -132,11 +132,9 @@ def _plain_text(sources: CTE) -> ColumnElement[str]:
     """All of one row's words as lower-case text, for near matches (``search.text``); the
     filename as it was given, so a part of it matches across its separators."""
     c = sources.c
-    return func.lower(
-        func.concat_ws(
-            " ", c.tags, c.people, c.labels, c.captions, c.description, c.ocr, c.filename
-        )
-    )
+    parts = (c.tags, c.people, c.labels, c.captions, c.description, c.ocr, c.filename)
+    # An empty source adds no separator, as in migration 0002's backfill.
+    return func.lower(func.concat_ws(" ", *(func.nullif(part, "") for part in parts)))
 
 
 async def refresh_search_documents(

@@ -26,7 +26,7 @@ service role (``db/embedded.py``, ``docs/operations.md``); the owner role runs i
 ``docs/schema.md`` describes every column; ``docs/decisions.md`` says why this one
 revision replaced the nine of development.
 
-Revision ID: 0001
+Revision ID: 0001_baseline
 Revises:
 Create Date: 2026-12-01
 """
@@ -37,7 +37,6 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from photostore.db.models import LOGGED_GENERATIONS
 from photostore.db.rls import (
     enable_owner_or_system_rls,
     enable_owner_rls,
@@ -46,10 +45,15 @@ from photostore.db.rls import (
     grant_app_append_only,
 )
 
-revision: str = "0001"
+revision: str = "0001_baseline"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+# How many generations back embedding_changes reaches, built into the triggers below. A
+# migration is a snapshot: the value is written here, not imported; the vector cache
+# reads the same number from db.models.LOGGED_GENERATIONS (a test checks they agree).
+LOGGED_GENERATIONS = 1000
 
 _USER_FK = "FOREIGN KEY (owner_id) REFERENCES users (id) ON DELETE CASCADE"
 _IMAGE_FK = "FOREIGN KEY (owner_id, image_id) REFERENCES images (owner_id, id) ON DELETE CASCADE"

@@ -10,8 +10,8 @@ The upgrade fills ``words`` of existing documents from their sources, as
 ``services/search_documents.py`` does for new ones. The downgrade drops the index and
 the column; it leaves the two extensions, which other objects of the database may use.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0002_search_words
+Revises: 0001_baseline
 Create Date: 2026-12-01
 """
 
@@ -21,8 +21,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0002"
-down_revision: str | None = "0001"
+revision: str = "0002_search_words"
+down_revision: str | None = "0001_baseline"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -49,10 +49,10 @@ UPDATE search_documents d
            WHERE l.owner_id = d.owner_id AND l.image_id = d.image_id),
          (SELECT string_agg(x.body, ' ') FROM image_texts x
            WHERE x.owner_id = d.owner_id AND x.image_id = d.image_id AND x.kind = 'caption'),
-         i.description,
+         NULLIF(i.description, ''),
          (SELECT string_agg(x.body, ' ') FROM image_texts x
            WHERE x.owner_id = d.owner_id AND x.image_id = d.image_id AND x.kind = 'ocr'),
-         i.original_filename))
+         NULLIF(i.original_filename, '')))
   FROM images i
  WHERE i.owner_id = d.owner_id AND i.id = d.image_id;
 END LOOP;
