@@ -110,7 +110,7 @@ def test_a_read_only_unit_of_work_is_parked_and_commits_with_its_audit_statement
 ) -> None:
     async def work(db: Database, request: RequestState) -> bool:
         request.audit_owner = alice.id
-        async with db.for_user(alice.id) as session:
+        async with db.for_user(alice.id, ends_request=True) as session:
             await session.scalar(select(Tag.name).where(Tag.owner_id == alice.id))
         parked = request.parked is not None
         await db.end_parked(
@@ -127,7 +127,7 @@ def test_a_parked_unit_of_work_whose_statement_fails_leaves_nothing(
 ) -> None:
     async def work(db: Database, request: RequestState) -> None:
         request.audit_owner = alice.id
-        async with db.for_user(alice.id) as session:
+        async with db.for_user(alice.id, ends_request=True) as session:
             await session.scalar(text("SELECT 1"))
         # Another owner's row: row-level security refuses it inside alice's scope.
         await db.end_parked(request, commit=True, statement=_TAG, params=_tag_row(bob, "x"))
@@ -144,7 +144,7 @@ def test_a_unit_of_work_that_wrote_commits_at_its_end_and_is_not_parked(
 ) -> None:
     async def work(db: Database, request: RequestState) -> tuple[bool, set[str]]:
         request.audit_owner = alice.id
-        async with db.for_user(alice.id) as session:
+        async with db.for_user(alice.id, ends_request=True) as session:
             session.add(Tag(owner_id=alice.id, id=uuid.uuid4(), name="written"))
         return request.parked is not None, _tag_names(database, alice)
 
@@ -160,13 +160,29 @@ def test_a_unit_of_work_of_another_task_is_never_parked(
         request.audit_owner = alice.id
 
         async def background() -> None:
-            async with db.for_user(alice.id) as session:
+            async with db.for_user(alice.id, ends_request=True) as session:
                 await session.scalar(text("SELECT 1"))
 
         await asyncio.get_running_loop().create_task(background())
         return request.parked is None
 
     assert _in_request(database, work)
+
+
+def test_a_read_that_does_not_end_the_request_commits_at_once(
+    database: ScratchDatabase, alice: Account
+) -> None:
+    # An upload's look-up before its decode: a parked transaction would hold a pooled
+    # connection through the decode.
+    async def work(db: Database, request: RequestState) -> tuple[bool, int]:
+        request.audit_owner = alice.id
+        async with db.for_user(alice.id) as session:
+            await session.scalar(text("SELECT 1"))
+        return request.parked is not None, db.engine.pool.checkedout()  # type: ignore[attr-defined]
+
+    parked, checked_out = _in_request(database, work)
+    assert not parked
+    assert checked_out == 0
 
 
 def _tag_row(owner: Account, name: str) -> dict[str, object]:

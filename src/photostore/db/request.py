@@ -8,8 +8,9 @@ and scopes it (``Database._scoped``), so it costs no round trip of its own, and 
 before any statement of the work. A transaction that cannot see the user's row (one
 scoped to another user) is preceded by a transaction of the check alone.
 
-The audit row of a request whose work is one read-only transaction for the audited user
-is written in that transaction: at the end of its ``async with`` it is kept open
+The audit row of a request whose work ends with a read-only transaction for the audited
+user, marked as the request's last (``Database.for_user(..., ends_request=True)``), is
+written in that transaction: at the end of its ``async with`` it is kept open
 ("parked") instead of committed, and the audit middleware inserts the row, with the
 status of the response, and commits, in one round trip, before the response starts. A
 transaction that wrote commits at once, as any other: code after it may rely on its

@@ -88,10 +88,19 @@ class Database:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
 
-    def for_user(self, user_id: uuid.UUID) -> AbstractAsyncContextManager[AsyncSession]:
-        """A transaction that sees only ``user_id``'s rows; commits on success."""
+    def for_user(
+        self, user_id: uuid.UUID, *, ends_request: bool = False
+    ) -> AbstractAsyncContextManager[AsyncSession]:
+        """A transaction that sees only ``user_id``'s rows; commits on success.
+
+        ``ends_request`` says it is the last database work of the request it serves, with
+        nothing slow after it: a read may then stay open until the request's audit row
+        is written with it (``db.request``). Only such units of work may, since an open
+        transaction holds a pooled connection: one held through a decode, a password
+        hash or a blob read would let a few slow requests take the whole pool.
+        """
         user_id = uuid.UUID(str(user_id))
-        return self._scoped(_OPEN_FOR_USER.format(user_id=user_id), user_id)
+        return self._scoped(_OPEN_FOR_USER.format(user_id=user_id), user_id, ends_request)
 
     def for_system(self) -> AbstractAsyncContextManager[AsyncSession]:
         """A transaction for login and account administration: sees ``users`` only."""
@@ -99,12 +108,12 @@ class Database:
 
     @asynccontextmanager
     async def _scoped(
-        self, opening: str, scope_user: uuid.UUID | None
+        self, opening: str, scope_user: uuid.UUID | None, ends_request: bool = False
     ) -> AsyncIterator[AsyncSession]:
         """A session whose first statement is ``opening`` (and the request's pending
         revocation check, ``db.request``), run again once on a fresh connection if the
         pooled one turns out dead; committed on success (or parked for the request's
-        audit row), rolled back on error."""
+        audit row, when it ``ends_request``), rolled back on error."""
         request = current_request()
         if request is not None and request.parked is not None and request.serves_this_task:
             # One transaction of the request at a time: the parked one ends first.
@@ -125,7 +134,7 @@ class Database:
             request.check = None
         try:
             yield session
-            if request is not None and request.may_park(scope_user):
+            if ends_request and request is not None and request.may_park(scope_user):
                 await session.flush()  # what the ORM holds is written before it is asked
                 wrote = await (await driver.execute(_WROTE)).fetchone()
                 if not wrote[0]:

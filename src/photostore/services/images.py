@@ -327,14 +327,14 @@ class ImageService:
     # -- reading --------------------------------------------------------------------
 
     async def get(self, owner_id: uuid.UUID, image_id: uuid.UUID) -> ImageView:
-        async with self.ctx.db.for_user(owner_id) as session:
+        async with self.ctx.db.for_user(owner_id, ends_request=True) as session:
             return await view_by_id(session, owner_id, image_id)
 
     async def timeline(self, owner_id: uuid.UUID, query: TimelineQuery) -> Page:
         if not 1 <= query.limit <= MAX_PAGE_SIZE:
             raise InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}")
         stmt = _timeline_statement(owner_id, query)
-        async with self.ctx.db.for_user(owner_id) as session:
+        async with self.ctx.db.for_user(owner_id, ends_request=True) as session:
             views = await read_views(session, owner_id, stmt.limit(query.limit + 1))
         more = len(views) > query.limit
         items = views[: query.limit]

@@ -96,7 +96,7 @@ class SearchService:
 
     async def search(self, owner_id: uuid.UUID, request: SearchRequest) -> SearchPage:
         _validate(request)
-        async with self.ctx.db.for_user(owner_id) as session:
+        async with self.ctx.db.for_user(owner_id, ends_request=True) as session:
             await _require_filter_ids(session, owner_id, request.filters)
             if request.text is None and request.vector is None:
                 return await self._browse(session, owner_id, request)
