@@ -27,14 +27,10 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +39,7 @@ import numpy as np
 import psycopg
 
 from bench.search_data import LARGE_SHARES, load, make_users, query_near
+from bench.serving import free_port, server_process
 from photostore.auth.passwords import hash_password
 from photostore.db.embedded import APP_ROLE, OWNER_ROLE, ensure_database, start_cluster
 from photostore.db.migrate import upgrade_to_head
@@ -60,39 +57,8 @@ class Measured:
     p50_ms: float
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextmanager
-def _server(command: list[str], env: dict[str, str], port: int, log: Path) -> Iterator[str]:
-    """A server process, started, waited for until it answers, and stopped."""
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 120
-            while True:
-                if process.poll() is not None:
-                    raise RuntimeError(f"{command[2]} exited: {log.read_text()[-2000:]}")
-                try:
-                    httpx.get(f"{base}/v1/images/00000000-0000-0000-0000-000000000000")
-                    break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.2)
-            try:
-                yield base
-            except Exception:
-                print(f"{log.name}: {log.read_text()[-3000:]}", file=sys.stderr)
-                raise
-        finally:
-            process.terminate()
-            process.wait(30)
+# Any answer means the server is up: the bare app has no health route, ours gives 401.
+_READY_PATH = "/v1/images/00000000-0000-0000-0000-000000000000"
 
 
 def _raw(method: str, path: str, port: int, token: str, body: bytes = b"") -> bytes:
@@ -195,15 +161,15 @@ def run(args: argparse.Namespace) -> int:
                 "PHOTOSTORE_SECRET_KEY": SECRET,
                 "PHOTOSTORE_LOG_LEVEL": "WARNING",
             }
-            ours_port, bare_port = _free_port(), _free_port()
+            ours_port, bare_port = free_port(), free_port()
             ours_cmd = [sys.executable, "-m", "photostore", "serve", "--data-dir"]
             ours_cmd += [str(work / "data"), "--port", str(ours_port)]
             bare_cmd = [sys.executable, "-m", "uvicorn", "bench.bare_app:create_app"]
             bare_cmd += ["--factory", "--port", str(bare_port), "--no-access-log"]
             bare_cmd += ["--log-level", "warning"]
             with (
-                _server(ours_cmd, env, ours_port, work / "ours.log") as ours,
-                _server(bare_cmd, env, bare_port, work / "bare.log"),
+                server_process(ours_cmd, env, ours_port, work / "ours.log", _READY_PATH) as ours,
+                server_process(bare_cmd, env, bare_port, work / "bare.log", _READY_PATH),
             ):
                 token = _token(ours, user.email)
                 images = [user.image_ids[i] for i in rng.integers(0, len(user.image_ids), 200)]
