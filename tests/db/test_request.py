@@ -14,9 +14,10 @@ from sqlalchemy import select, text
 
 from photostore.db.models import Tag
 from photostore.db.request import RequestState, RevocationCheck, begin_request
-from photostore.db.session import Database, make_engine
+from photostore.db.session import Database
 from photostore.errors import Unauthenticated
 from tests.conftest import Account, ScratchDatabase
+from tests.db.helpers import tag_names, with_db
 
 T = TypeVar("T")
 
@@ -28,24 +29,14 @@ def _in_request(
 ) -> T:
     """Run ``work`` as a request's task, on a ``Database`` of one pooled connection."""
 
-    async def run() -> T:
-        db = Database(make_engine(database.app_url, pool_size=1))
+    async def as_request(db: Database) -> T:
+        request = begin_request()
         try:
-            request = begin_request()
-            try:
-                return await work(db, request)
-            finally:
-                await db.end_parked(request, commit=False)
+            return await work(db, request)
         finally:
-            await db.dispose()
+            await db.end_parked(request, commit=False)
 
-    return asyncio.run(run())
-
-
-def _tag_names(database: ScratchDatabase, owner: Account) -> set[str]:
-    with database.app_connect() as conn, conn.transaction():
-        conn.execute("SELECT set_config('app.user_id', %s, true)", (str(owner.id),))
-        return {row[0] for row in conn.execute("SELECT name FROM tags").fetchall()}
+    return with_db(database, as_request)
 
 
 def _version(database: ScratchDatabase, account: Account) -> int:
@@ -119,7 +110,7 @@ def test_a_read_only_unit_of_work_is_parked_and_commits_with_its_audit_statement
         return parked
 
     assert _in_request(database, work)
-    assert _tag_names(database, alice) == {"with the read"}
+    assert tag_names(database, alice) == {"with the read"}
 
 
 def test_a_parked_unit_of_work_whose_statement_fails_leaves_nothing(
@@ -134,7 +125,7 @@ def test_a_parked_unit_of_work_whose_statement_fails_leaves_nothing(
 
     with pytest.raises(Exception, match="row-level security"):
         _in_request(database, work)
-    assert _tag_names(database, bob) == set()
+    assert tag_names(database, bob) == set()
     # The pooled connection came back usable and outside any transaction.
     assert _in_request(database, _count_tags(alice)) == 0
 
@@ -146,7 +137,7 @@ def test_a_unit_of_work_that_wrote_commits_at_its_end_and_is_not_parked(
         request.audit_owner = alice.id
         async with db.for_user(alice.id, ends_request=True) as session:
             session.add(Tag(owner_id=alice.id, id=uuid.uuid4(), name="written"))
-        return request.parked is not None, _tag_names(database, alice)
+        return request.parked is not None, tag_names(database, alice)
 
     parked, seen_right_after = _in_request(database, work)
     assert not parked

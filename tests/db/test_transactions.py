@@ -4,41 +4,18 @@ transaction left on the pooled connection afterwards."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
 import psycopg
 import pytest
 from sqlalchemy import func, select, text
 
 from photostore.db.models import Tag
-from photostore.db.session import Database, make_engine
+from photostore.db.session import Database
 from tests.conftest import Account, ScratchDatabase
-
-T = TypeVar("T")
-
-
-def _with_db(database: ScratchDatabase, work: Callable[[Database], Awaitable[T]]) -> T:
-    """Run ``work`` on a ``Database`` of one pooled connection (so each unit of work
-    reuses the connection the previous one returned)."""
-
-    async def run() -> T:
-        db = Database(make_engine(database.app_url, pool_size=1))
-        try:
-            return await work(db)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(run())
-
-
-def _tag_names(database: ScratchDatabase, owner: Account) -> set[str]:
-    with database.app_connect() as conn, conn.transaction():
-        conn.execute("SELECT set_config('app.user_id', %s, true)", (str(owner.id),))
-        return {row[0] for row in conn.execute("SELECT name FROM tags").fetchall()}
+from tests.db.helpers import tag_names, with_db
 
 
 def test_the_statements_of_a_unit_of_work_share_one_scoped_transaction(
@@ -54,7 +31,7 @@ def test_the_statements_of_a_unit_of_work_share_one_scoped_transaction(
                 )
         return xids, users
 
-    xids, users = _with_db(database, work)
+    xids, users = with_db(database, work)
     # Run one by one outside a transaction, each statement would get its own id.
     assert len(set(xids)) == 1
     assert users == [str(alice.id)] * 3
@@ -73,10 +50,10 @@ def test_a_unit_of_work_commits_on_success_and_keeps_nothing_on_error(
 
         return work
 
-    _with_db(database, add("kept", fail=False))
+    with_db(database, add("kept", fail=False))
     with pytest.raises(RuntimeError):
-        _with_db(database, add("dropped", fail=True))
-    assert _tag_names(database, alice) == {"kept"}
+        with_db(database, add("dropped", fail=True))
+    assert tag_names(database, alice) == {"kept"}
 
 
 def test_the_pooled_connection_comes_back_idle_and_unscoped(
@@ -107,7 +84,7 @@ def test_the_pooled_connection_comes_back_idle_and_unscoped(
         )
         su.commit()
     # Alice's tag is seen inside her unit of work, and not by the connection afterwards.
-    for status, setting, tags in _with_db(database, work):
+    for status, setting, tags in with_db(database, work):
         assert status == "IDLE"
         assert setting in (None, "")
         assert tags == 0
