@@ -344,6 +344,39 @@ def _measure_api(
     row.api_p50, row.api_p99 = _pct(timings, 0.5), _pct(timings, 0.99)
 
 
+def _measure_cases(
+    ctx: ServiceContext,
+    user: BenchUser,
+    label: str,
+    args: argparse.Namespace,
+    rng: np.random.Generator,
+    transaction_ms: float,
+    http: tuple[httpx.Client, dict[str, str]] | None = None,
+    *,
+    baseline: bool = False,
+) -> list[Row]:
+    """One row per selectivity: the service layer (and the naive baseline with
+    ``baseline``), and over HTTP through ``http``'s client and headers if given."""
+    rows = []
+    for share in SELECTIVITIES:
+        print(f"... {label} {share:.1%}", file=sys.stderr, flush=True)
+        row, asked = asyncio.run(
+            _measure_case(
+                ctx,
+                user,
+                share,
+                args.queries,
+                rng,
+                baseline=baseline,
+                transaction_ms=transaction_ms,
+            )
+        )
+        if http is not None:
+            _measure_api(http[0], user, http[1], row, asked)
+        rows.append(row)
+    return rows
+
+
 def _classes(users: list[BenchUser]) -> list[tuple[str, BenchUser]]:
     by_size = sorted(users, key=lambda u: len(u.image_ids))
     mid = min(users, key=lambda u: abs(len(u.image_ids) - 3000))
@@ -459,21 +492,17 @@ def run(args: argparse.Namespace) -> int:
                     http_cold_ms[label] = _first_http_search_ms(
                         client, user, headers, cold_ms[label][1]
                     )
-                    for share in SELECTIVITIES:
-                        print(f"... {label} {share:.1%}", file=sys.stderr, flush=True)
-                        row, asked = asyncio.run(
-                            _measure_case(
-                                ctx,
-                                user,
-                                share,
-                                args.queries,
-                                rng,
-                                baseline=args.baseline,
-                                transaction_ms=transaction_ms,
-                            )
-                        )
-                        _measure_api(client, user, headers, row, asked)
-                        results.append((f"{label} ({len(user.image_ids):,})", row))
+                    rows = _measure_cases(
+                        ctx,
+                        user,
+                        label,
+                        args,
+                        rng,
+                        transaction_ms,
+                        (client, headers),
+                        baseline=args.baseline,
+                    )
+                    results += [(f"{label} ({len(user.image_ids):,})", row) for row in rows]
             # One process, two users: the mid user's searches while the large user's
             # unfiltered ones (the longest scans) run back to back.
             (large_label, large), (mid_label, mid) = _classes(users)[:2]
@@ -489,41 +518,18 @@ def run(args: argparse.Namespace) -> int:
                 photostore_serve(work / "serve-nocache", no_cache, cluster.url(APP_ROLE)) as base,
                 httpx.Client(base_url=base, timeout=600) as client,
             ):
-                headers = _login(client, large)
-                for share in SELECTIVITIES:
-                    print(f"... large without cache {share:.1%}", file=sys.stderr, flush=True)
-                    row, asked = asyncio.run(
-                        _measure_case(
-                            uncached,
-                            large,
-                            share,
-                            args.queries,
-                            rng,
-                            baseline=False,
-                            transaction_ms=transaction_ms,
-                        )
-                    )
-                    _measure_api(client, large, headers, row, asked)
-                    results.append(("large, no cache", row))
+                http = (client, _login(client, large))
+                rows = _measure_cases(
+                    uncached, large, "large without cache", args, rng, transaction_ms, http
+                )
+                results += [("large, no cache", row) for row in rows]
             # After writes: the matrix is behind the space and answers with the log of
             # changed images (scored by PostgreSQL and merged) until its reload.
             assert ctx.vector_cache is not None
             ctx.vector_cache.refresh_seconds = 24 * 3600
             asyncio.run(_rewrite_vectors(ctx, large, REWRITTEN, rng))
-            for share in SELECTIVITIES:
-                print(f"... large after writes {share:.1%}", file=sys.stderr, flush=True)
-                row, _ = asyncio.run(
-                    _measure_case(
-                        ctx,
-                        large,
-                        share,
-                        args.queries,
-                        rng,
-                        baseline=False,
-                        transaction_ms=transaction_ms,
-                    )
-                )
-                results.append((f"large, {REWRITTEN} new", row))
+            rows = _measure_cases(ctx, large, "large after writes", args, rng, transaction_ms)
+            results += [(f"large, {REWRITTEN} new", row) for row in rows]
             # The update of the large user's matrix, due at once: the overlay folded in.
             ctx.vector_cache.refresh_seconds = 0
             _, update_ms = asyncio.run(_answered_and_settled_ms(ctx, large))
