@@ -6,15 +6,18 @@ A real ``photostore serve`` process on a scratch data folder (its embedded Postg
 included) is driven over loopback HTTP by one keep-alive client. Data: one user made
 through the API, N images (rows of ``blobs`` and ``images`` copied in by the superuser,
 as ``bench/search_data.py`` does), and N vectors of D standard-normal values (seed 7),
-sent as JSON in batches of B to ``POST /v1/embedding-spaces/{space}/vectors``. The JSON
-bodies are encoded before the clock starts: the client's encoding is not the server's
-work.
+sent in batches of B to ``POST /v1/embedding-spaces/{space}/vectors``, once as JSON lists
+of numbers (``values``) and once as base64 of little-endian float32 (``values_base64``),
+each into a space of its own. The bodies are encoded before the clock starts: the
+client's encoding is not the server's work.
 
 The floor writes the same rows with the same statement (``search.writes``) from a bare
 psycopg connection as the service role, one transaction per batch scoped to the user as
 ``Database.for_user`` scopes it, the vectors already normalized and packed. Batches of
-the two run alternately, into two empty spaces of the same table, so both meet the same
-table size and the same load of the machine. Last, S single-vector writes
+the three run in turn, into empty spaces of the same table, so all meet the same table
+size and the same load of the machine. Then the base64 bodies again, into a fourth
+space, from two keep-alive clients at once (an analysis service with two requests in
+flight: one is parsed while the other's rows are written). Last, S single-vector writes
 (``PUT /v1/images/{image_id}/embeddings/{space}``) on the same connection, for
 comparison.
 """
@@ -22,12 +25,15 @@ comparison.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -116,18 +122,34 @@ def run(args: argparse.Namespace) -> int:
     unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
     image_ids = [uuid.UUID(bytes=rng.bytes(16), version=4) for _ in range(count)]
     starts = range(0, count, batch)
-    print(f"encoding {len(starts)} JSON bodies of {batch} {dim}-d vectors ...", file=sys.stderr)
-    bodies = [
-        json.dumps(
-            {
-                "items": [
-                    {"image_id": str(image_ids[n]), "values": vectors[n].tolist()}
-                    for n in range(start, min(start + batch, count))
-                ]
-            }
-        ).encode()
-        for start in starts
-    ]
+    print(f"encoding {len(starts)} bodies of {batch} {dim}-d vectors ...", file=sys.stderr)
+    batches = [range(start, min(start + batch, count)) for start in starts]
+    bodies = {
+        "list": [
+            json.dumps(
+                {
+                    "items": [
+                        {"image_id": str(image_ids[n]), "values": vectors[n].tolist()} for n in b
+                    ]
+                }
+            ).encode()
+            for b in batches
+        ],
+        "base64": [
+            json.dumps(
+                {
+                    "items": [
+                        {
+                            "image_id": str(image_ids[n]),
+                            "values_base64": base64.b64encode(vectors[n].astype("<f4")).decode(),
+                        }
+                        for n in b
+                    ]
+                }
+            ).encode()
+            for b in batches
+        ],
+    }
     with tempfile.TemporaryDirectory(prefix="photostore-bench-writes-") as scratch:
         work = Path(scratch)
         work.chmod(0o755)
@@ -141,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
             owner_id = uuid.UUID(made.json()["id"])
             token = client.post("/v1/auth/token", data={"username": EMAIL, "password": PASSWORD})
             headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
-            for name in ("http", "floor", "single"):
+            for name in ("list", "base64", "base64-2", "floor", "single"):
                 _declare(client, headers, name, dim)
             cluster = start_cluster(data_dir / "pgdata")  # joins the server's cluster
             try:
@@ -152,23 +174,31 @@ def run(args: argparse.Namespace) -> int:
                     oid_row = conn.execute("SELECT 'vector'::regtype::oid").fetchone()
                     assert oid_row is not None
                     floor_space = _space_ref(conn, owner_id, "floor")
-                    http_ms: list[float] = []
+                    http_ms: dict[str, list[float]] = {"list": [], "base64": []}
                     floor_ms: list[float] = []
                     print("writing ...", file=sys.stderr)
                     post_headers = {**headers, "Content-Type": "application/json"}
-                    for body, start in zip(bodies, starts, strict=True):
-                        began = time.perf_counter()
-                        response = client.post(
-                            "/v1/embedding-spaces/http/vectors", content=body, headers=post_headers
-                        )
-                        http_ms.append((time.perf_counter() - began) * 1000)
-                        assert response.status_code == 200, response.text
-                        ids = image_ids[start : start + batch]
+                    for n, ids in enumerate(batches):
+                        for encoding, times in http_ms.items():
+                            began = time.perf_counter()
+                            response = client.post(
+                                f"/v1/embedding-spaces/{encoding}/vectors",
+                                content=bodies[encoding][n],
+                                headers=post_headers,
+                            )
+                            times.append((time.perf_counter() - began) * 1000)
+                            assert response.status_code == 200, response.text
                         began = time.perf_counter()
                         _floor_batch(
-                            conn, floor_space, int(oid_row[0]), ids, unit[start : start + batch]
+                            conn,
+                            floor_space,
+                            int(oid_row[0]),
+                            [image_ids[i] for i in ids],
+                            unit[ids.start : ids.stop],
                         )
                         floor_ms.append((time.perf_counter() - began) * 1000)
+                    print("writing from two clients ...", file=sys.stderr)
+                    two_s = _two_clients(base, post_headers, bodies["base64"])
             finally:
                 cluster.stop()
             singles = min(args.singles, count)
@@ -181,32 +211,65 @@ def run(args: argparse.Namespace) -> int:
                 )
                 assert response.status_code == 201, response.text
             single_s = time.perf_counter() - began
-            check = client.get(f"/v1/images/{image_ids[-1]}/embeddings/http", headers=headers)
-            assert check.status_code == 200, check.text
-    print_table(count, batch, dim, http_ms, floor_ms, singles, single_s)
+            for name in ("list", "base64", "base64-2"):
+                check = client.get(f"/v1/images/{image_ids[-1]}/embeddings/{name}", headers=headers)
+                assert check.status_code == 200, check.text
+    print_table(count, batch, dim, http_ms, floor_ms, two_s, singles, single_s)
     return 0
+
+
+def _two_clients(base: str, headers: dict[str, str], bodies: list[bytes]) -> float:
+    """Seconds to send ``bodies`` to the space ``base64-2`` from two keep-alive clients
+    taking them in turn from one queue."""
+    queue = iter(bodies)
+    lock = threading.Lock()
+
+    def send() -> None:
+        with httpx.Client(base_url=base, timeout=120) as client:
+            while True:
+                with lock:
+                    body = next(queue, None)
+                if body is None:
+                    return
+                response = client.post(
+                    "/v1/embedding-spaces/base64-2/vectors", content=body, headers=headers
+                )
+                assert response.status_code == 200, response.text
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(2) as pool:
+        for done in [pool.submit(send) for _ in range(2)]:
+            done.result()
+    return time.perf_counter() - began
 
 
 def print_table(
     count: int,
     batch: int,
     dim: int,
-    http_ms: list[float],
+    http_ms: dict[str, list[float]],
     floor_ms: list[float],
+    two_s: float,
     singles: int,
     single_s: float,
 ) -> None:
-    http_rate = count / (sum(http_ms) / 1000)
     floor_rate = count / (sum(floor_ms) / 1000)
     print(f"\n{count:,} {dim}-d vectors in batches of {batch}, one keep-alive client\n")
     print("| path | vectors/s | ms per batch (p50 / p90) | share of the floor |")
     print("| --- | ---: | ---: | ---: |")
-    for label, ms, rate in (
-        ("HTTP: POST .../vectors (JSON, validated)", http_ms, http_rate),
-        ("floor: same statement, bare psycopg, for_user-scoped", floor_ms, floor_rate),
+    for label, ms in (
+        ("HTTP: POST .../vectors, values as JSON numbers", http_ms["list"]),
+        ("HTTP: POST .../vectors, values_base64 (float32)", http_ms["base64"]),
+        ("floor: same statement, bare psycopg, for_user-scoped", floor_ms),
     ):
+        rate = count / (sum(ms) / 1000)
         p50, p90 = statistics.median(ms), statistics.quantiles(ms, n=10)[-1]
         print(f"| {label} | {rate:,.0f} | {p50:.1f} / {p90:.1f} | {rate / floor_rate:.2f} |")
+    two_rate = count / two_s
+    print(
+        f"| HTTP: values_base64, two clients at once | {two_rate:,.0f} | - | "
+        f"{two_rate / floor_rate:.2f} |"
+    )
     single_rate = singles / single_s
     print(
         f"| HTTP: PUT .../embeddings/{{space}}, one vector a request ({singles:,}) "

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import math
+import struct
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -97,6 +99,28 @@ def test_an_l2_space_stores_the_values_as_sent(client: TestClient, alice: Accoun
     assert _stored(client, alice, image_id) == [3.0, -1.5, 0.0, 0.0]
 
 
+def test_values_sent_as_base64_float32_are_stored_like_a_list(
+    client: TestClient, alice: Account, images: list[str]
+) -> None:
+    items: list[dict[str, Any]] = [
+        {"image_id": images[0], "values_base64": _b64(3.0, 4.0, 0.0, 0.0)},
+        {"image_id": images[1], "values": [0.0, 0.0, 1.0, 0.0]},
+    ]
+    response = _write(client, alice, items)
+    assert response.status_code == 200, response.text
+    assert response.json()["stored"] == 2
+    assert _stored(client, alice, images[0]) == pytest.approx([0.6, 0.8, 0.0, 0.0])
+    assert _stored(client, alice, images[1]) == [0.0, 0.0, 1.0, 0.0]
+    assert _nearest(client, alice, [0.6, 0.8, 0.0, 0.0])[0] == images[0]
+
+
+def _b64(*values: float) -> str:
+    """``values`` as the API's ``values_base64``: little-endian float32, base64."""
+    return base64.b64encode(struct.pack(f"<{len(values)}f", *values)).decode()
+
+
+_B64_1000 = _b64(1.0, 0.0, 0.0, 0.0)
+
 BAD_ITEMS: dict[str, tuple[str, str]] = {
     # name: (the third item's JSON, words of the answer)
     "too few values": ('{"image_id": "%s", "values": [1.0, 2.0]}', "4-dimensional"),
@@ -110,6 +134,21 @@ BAD_ITEMS: dict[str, tuple[str, str]] = {
     "a malformed id": ('{"image_id": "not-an-id%s", "values": [1, 0, 0, 0]}', "UUID"),
     "an unknown field": ('{"image_id": "%s", "values": [1, 0, 0, 0], "x": 1}', "Extra"),
     "a repeated image": ('{"image_id": "%s", "values": [1, 0, 0, 0]}', "as items[0]"),
+    "both encodings": (
+        '{"image_id": "%s", "values": [1, 0, 0, 0], "values_base64": "' + _B64_1000 + '"}',
+        "exactly one",
+    ),
+    "neither encoding": ('{"image_id": "%s"}', "exactly one"),
+    "base64 of a wrong length": (
+        '{"image_id": "%s", "values_base64": "' + _b64(1.0, 0.0) + '"}',
+        "4-dimensional",
+    ),
+    "bytes that are not floats": ('{"image_id": "%s", "values_base64": "AAAAAAA="}', "4 bytes"),
+    "not base64": ('{"image_id": "%s", "values_base64": "!!!!"}', "not base64"),
+    "a NaN in base64": (
+        '{"image_id": "%s", "values_base64": "' + _b64(1.0, math.nan, 0.0, 0.0) + '"}',
+        "finite",
+    ),
 }
 
 

@@ -24,6 +24,9 @@ from photostore.search.space import Metric, SpaceRef
 # pgvector stores float4; larger magnitudes cannot be represented.
 FLOAT4_MAX = 3.4028234663852886e38
 
+# A vector as a caller sends it: a list of numbers, or float32 values decoded from bytes.
+Values = Sequence[float] | NDArray[np.float32]
+
 OPERATOR: dict[Metric, str] = {"cosine": "<#>", "l2": "<->", "ip": "<#>"}
 OPCLASS: dict[Metric, str] = {
     "cosine": "vector_ip_ops",
@@ -32,7 +35,7 @@ OPCLASS: dict[Metric, str] = {
 }
 
 
-def prepare_vector(space: SpaceRef, values: Sequence[float]) -> list[float]:
+def prepare_vector(space: SpaceRef, values: Values) -> list[float]:
     """``values`` checked against ``space`` and ready to store; InvalidInput if not."""
     if len(values) == 0:
         raise InvalidInput("the vector is empty")
@@ -61,7 +64,7 @@ def prepare_vector(space: SpaceRef, values: Sequence[float]) -> list[float]:
     return list(floats.tolist())
 
 
-def prepare_vectors(space: SpaceRef, rows: Sequence[Sequence[float]]) -> NDArray[np.float32]:
+def prepare_vectors(space: SpaceRef, rows: Sequence[Values]) -> NDArray[np.float32]:
     """``rows`` checked against ``space`` as :func:`prepare_vector` checks one, as one
     float32 matrix ready to store (unit rows in cosine spaces); InvalidInput naming the
     first bad row as the item of a batch it is: ``items[7].values: ...``.
@@ -86,7 +89,7 @@ def prepare_vectors(space: SpaceRef, rows: Sequence[Sequence[float]]) -> NDArray
     return floats.astype(np.float32)
 
 
-def _refuse_row(space: SpaceRef, position: int, values: Sequence[float]) -> NoReturn:
+def _refuse_row(space: SpaceRef, position: int, values: Values) -> NoReturn:
     """Raise the InvalidInput of :func:`prepare_vector` for row ``position`` of a batch."""
     try:
         prepare_vector(space, values)

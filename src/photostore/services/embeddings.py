@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import delete, literal_column, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -86,7 +88,7 @@ class VectorItem:
     """One image's vector in a bulk write."""
 
     image_id: uuid.UUID
-    values: Sequence[float]
+    values: Sequence[float] | NDArray[np.float32]
 
 
 @dataclass(frozen=True)

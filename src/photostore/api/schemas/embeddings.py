@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictFloat, model_validator
 
 from photostore.search import Neighbor
 from photostore.services.embeddings import (
@@ -61,18 +65,61 @@ class VectorIn(BaseModel):
     values: list[float] = Field(max_length=16000, description="As many as the space's dimension")
 
 
+Float32Values = NDArray[np.float32]
+
+# Base64 of MAX_DIMENSION float32 values: four characters for every three bytes.
+_MAX_BASE64 = (MAX_DIMENSION * 4 + 2) // 3 * 4
+
+
 class VectorItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     image_id: uuid.UUID
     # Strict: numbers only (a string of digits is refused), and pydantic's JSON parser
     # reads them without a lax conversion per value.
-    values: list[StrictFloat] = Field(
-        max_length=MAX_DIMENSION, description="As many as the space's dimension"
+    values: list[StrictFloat] | None = Field(
+        default=None,
+        max_length=MAX_DIMENSION,
+        description="As many as the space's dimension; or send values_base64",
+    )
+    values_base64: str | None = Field(
+        default=None,
+        max_length=_MAX_BASE64,
+        description=(
+            "The values as little-endian 32-bit floats, base64-encoded (4 bytes a value): "
+            "a quarter of the JSON text of a list, parsed at a fraction of its cost; "
+            "instead of values"
+        ),
     )
 
+    _decoded: Float32Values | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _one_encoding(self) -> Self:
+        if (self.values is None) == (self.values_base64 is None):
+            raise ValueError("send the vector as exactly one of values and values_base64")
+        if self.values_base64 is not None:
+            # Decoded while the body is validated (in a worker thread, see api.bodies),
+            # so that an error names the item: body.items.7.
+            self._decoded = decode_float32(self.values_base64)
+        return self
+
     def item(self) -> VectorItem:
-        return VectorItem(image_id=self.image_id, values=self.values)
+        values = self.values if self._decoded is None else self._decoded
+        assert values is not None
+        return VectorItem(image_id=self.image_id, values=values)
+
+
+def decode_float32(text: str) -> Float32Values:
+    """The float32 values that ``text`` (base64 of little-endian float32) holds;
+    ValueError if it is not that."""
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except binascii.Error as error:
+        raise ValueError(f"values_base64 is not base64: {error}") from error
+    if len(raw) % 4:
+        raise ValueError(f"values_base64 holds {len(raw)} bytes; 32-bit floats take 4 bytes each")
+    return np.frombuffer(raw, dtype="<f4")
 
 
 class VectorBatchIn(BaseModel):
