@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -174,3 +175,113 @@ def test_a_database_of_the_retired_chain_is_refused_with_what_to_do(
         c.execute("INSERT INTO alembic_version VALUES (%s)", (retired,))
     with pytest.raises(RetiredSchema, match=advice):
         upgrade_to_head(owner_url)
+
+
+_OWNER = "00000000-0000-4000-8000-000000000001"
+
+
+def _write_two_vectors(superuser: str) -> list[tuple[Any, ...]]:
+    """Two images and one statement writing their vectors; the change log's rows after."""
+    with psycopg.connect(superuser, autocommit=True) as conn:
+        conn.execute(
+            f"INSERT INTO users (id, email, password_hash) VALUES ('{_OWNER}', 'a@b.c', 'x')"
+        )
+        conn.execute(
+            f"INSERT INTO embedding_spaces (owner_id, id, name, model, dimension, metric) "
+            f"VALUES ('{_OWNER}', '{_OWNER}', 'clip', 'm', 2, 'l2')"
+        )
+        for n in (1, 2):
+            conn.execute(
+                "INSERT INTO blobs (owner_id, sha256, byte_size) "
+                f"VALUES ('{_OWNER}', repeat('{n}', 64), 1)"
+            )
+            conn.execute(
+                "INSERT INTO images (owner_id, id, sha256, original_filename, content_type, "
+                "byte_size, width, height, taken_at, taken_at_source) VALUES "
+                f"('{_OWNER}', '00000000-0000-4000-8000-00000000000{n}', repeat('{n}', 64), "
+                "'a.jpg', 'image/jpeg', 1, 1, 1, now(), 'upload')"
+            )
+        conn.execute(
+            "INSERT INTO embeddings (owner_id, space_id, image_id, dimension, metric, embedding, "
+            f"updated_at) SELECT '{_OWNER}', '{_OWNER}', id, 2, 'l2', '[1,2]', now() "
+            f"FROM images WHERE owner_id = '{_OWNER}'"
+        )
+        columns = "generation, " + ("image_ids" if _has_column(conn, "image_ids") else "image_id")
+        rows = conn.execute(f"SELECT {columns} FROM embedding_changes ORDER BY 1, 2").fetchall()
+        conn.execute("DELETE FROM users")
+    return rows
+
+
+def _has_column(conn: psycopg.Connection, name: str) -> bool:
+    found = conn.execute(
+        "SELECT 1 FROM information_schema.columns "
+        "WHERE table_name = 'embedding_changes' AND column_name = %s",
+        (name,),
+    ).fetchone()
+    return found is not None
+
+
+def test_the_change_log_holds_a_row_per_statement_and_the_downgrade_restores_a_row_per_image(
+    pg_cluster: EmbeddedCluster, fresh_database: str
+) -> None:
+    owner_url = pg_cluster.url(OWNER_ROLE, fresh_database)
+    config = alembic_config(owner_url)
+    superuser = pg_cluster.url("postgres", fresh_database, driver="")
+    first, second = (f"00000000-0000-4000-8000-00000000000{n}" for n in (1, 2))
+    command.upgrade(config, "0002_search_words")
+    before = _snapshot(pg_cluster, fresh_database)
+    assert [(g, str(i)) for g, i in _write_two_vectors(superuser)] == [(1, first), (1, second)]
+
+    command.upgrade(config, "0003_change_log_arrays")
+    rows = _write_two_vectors(superuser)
+    assert [(g, sorted(map(str, ids))) for g, ids in rows] == [(1, [first, second])]
+
+    command.downgrade(config, "0002_search_words")
+    assert _snapshot(pg_cluster, fresh_database) == before
+    assert [(g, str(i)) for g, i in _write_two_vectors(superuser)] == [(1, first), (1, second)]
+
+
+_ADMIN = "00000000-0000-4000-8000-0000000000ad"
+
+
+def test_service_keys_move_to_their_own_table_and_back(
+    pg_cluster: EmbeddedCluster, fresh_database: str
+) -> None:
+    owner_url = pg_cluster.url(OWNER_ROLE, fresh_database)
+    config = alembic_config(owner_url)
+    superuser = pg_cluster.url("postgres", fresh_database, driver="")
+    command.upgrade(config, "0003_change_log_arrays")
+    with psycopg.connect(superuser, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO users (id, email, password_hash, role) VALUES "
+            f"('{_ADMIN}', 'root@example.org', 'x', 'admin'), "
+            f"('{_OWNER}', 'ada@example.org', 'x', 'user')"
+        )
+        for key_id, owner, kind in (("a1", _ADMIN, "service"), ("b2", _OWNER, "user")):
+            conn.execute(
+                "INSERT INTO api_keys (owner_id, id, name, prefix, secret_sha256, kind, scopes) "
+                f"VALUES ('{owner}', '00000000-0000-4000-8000-0000000000{key_id}', '{kind}', "
+                f"'psk_x', sha256('s'), '{kind}', '{{images:read}}')"
+            )
+    before = _snapshot(pg_cluster, fresh_database)
+
+    command.upgrade(config, "0004_service_keys")
+    with psycopg.connect(superuser, autocommit=True) as conn:
+        moved = conn.execute(
+            "SELECT id::text, made_by_admin_id::text, scopes FROM service_keys"
+        ).fetchall()
+        assert moved == [("00000000-0000-4000-8000-0000000000a1", _ADMIN, ["images:read"])]
+        assert conn.execute("SELECT kind FROM api_keys").fetchall() == [("user",)]
+        with pytest.raises(psycopg.errors.CheckViolation):
+            conn.execute("UPDATE api_keys SET kind = 'service'")
+        # A key the operator made has no owner to return to in the older schema.
+        conn.execute(
+            "INSERT INTO service_keys (id, name, prefix, secret_sha256) VALUES "
+            "('00000000-0000-4000-8000-0000000000c3', 'op', 'psk_y', sha256('t'))"
+        )
+
+    command.downgrade(config, "0003_change_log_arrays")
+    assert _snapshot(pg_cluster, fresh_database) == before
+    with psycopg.connect(superuser, autocommit=True) as conn:
+        keys = conn.execute("SELECT owner_id::text, kind FROM api_keys ORDER BY kind").fetchall()
+        assert keys == [(_ADMIN, "service"), (_OWNER, "user")]

@@ -632,16 +632,16 @@ def test_the_log_keeps_the_last_thousand_generations(cached: Settings, library: 
         assert space.generation is not None
         rows = (
             await session.execute(
-                select(EmbeddingChange.generation, EmbeddingChange.image_id).where(
+                select(EmbeddingChange.generation, EmbeddingChange.image_ids).where(
                     EmbeddingChange.owner_id == owner
                 )
             )
         ).all()
-        # One image a statement; the generations of the last thousand statements kept.
+        # One row a statement; the generations of the last thousand statements kept.
         assert len(rows) == 1000
         assert min(g for g, _ in rows) == space.generation - 999
         newest = max(rows)
-        assert newest == (space.generation, library.image_ids[1004])
+        assert newest == (space.generation, [library.image_ids[1004]])
 
     _in_session(cached, owner, work)
 

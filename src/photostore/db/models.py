@@ -400,16 +400,17 @@ number into them, so changing it takes a migration that rewrites the trigger fun
 
 
 class EmbeddingChange(Base):
-    """An image whose vector, date or trash state in a space changed at a generation:
-    the log the vector cache reads to answer from a slightly older matrix, kept by
-    triggers. The nil UUID as ``image_id`` means more changed than was logged."""
+    """The images whose vector, date or trash state in a space one statement changed, at
+    the generation it moved the space to: the log the vector cache reads to answer from
+    a slightly older matrix, kept by triggers. ``image_ids`` NULL means more changed
+    than was logged."""
 
     __tablename__ = "embedding_changes"
 
     owner_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     space_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     generation: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    image_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    image_ids: Mapped[list[uuid.UUID] | None] = mapped_column(ARRAY(UUID(as_uuid=True)))
 
     __table_args__ = (
         ForeignKeyConstraint(
@@ -448,9 +449,8 @@ TENANT_TABLES: tuple[str, ...] = (
 
 
 class ApiKey(Base):
-    """An API key: a ``user`` key acts on its owner's data; a ``service`` key (made by an
-    admin, owned by that admin) acts for the user each request names. Only the sha256 of
-    the secret is stored."""
+    """A user's API key: it acts on its owner's data (``kind`` is always ``user``; service
+    keys are :class:`ServiceKey` rows). Only the sha256 of the secret is stored."""
 
     __tablename__ = "api_keys"
 
@@ -468,8 +468,31 @@ class ApiKey(Base):
 
     __table_args__ = (
         ForeignKeyConstraint(["owner_id"], ["users.id"], ondelete="CASCADE"),
-        CheckConstraint("kind IN ('user', 'service')", name="kind"),
+        CheckConstraint("kind = 'user'", name="kind"),
     )
+
+
+class ServiceKey(Base):
+    """A key of another service of the photo application: it acts for the user each
+    request names, with data scopes only. Made by the operator's command, listed and
+    revoked by every admin, owned by no account, so no account's password change or
+    logout touches it. Row-level security admits the system context only."""
+
+    __tablename__ = "service_keys"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    prefix: Mapped[str] = mapped_column(String(64))
+    secret_sha256: Mapped[bytes] = mapped_column(LargeBinary)
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    made_by_admin_id: Mapped[uuid.UUID | None]
+    """The admin who made it, for keys made before they came from the operator (0004)."""
+    expires_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    revoked_by_admin_id: Mapped[uuid.UUID | None]
+    """The admin who revoked it; None when the operator's command did."""
 
 
 class AuditEntry(Base):

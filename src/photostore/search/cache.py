@@ -39,7 +39,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import ColumnElement, LargeBinary, func, literal, select
+from sqlalchemy import ColumnElement, LargeBinary, func, literal, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import SQLCoreOperations
 
@@ -595,30 +595,36 @@ async def _changed_since(
     than was logged, or its older rows are gone)."""
     # The space's generation is read again in the same statement, hence the same
     # snapshot as the log: rows a concurrent write pruned cannot go missing unseen.
+    since = (
+        EmbeddingChange.owner_id == space.owner_id,
+        EmbeddingChange.space_id == space.id,
+        EmbeddingChange.generation > generation,
+    )
+    image_ids = func.unnest(EmbeddingChange.image_ids).table_valued("id").render_derived()
     logged = (
-        select(packed_uuids(EmbeddingChange.image_id))
-        .where(
-            EmbeddingChange.owner_id == space.owner_id,
-            EmbeddingChange.space_id == space.id,
-            EmbeddingChange.generation > generation,
-        )
+        select(packed_uuids(image_ids.c.id))
+        .select_from(EmbeddingChange)
+        .join(image_ids, true())  # each row's own array: a function in FROM is lateral
+        .where(*since)
         .scalar_subquery()
     )
+    # A NULL array: more changed than was logged.
+    overflowed = select(func.bool_or(EmbeddingChange.image_ids.is_(None))).where(*since)
     row = (
         await session.execute(
             select(
                 EmbeddingSpace.generation,
                 logged,
                 func.txid_current_if_assigned().is_(None),
+                overflowed.scalar_subquery(),
             ).where(EmbeddingSpace.owner_id == space.owner_id, EmbeddingSpace.id == space.id)
         )
     ).first()
     if row is None or row[0] - generation >= LOGGED_GENERATIONS:
         return None
-    raw = np.frombuffer(row[1] or b"", dtype=np.uint8).reshape(-1, 16)
-    if not raw.any(axis=1).all():
-        return None  # the nil id: more changed than was logged
-    changed = np.unique(raw.view("S16").ravel())
+    if row[3]:
+        return None
+    changed = np.unique(np.frombuffer(row[1] or b"", dtype="S16"))
     if len(changed) > MAX_CHANGED:
         return None
     return changed, bool(row[2])
