@@ -34,20 +34,11 @@ depends_on: str | Sequence[str] | None = None
 LOGGED_GENERATIONS = 1000
 _MAX_LOGGED = 1000
 
-# Per event on embeddings: the rows the statement added (+1) or removed (-1).
-_EMBEDDING_EVENTS: dict[str, str] = {
-    "INSERT": "SELECT owner_id, space_id, image_id, 1 AS n FROM added",
-    "DELETE": "SELECT owner_id, space_id, image_id, -1 AS n FROM removed",
-    "UPDATE": (
-        "SELECT owner_id, space_id, image_id, 1 AS n FROM added "
-        "UNION ALL SELECT owner_id, space_id, image_id, -1 AS n FROM removed"
-    ),
-}
-
-# The tail of each trigger's one statement: from ``changed (owner_id, space_id,
+# The tail of each trigger function's one statement: from ``changed (owner_id, space_id,
 # image_id)`` and ``bumped (owner_id, id, generation, images)`` (each space's new
 # generation and how many of its images changed), log one row per space that lost or
-# gained images and forget the rows of old generations.
+# gained images and forget the rows of old generations. The rest of each function is
+# the baseline's, unchanged.
 _LOG_CHANGES = f"""
     logged AS (
         INSERT INTO embedding_changes (owner_id, space_id, generation, image_ids)
@@ -64,59 +55,23 @@ _LOG_CHANGES = f"""
 """  # noqa: S608 - built from the constants above
 
 
-def _embeddings_function(event: str) -> str:
-    return f"""
-        CREATE OR REPLACE FUNCTION embeddings_changed_{event.lower()}() RETURNS trigger
-        LANGUAGE plpgsql AS $$
-        BEGIN
-            WITH d AS ({_EMBEDDING_EVENTS[event]}),
-            changed AS (SELECT DISTINCT owner_id, space_id, image_id FROM d),
-            counted AS (
-                SELECT owner_id, space_id, sum(n) AS n, count(DISTINCT image_id) AS images
-                FROM d GROUP BY owner_id, space_id
-            ), bumped AS (
-                UPDATE embedding_spaces s
-                SET generation = s.generation + 1, vector_count = s.vector_count + c.n
-                FROM counted c WHERE s.owner_id = c.owner_id AND s.id = c.space_id
-                RETURNING s.owner_id, s.id, s.generation, c.images
-            ),
-            {_LOG_CHANGES}
-            RETURN NULL;
-        END
-        $$
-    """  # noqa: S608 - built from the constants above
-
-
-# The images trigger moves every space of an owner whose photo changed date or trash
-# state (see the baseline); a space with none of those images among its vectors moves
-# without a log row, as before.
-_IMAGES_FUNCTION = f"""
-        CREATE OR REPLACE FUNCTION images_vector_state_changed() RETURNS trigger
-        LANGUAGE plpgsql AS $$
-        BEGIN
-            WITH moved_images AS (
-                SELECT n.owner_id, n.id FROM new_images n
-                JOIN old_images o ON o.owner_id = n.owner_id AND o.id = n.id
-                WHERE n.taken_at IS DISTINCT FROM o.taken_at OR (n.trashed_at IS NULL) <> (o.trashed_at IS NULL)
-            ), changed AS (
-                SELECT e.owner_id, e.space_id, e.image_id FROM moved_images m
-                JOIN embeddings e ON e.owner_id = m.owner_id AND e.image_id = m.id
-            ), counted AS (
-                SELECT s.owner_id, s.id, count(c.image_id) AS images
-                FROM embedding_spaces s
-                LEFT JOIN changed c ON c.owner_id = s.owner_id AND c.space_id = s.id
-                WHERE s.owner_id IN (SELECT owner_id FROM moved_images)
-                GROUP BY s.owner_id, s.id
-            ), bumped AS (
-                UPDATE embedding_spaces s SET generation = s.generation + 1
-                FROM counted c WHERE s.owner_id = c.owner_id AND s.id = c.id
-                RETURNING s.owner_id, s.id, s.generation, c.images
-            ),
-            {_LOG_CHANGES}
-            RETURN NULL;
-        END
-        $$
-    """  # noqa: S608 - built from the constants above
+def _functions(log_changes: str | None) -> list[str]:
+    """The baseline's trigger functions as ``CREATE OR REPLACE``, the tail of each (from
+    ``logged AS (`` to the pruning ``DELETE``'s end) replaced by ``log_changes``, or kept
+    as the baseline wrote it (None)."""
+    baseline = _baseline()
+    texts = [baseline._embeddings_function(event) for event in baseline._EMBEDDING_EVENTS]
+    texts.append(baseline._IMAGES_FUNCTION)
+    replaced = []
+    end_marker = f"b.generation - {LOGGED_GENERATIONS};"
+    for text in texts:
+        function = text.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
+        if log_changes is not None:
+            start = function.index("logged AS (")
+            end = function.index(end_marker, start) + len(end_marker)
+            function = function[:start] + log_changes.strip() + function[end:]
+        replaced.append(function)
+    return replaced
 
 
 def upgrade() -> None:
@@ -128,13 +83,11 @@ def upgrade() -> None:
         "ALTER TABLE embedding_changes ADD CONSTRAINT embedding_changes_pkey "
         "PRIMARY KEY (owner_id, space_id, generation)"
     )
-    for event in _EMBEDDING_EVENTS:
-        op.execute(_embeddings_function(event))
-    op.execute(_IMAGES_FUNCTION)
+    for function in _functions(_LOG_CHANGES):
+        op.execute(function)
 
 
 def downgrade() -> None:
-    baseline = _baseline()
     op.execute("TRUNCATE embedding_changes")
     op.execute("ALTER TABLE embedding_changes DROP CONSTRAINT embedding_changes_pkey")
     op.execute("ALTER TABLE embedding_changes DROP COLUMN image_ids")
@@ -143,16 +96,8 @@ def downgrade() -> None:
         "ALTER TABLE embedding_changes ADD CONSTRAINT embedding_changes_pkey "
         "PRIMARY KEY (owner_id, space_id, generation, image_id)"
     )
-    # The baseline's own function texts, made to replace these.
-    for event in _EMBEDDING_EVENTS:
-        op.execute(
-            baseline._embeddings_function(event).replace(
-                "CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1
-            )
-        )
-    op.execute(
-        baseline._IMAGES_FUNCTION.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
-    )
+    for function in _functions(None):
+        op.execute(function)
 
 
 def _baseline() -> ModuleType:
