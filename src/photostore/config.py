@@ -79,6 +79,12 @@ class Settings(BaseSettings):
         description="Largest body of a bulk vector write (POST /v1/embedding-spaces/{space}/"
         "vectors); larger ones are refused with 413 while streaming.",
     )
+    max_json_body_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1,
+        description="Largest JSON or form body of a route that needs authentication (routes "
+        "an anonymous caller may reach take 16 KiB); larger ones are refused with 413.",
+    )
     max_image_pixels: int = 100_000_000
     max_decode_mb: int = Field(
         default=768,

@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from photostore.api.deps import AdminServiceDep, StatsReader, UserAdmin
+from photostore.api.routing import GuardedRoute
 from photostore.api.schemas.security import AccountPage, StatsOut
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"])
+router = APIRouter(prefix="/v1/admin", tags=["admin"], route_class=GuardedRoute)
 
 
 @router.get("/users", response_model=AccountPage)

@@ -8,11 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from photostore.api.deps import AlbumServiceDep, ImagesReader, LibraryWriter
+from photostore.api.routing import GuardedRoute
 from photostore.api.schemas.albums import AlbumCreate, AlbumOut, AlbumPage, AlbumPatch
 from photostore.api.schemas.common import ImageIds
 from photostore.api.schemas.images import ImagePage
 
-router = APIRouter(prefix="/v1/albums", tags=["albums"])
+router = APIRouter(prefix="/v1/albums", tags=["albums"], route_class=GuardedRoute)
 
 Limit = Annotated[int, Query(ge=1, le=500)]
 Cursor = Annotated[str | None, Query(max_length=512)]

@@ -8,9 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, status
 
 from photostore.api.deps import AnalysisServiceDep, AnalysisWriter, ImagesReader
+from photostore.api.routing import GuardedRoute
 from photostore.api.schemas.analysis import AnalysisIn, AnalysisList, AnalysisOut, AnalysisPage
 
-router = APIRouter(prefix="/v1/images/{image_id}/analysis", tags=["analysis"])
+router = APIRouter(
+    prefix="/v1/images/{image_id}/analysis", tags=["analysis"], route_class=GuardedRoute
+)
 
 Analyzer = Annotated[
     str, Path(pattern=r"^[a-z0-9._-]{1,100}$", description="1-100 characters of a-z 0-9 . _ -")

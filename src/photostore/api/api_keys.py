@@ -7,6 +7,7 @@ import uuid
 from fastapi import APIRouter, Response, status
 
 from photostore.api.deps import AccountHolder, ApiKeyServiceDep
+from photostore.api.routing import GuardedRoute
 from photostore.api.schemas.security import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -14,7 +15,7 @@ from photostore.api.schemas.security import (
     ApiKeyOut,
 )
 
-router = APIRouter(prefix="/v1/api-keys", tags=["api keys"])
+router = APIRouter(prefix="/v1/api-keys", tags=["api keys"], route_class=GuardedRoute)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)

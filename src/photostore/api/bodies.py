@@ -30,14 +30,7 @@ async def read_json(request: Request, model: type[Model], limit: int) -> Model:
     body that says it is not JSON, 422 as FastAPI answers for a body that does not
     validate."""
     _require_json(request.headers)
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise TooLarge(f"the body is larger than the limit of {limit} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise TooLarge(f"the body is larger than the limit of {limit} bytes")
+    body = await read_body(request, limit)
     try:
         # In a worker thread: 10 MB of JSON is tens of milliseconds of parsing, during
         # which the event loop goes on serving the process's other requests.
@@ -51,6 +44,20 @@ async def read_json(request: Request, model: type[Model], limit: int) -> Model:
                 for problem in error.errors(include_url=False, include_input=False)
             ]
         ) from error
+
+
+async def read_body(request: Request, limit: int) -> bytearray:
+    """The request's body; TooLarge past ``limit`` bytes, refused from ``Content-Length``
+    before reading, or as soon as the stream passes it."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"the body is larger than the limit of {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise TooLarge(f"the body is larger than the limit of {limit} bytes")
+    return body
 
 
 def _require_json(headers: Headers) -> None:

@@ -62,6 +62,12 @@ ImageServiceDep = Annotated[ImageService, Depends(get_image_service)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
+# Where a request's authenticated caller is kept once known (``request.state``): the
+# route guard (``api.routing``) authenticates before the body is read, the dependency
+# below then answers from it.
+_CALLER = "caller"
+
+
 async def optional_principal(
     request: Request, credentials: Credentials, tokens: TokensDep, ctx: ContextDep
 ) -> Principal | None:
@@ -70,6 +76,28 @@ async def optional_principal(
     Every authenticated request is then audited against this principal (see
     ``observability.audit``): authentication is the one place that names the subject.
     """
+    if hasattr(request.state, _CALLER):
+        known: Principal | None = getattr(request.state, _CALLER)
+        return known
+    principal = await _authenticate(request, credentials, tokens, ctx)
+    setattr(request.state, _CALLER, principal)
+    return principal
+
+
+async def authenticate(request: Request) -> Principal | None:
+    """:func:`optional_principal` outside of FastAPI's dependencies: for the route guard,
+    which runs before FastAPI reads a body."""
+    return await optional_principal(
+        request, await _bearer(request), await get_tokens(request), await get_context(request)
+    )
+
+
+async def _authenticate(
+    request: Request,
+    credentials: HTTPAuthorizationCredentials | None,
+    tokens: TokenCodec,
+    ctx: ServiceContext,
+) -> Principal | None:
     if credentials is None:
         return None
     presented = credentials.credentials

@@ -17,6 +17,7 @@ from photostore.api.deps import (
     ImagesReader,
     SearchReader,
 )
+from photostore.api.routing import GuardedRoute
 from photostore.api.schemas.embeddings import (
     DuplicatesOut,
     NeighborOut,
@@ -30,7 +31,7 @@ from photostore.api.schemas.embeddings import (
 )
 from photostore.services.embeddings import MAX_DUPLICATES
 
-router = APIRouter(tags=["embeddings"])
+router = APIRouter(tags=["embeddings"], route_class=GuardedRoute)
 
 SpaceName = Annotated[str, "the space's name"]
 

@@ -7,9 +7,10 @@ import uuid
 from fastapi import APIRouter, Response, status
 
 from photostore.api.deps import FaceServiceDep, FacesWriter, ImagesReader
+from photostore.api.routing import GuardedRoute
 from photostore.api.schemas.faces import FaceList, FaceOut, FacePatch, FacesIn
 
-router = APIRouter(prefix="/v1", tags=["faces"])
+router = APIRouter(prefix="/v1", tags=["faces"], route_class=GuardedRoute)
 
 
 @router.post(

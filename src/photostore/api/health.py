@@ -7,9 +7,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
 
 from photostore.api.deps import ContextDep
+from photostore.api.routing import GuardedRoute
 from photostore.errors import ServiceUnavailable
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=GuardedRoute)
 
 
 @router.get("/healthz")

@@ -14,10 +14,11 @@ from starlette.concurrency import iterate_in_threadpool
 from photostore.api.deps import ContextDep, ImageServiceDep, ImagesReader, ImagesWriter
 from photostore.api.multipart import receive_upload
 from photostore.api.ranges import parse_range
+from photostore.api.routing import GuardedRoute
 from photostore.api.schemas.images import ImageOut, ImagePage, ImagePatch
 from photostore.services.images import BlobRef, TimelineQuery
 
-router = APIRouter(prefix="/v1/images", tags=["images"])
+router = APIRouter(prefix="/v1/images", tags=["images"], route_class=GuardedRoute)
 
 
 class ThumbnailSize(StrEnum):

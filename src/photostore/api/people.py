@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from photostore.api.deps import FacesWriter, ImagesReader, PeopleServiceDep
+from photostore.api.routing import GuardedRoute
 from photostore.api.schemas.images import ImagePage
 from photostore.api.schemas.people import (
     PersonCreate,
@@ -19,7 +20,7 @@ from photostore.api.schemas.people import (
 )
 from photostore.services.people import PeopleQuery
 
-router = APIRouter(prefix="/v1", tags=["people"])
+router = APIRouter(prefix="/v1", tags=["people"], route_class=GuardedRoute)
 
 Limit = Annotated[int, Query(ge=1, le=500)]
 Cursor = Annotated[str | None, Query(max_length=512)]

@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from photostore.api.deps import ContextDep, SearchReader
+from photostore.api.routing import GuardedRoute
 from photostore.api.schemas.search import SearchIn, SearchOut
 from photostore.services.search import SearchService
 
-router = APIRouter(prefix="/v1", tags=["search"])
+router = APIRouter(prefix="/v1", tags=["search"], route_class=GuardedRoute)
 
 
 async def get_search_service(ctx: ContextDep) -> SearchService:

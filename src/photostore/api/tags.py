@@ -8,11 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from photostore.api.deps import ImagesReader, LibraryWriter, TagServiceDep
+from photostore.api.routing import GuardedRoute
 from photostore.api.schemas.common import ImageIds
 from photostore.api.schemas.images import ImagePage
 from photostore.api.schemas.tags import TagIn, TagOut, TagPage
 
-router = APIRouter(prefix="/v1/tags", tags=["tags"])
+router = APIRouter(prefix="/v1/tags", tags=["tags"], route_class=GuardedRoute)
 
 Limit = Annotated[int, Query(ge=1, le=500)]
 Cursor = Annotated[str | None, Query(max_length=512)]

@@ -14,6 +14,7 @@ from photostore.api.deps import (
     TokensDep,
     UserServiceDep,
 )
+from photostore.api.routing import GuardedRoute
 from photostore.api.schemas.security import AuditPageOut, PasswordChange
 from photostore.api.schemas.users import TokenOut, UserCreate, UserOut
 from photostore.auth.permissions import Permission
@@ -24,7 +25,7 @@ from photostore.errors import Forbidden, Unauthenticated
 from photostore.observability.audit import request_decoy_audit, set_audit_subject
 from photostore.services.audit import AuditSubject
 
-router = APIRouter(prefix="/v1", tags=["users"])
+router = APIRouter(prefix="/v1", tags=["users"], route_class=GuardedRoute)
 
 
 @router.post("/users", status_code=status.HTTP_201_CREATED, response_model=UserOut)
