@@ -26,6 +26,7 @@ from photostore.api import (
 )
 from photostore.api.problems import install_problem_handlers, refusal_response
 from photostore.auth.ratelimit import LoginLimiter
+from photostore.auth.signing import signing_key_for
 from photostore.auth.tokens import TokenCodec
 from photostore.config import Settings
 from photostore.crypto.datakeys import DataKeys
@@ -102,15 +103,17 @@ def create_app(settings: Settings) -> FastAPI:
         )
         if removed:
             log.info("removed %d staging files left by an earlier crash", removed)
+        signing = signing_key_for(settings)
         ctx = build_context(settings)
         await _refuse_unfit_database(ctx)
         app.state.ctx = ctx
         app.state.tokens = TokenCodec(
-            settings.secret_key.get_secret_value(),
+            signing.secret,
             settings.token_issuer,
             settings.token_audience,
             timedelta(minutes=settings.access_token_minutes),
             refresh_lifetime=timedelta(days=settings.refresh_token_days),
+            key_id=signing.key_id,
         )
         # Per application instance, never module-global: each app counts its own logins.
         app.state.login_limiter = LoginLimiter(

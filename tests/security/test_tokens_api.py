@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 
+from photostore.auth.signing import signing_key_for
 from photostore.auth.tokens import REFRESH, TokenCodec
 from photostore.config import Settings
 from tests.conftest import Account, create_account
@@ -24,8 +25,11 @@ def _b64(obj: dict[str, object]) -> str:
 
 
 def _codec(settings: Settings, **changes: object) -> TokenCodec:
+    """A codec with the server's key (generated in its data folder when it started)."""
+    key = signing_key_for(settings)
     args: dict[str, object] = {
-        "secret": settings.secret_key.get_secret_value(),
+        "secret": key.secret,
+        "key_id": key.key_id,
         "issuer": settings.token_issuer,
         "audience": settings.token_audience,
         "lifetime": timedelta(minutes=5),

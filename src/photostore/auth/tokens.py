@@ -14,7 +14,6 @@ so a long-lived refresh token can never be used as an access token.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 
+from photostore.auth.signing import derived_key_id
 from photostore.errors import Unauthenticated
 
 ALGORITHM = "HS256"
@@ -58,6 +58,7 @@ class TokenCodec:
         lifetime: timedelta,
         refresh_lifetime: timedelta = timedelta(days=30),
         clock: Callable[[], datetime] = _utc_now,
+        key_id: str | None = None,
     ) -> None:
         self._secret = secret
         self._clock = clock
@@ -69,8 +70,9 @@ class TokenCodec:
         self._issuer = issuer
         self._audience = audience
         self._lifetimes = {ACCESS: lifetime, REFRESH: refresh_lifetime}
-        # The key id names the secret without revealing it, so keys can be rotated.
-        self._kid = hashlib.sha256(secret.encode()).hexdigest()[:16]
+        # The key id names the secret without revealing it, so keys can be rotated
+        # (auth.signing says how each kind of secret gets its id).
+        self._kid = key_id if key_id is not None else derived_key_id(secret)
 
     def issue(
         self,
