@@ -1,5 +1,5 @@
-"""No body is read before its caller is authenticated, and every body FastAPI parses is
-bounded by its route's limit.
+"""No body is read before its caller is authenticated, every body FastAPI parses is
+bounded by its route's limit, and a bulk vector body by its space's dimension.
 
 Against a real ``photostore serve``: a request sends its head and the first KiB of a
 40 MiB body, then waits. A server that reads the body first never answers (it waits for
@@ -9,6 +9,7 @@ at once.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import uuid
@@ -23,14 +24,18 @@ import pytest
 from bench.serving import photostore_serve
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
 from psycopg import sql
 
+from photostore.api.bodies import json_values_at_most
+from photostore.api.embeddings import batch_values_at_most
 from photostore.api.routing import GuardedRoute
 from photostore.app import create_app
 from photostore.auth.tokens import TokenCodec
 from photostore.config import Settings
 from photostore.db.embedded import OWNER_ROLE, EmbeddedCluster
-from tests.conftest import TEMPLATE, ScratchDatabase
+from photostore.services.embeddings import MAX_VECTOR_BATCH
+from tests.conftest import TEMPLATE, Account, ScratchDatabase
 
 SECRET = "a test secret of the bodies-before-auth server, 32+"
 DECLARED = 40 * 1024 * 1024
@@ -212,3 +217,33 @@ def test_every_api_route_is_guarded(tmp_path: Path) -> None:
     assert len(api_routes) > 50
     unguarded = [r.path for r in api_routes if not isinstance(r, GuardedRoute)]
     assert unguarded == [], "make the router with route_class=GuardedRoute"
+
+
+def test_a_bulk_write_with_more_numbers_than_its_space_holds_is_refused_unparsed(
+    client: TestClient, alice: Account
+) -> None:
+    space = {"name": "tiny", "model": "m", "dimension": 4, "metric": "l2"}
+    assert client.post("/v1/embedding-spaces", json=space, headers=alice.headers).status_code == 201
+    # 1,000 items of 16,000 zeros: 30 MiB that cost 10 s and 1 GB to parse, in a space
+    # whose largest valid batch holds 4,000 numbers.
+    item = b'{"image_id": "' + str(uuid.uuid4()).encode() + b'", "values": [' + b"0," * 15999
+    body = b'{"items": [' + b",".join([item + b"0]}"] * 1000) + b"]}"
+    response = client.post(
+        "/v1/embedding-spaces/tiny/vectors",
+        content=body,
+        headers={**alice.headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 413, response.text
+    assert response.json()["type"] == PROBLEMS + "too-large"
+    assert "JSON values" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("dimension", [1, 3, 512])
+def test_the_bound_of_a_bulk_body_admits_its_largest_valid_batch(dimension: int) -> None:
+    items = [
+        {"image_id": str(uuid.uuid4()), "values": [-1.5e-7] * dimension}
+        for _ in range(MAX_VECTOR_BATCH)
+    ]
+    for separators in [(",", ":"), (", ", ": ")]:
+        body = json.dumps({"items": items}, separators=separators).encode()
+        assert json_values_at_most(body) <= batch_values_at_most(dimension)

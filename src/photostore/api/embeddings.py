@@ -29,11 +29,17 @@ from photostore.api.schemas.embeddings import (
     VectorIn,
     VectorOut,
 )
-from photostore.services.embeddings import MAX_DUPLICATES
+from photostore.services.embeddings import MAX_DUPLICATES, MAX_VECTOR_BATCH
 
 router = APIRouter(tags=["embeddings"], route_class=GuardedRoute)
 
 SpaceName = Annotated[str, "the space's name"]
+
+
+def batch_values_at_most(dimension: int) -> int:
+    """The JSON values of the largest bulk body of ``dimension``-d vectors: per item its
+    object, two members, the list and its numbers; the body's object and list."""
+    return MAX_VECTOR_BATCH * (dimension + 4) + 2
 
 
 @router.post(
@@ -90,8 +96,16 @@ async def put_vectors(
 ) -> VectorBatchOut:
     """Store the vectors of many images in the space at once, replacing earlier ones: all
     of the batch, or (a bad item, an image not the caller's) none of it."""
+    # The space first: its dimension bounds the numbers the body may hold (and the look-up
+    # confirms the caller's token before a byte of the body is read).
+    dimension = (await embeddings.get_space(principal.user_id, space)).space.dimension
     # Read here, not declared as a parameter: bounded while it streams, parsed in one pass.
-    body = await read_json(request, VectorBatchIn, ctx.settings.max_vector_batch_bytes)
+    body = await read_json(
+        request,
+        VectorBatchIn,
+        ctx.settings.max_vector_batch_bytes,
+        max_values=batch_values_at_most(dimension),
+    )
     result = await embeddings.put_vectors(
         principal.user_id, space, [item.item() for item in body.items]
     )
