@@ -102,6 +102,18 @@ class Settings(BaseSettings):
         ge=0,
         description="How long an upload waits for a decode slot before 503 with Retry-After.",
     )
+    max_concurrent_password_hashes: int = Field(
+        default=2,
+        ge=1,
+        description="Password hashes (argon2id, 64 MiB each) one process computes at once, "
+        "for logins, sign-ups and password changes.",
+    )
+    password_hash_wait_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="How long a login waits for a password-hashing slot before 503 with "
+        "Retry-After.",
+    )
     reject_damaged_images: bool = Field(
         default=True,
         description="Refuse images whose decoder reports damaged data, not only truncation.",

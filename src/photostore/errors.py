@@ -20,7 +20,10 @@ type to an HTTP status and an RFC 9457 problem type in one table
     ├── Unreadable                  500  stored data fails its integrity check or its
     │                                    key is gone (moved, tampered, crypto-shredded)
     └── ServiceUnavailable          503  a dependency (database, blob store) is down
-        └── DecodersBusy            503  every decode slot taken; carries ``retry_after``
+        └── Busy                    503  every slot of a kind of work taken; carries
+            │                            ``retry_after``
+            ├── DecodersBusy        503  every decode slot taken
+            └── PasswordChecksBusy  503  every password-hashing slot taken
 """
 
 from __future__ import annotations
@@ -120,12 +123,27 @@ class ServiceUnavailable(PhotostoreError):
     title = "Service unavailable"
 
 
-class DecodersBusy(ServiceUnavailable):
+class Busy(ServiceUnavailable):
+    """Every slot of one kind of work (``services.slots``) stayed taken for the whole
+    wait: the same request may succeed after ``retry_after`` seconds."""
+
+    type = "busy"
+    title = "Too much work of this kind at once"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class DecodersBusy(Busy):
     """Every decode slot of this process stayed taken for the whole wait."""
 
     type = "decoders-busy"
     title = "Too many images being decoded"
 
-    def __init__(self, detail: str, retry_after: int) -> None:
-        super().__init__(detail)
-        self.retry_after = retry_after
+
+class PasswordChecksBusy(Busy):
+    """Every password-hashing slot of this process stayed taken for the whole wait."""
+
+    type = "password-checks-busy"
+    title = "Too many passwords being checked"

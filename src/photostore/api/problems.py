@@ -81,7 +81,7 @@ async def _photostore_error(request: Request, exc: Exception) -> JSONResponse:
     headers: dict[str, str] = {}
     if isinstance(exc, errors.Unauthenticated):
         headers["WWW-Authenticate"] = "Bearer"
-    if isinstance(exc, errors.RateLimited | errors.DecodersBusy):
+    if isinstance(exc, errors.RateLimited | errors.Busy):
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, errors.RangeNotSatisfiable):
         headers["Content-Range"] = f"bytes */{exc.size}"

@@ -80,7 +80,7 @@ class UserService:
         """Create an account; an email already in use is a :class:`Conflict`."""
         email = normalize_email(email)
         check_password_policy(password)
-        password_hash = await anyio.to_thread.run_sync(hash_password, password)
+        password_hash = await self.ctx.password_slots.run(hash_password, password)
         user = User(id=new_id(), email=email, password_hash=password_hash, role=role.value)
         try:
             async with self.ctx.db.for_system() as session:
@@ -108,7 +108,7 @@ class UserService:
             email = ""
         async with self.ctx.db.for_system() as session:
             user = await session.scalar(select(User).where(User.email == email))
-        ok = await anyio.to_thread.run_sync(
+        ok = await self.ctx.password_slots.run(
             verify_password, password, user.password_hash if user else None
         )
         return LoginAttempt(user=user, ok=ok and user is not None)
@@ -140,9 +140,9 @@ class UserService:
         user's own API keys (an attacker who knew the old password may have made some)."""
         check_password_policy(new)
         user = await self.get(user_id)
-        if not await anyio.to_thread.run_sync(verify_password, current, user.password_hash):
+        if not await self.ctx.password_slots.run(verify_password, current, user.password_hash):
             raise Forbidden("the current password is not correct")
-        new_hash = await anyio.to_thread.run_sync(hash_password, new)
+        new_hash = await self.ctx.password_slots.run(hash_password, new)
         now = self.ctx.clock()
         async with self.ctx.db.for_user(user_id) as session:
             await session.execute(
