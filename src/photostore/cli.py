@@ -62,7 +62,18 @@ def serve(
         signal.signal(sig, _raise_stop)
     try:
         with database_runtime(settings) as ready:
-            uvicorn.run(create_app(ready), host=host, port=port, log_config=None, access_log=False)
+            uvicorn.run(
+                create_app(ready),
+                host=host,
+                port=port,
+                log_config=None,
+                access_log=False,
+                # uvicorn believes X-Forwarded-For from loopback unless told otherwise:
+                # one client could then name a new address per login and walk around the
+                # per-address limit. Only the configured proxies are believed.
+                proxy_headers=bool(settings.trusted_proxies),
+                forwarded_allow_ips=settings.trusted_proxies or None,
+            )
     except _StopRequested:
         typer.echo("photostore stopped", err=True)
 

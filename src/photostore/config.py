@@ -56,6 +56,12 @@ class Settings(BaseSettings):
         default=50, description="Failed logins per client address within the window before 429."
     )
     login_window_seconds: int = 900
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses or networks of reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto are believed; empty = none (the client "
+        "address is the TCP peer), '*' = every peer.",
+    )
 
     encrypt_blobs: bool = Field(
         default=True, description="Encrypt originals and thumbnails at rest (AES-256-GCM)."

@@ -21,9 +21,10 @@ from photostore.auth.permissions import Permission
 from photostore.auth.principal import Role, kind_of_role
 from photostore.auth.tokens import REFRESH, TokenCodec
 from photostore.db.models import User
-from photostore.errors import Forbidden, Unauthenticated
+from photostore.errors import Forbidden, InvalidInput, Unauthenticated
 from photostore.observability.audit import request_decoy_audit, set_audit_subject
 from photostore.services.audit import AuditSubject
+from photostore.services.users import normalize_email
 
 router = APIRouter(prefix="/v1", tags=["users"], route_class=GuardedRoute)
 
@@ -60,18 +61,19 @@ async def issue_token(
     A failure is audited against the account when the email names one; the answer is
     the same, and takes as long, either way.
     """
-    email_key = username.strip().lower()
-    address = request.client.host if request.client else "unknown"
-    limiter.check(email_key, address)
-    attempt = await users.check_credentials(username, password)
+    counted = limiter.begin(_limit_key(username), _address(request))
+    try:
+        attempt = await users.check_credentials(username, password)
+    except BaseException:
+        limiter.withdraw(counted)  # never checked: a busy hasher, the database down
+        raise
     if attempt.user is not None:
         set_audit_subject(request.state, _self_subject(attempt.user))
     else:
         request_decoy_audit(request.state)
     if attempt.user is None or not attempt.ok:
-        limiter.failed(email_key, address)
         raise Unauthenticated("incorrect email or password")
-    limiter.succeeded(email_key)
+    limiter.succeeded(counted)
     return _tokens_for(attempt.user, tokens, request)
 
 
@@ -104,10 +106,27 @@ async def read_me(principal: AccountHolder, users: UserServiceDep) -> UserOut:
 
 @router.post("/users/me/password", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
 async def change_password(
-    body: PasswordChange, principal: AccountHolder, users: UserServiceDep
+    body: PasswordChange,
+    principal: AccountHolder,
+    users: UserServiceDep,
+    limiter: LoginLimiterDep,
+    request: Request,
 ) -> Response:
-    """Change the password; revokes every token and the account's own API keys."""
-    await users.change_password(principal.user_id, body.current_password, body.new_password)
+    """Change the password; revokes every token and the account's own API keys.
+
+    A wrong current password counts as a failed login, per account and per client
+    address (429 + Retry-After past the login limits): a stolen token must not become
+    an unlimited oracle for the password.
+    """
+    counted = limiter.begin(f"account:{principal.user_id}", _address(request))
+    try:
+        await users.change_password(principal.user_id, body.current_password, body.new_password)
+    except Forbidden:
+        raise  # the current password was wrong: the attempt stays counted
+    except BaseException:
+        limiter.withdraw(counted)  # never checked: the new password refused, a busy hasher
+        raise
+    limiter.succeeded(counted)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -127,6 +146,21 @@ async def read_my_audit_trail(
 ) -> AuditPageOut:
     """What was done with the account's data, and by whom, newest first."""
     return AuditPageOut.of(await audit.trail(principal.user_id, limit, cursor))
+
+
+def _limit_key(username: str) -> str:
+    """The email as accounts are looked up by it, so that spellings of one address share
+    one count; a name that is no email is counted as given."""
+    try:
+        return normalize_email(username)
+    except InvalidInput:
+        return username.strip().lower()
+
+
+def _address(request: Request) -> str:
+    """The client's address: the TCP peer, or what a trusted proxy says it is (uvicorn
+    rewrites the peer from ``X-Forwarded-For`` only for ``PHOTOSTORE_TRUSTED_PROXIES``)."""
+    return request.client.host if request.client else "unknown"
 
 
 def _self_subject(user: User) -> AuditSubject:
