@@ -14,7 +14,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-_DEV_SECRET = "photostore-development-secret-change-me"  # a marker, refused in production
+# The default secret of photostore before 0.1, published in its docs: refused everywhere.
+_DEV_SECRET = "photostore-development-secret-change-me"
 
 
 class Settings(BaseSettings):
@@ -41,7 +42,11 @@ class Settings(BaseSettings):
     blob_store: Literal["local"] = "local"
     blob_dir: Path | None = None
 
-    secret_key: SecretStr = SecretStr(_DEV_SECRET)
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Key that signs tokens (HS256), at least 32 characters; unset = a random "
+        "secret made on first start and kept in the data folder (mode 0600).",
+    )
     token_issuer: str = "photostore"
     token_audience: str = "photostore-api"
     access_token_minutes: int = 60
@@ -153,12 +158,18 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_weak_secrets(self) -> Settings:
-        if len(self.secret_key.get_secret_value()) < 32:
-            raise ValueError("PHOTOSTORE_SECRET_KEY must be at least 32 characters long")
-        if self.environment == "production" and self.secret_key.get_secret_value() == _DEV_SECRET:
+        if self.secret_key is None:
+            return self
+        secret = self.secret_key.get_secret_value()
+        if secret == _DEV_SECRET:
+            # Anyone who read the old docs could sign tokens for any user with it.
             raise ValueError(
-                "PHOTOSTORE_SECRET_KEY must be set to a long random value in production"
+                "PHOTOSTORE_SECRET_KEY is the development secret published with photostore; "
+                "unset it (a random secret is then kept in the data folder) or set a long "
+                "random value"
             )
+        if len(secret) < 32:
+            raise ValueError("PHOTOSTORE_SECRET_KEY must be at least 32 characters long")
         return self
 
     @property
@@ -172,6 +183,11 @@ class Settings(BaseSettings):
         if self.master_key_file is not None:
             return self.master_key_file
         return self.data_dir / "keys" / "master.json"
+
+    @property
+    def token_secret_file(self) -> Path:
+        """The generated token secret, used while ``secret_key`` is unset."""
+        return self.data_dir / "token-secret.json"
 
     @property
     def staging_dir(self) -> Path:
