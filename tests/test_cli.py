@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -184,7 +185,7 @@ def test_serve_keeps_photos_across_restarts_and_stops_postgres(data_dir: Path) -
 def test_help_lists_the_commands() -> None:
     result = run_cli("--help")
     assert result.returncode == 0
-    for command in ("serve", "migrate", "user", "db"):
+    for command in ("serve", "migrate", "user", "service-keys", "db"):
         assert command in result.stdout
 
 
@@ -226,3 +227,47 @@ def test_an_external_database_is_used_when_its_url_is_set(
         pg_cluster.url("postgres", "postgres", driver=""), autocommit=True
     ) as conn:
         conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def test_service_keys_come_from_the_operator_command(
+    pg_cluster: EmbeddedCluster, data_dir: Path
+) -> None:
+    name = f"service_keys_{os.getpid()}"
+    ensure_database(pg_cluster, name)
+    database = ScratchDatabase(name=name, cluster=pg_cluster)
+    env = {
+        "PHOTOSTORE_DATABASE_URL": database.app_url,
+        "PHOTOSTORE_MIGRATION_DATABASE_URL": database.owner_url,
+    }
+    base = ["--data-dir", str(data_dir)]
+    try:
+        refused = run_cli(
+            "service-keys", "create", *base, "--name", "x", "--scope", "account", env=env
+        )
+        assert refused.returncode == 1
+        assert "cannot carry the scopes ['account']" in refused.stderr
+        created = run_cli(
+            "service-keys", "create", *base, "--name", "uploads",
+            "--scope", "images:write", "--scope", "images:read", env=env,
+        )  # fmt: skip
+        assert created.returncode == 0, created.stderr
+        token = created.stdout.strip()
+        assert token.startswith("psk_") and "shown once" in created.stderr
+        key_id = str(uuid.UUID(token.split("_")[1]))
+        listed = run_cli("service-keys", "list", *base, env=env)
+        assert (
+            listed.stdout.split("\n")[0] == f"{key_id}\tactive\tuploads\timages:read,images:write"
+        )
+        revoked = run_cli("service-keys", "revoke", key_id, *base, env=env)
+        assert revoked.returncode == 0, revoked.stderr
+        assert "\trevoked\t" in run_cli("service-keys", "list", *base, env=env).stdout
+        with database.superuser_connect() as conn:
+            row = conn.execute(
+                "SELECT revoked_at IS NOT NULL, revoked_by_admin_id FROM service_keys"
+            )
+            assert row.fetchall() == [(True, None)]
+    finally:
+        with psycopg.connect(
+            pg_cluster.url("postgres", "postgres", driver=""), autocommit=True
+        ) as conn:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

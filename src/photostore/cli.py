@@ -1,12 +1,15 @@
-"""The ``photostore`` command: serve, migrate, user, db."""
+"""The ``photostore`` command: serve, migrate, user, service-keys, db, search, keys."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 from urllib.parse import quote
 
 import typer
@@ -16,15 +19,25 @@ from photostore.config import Settings
 from photostore.db.embedded import DATABASE, OWNER_ROLE, SUPERUSER, running_cluster_socket
 from photostore.errors import PhotostoreError
 
+if TYPE_CHECKING:
+    from photostore.services.context import ServiceContext
+
+T = TypeVar("T")
+
 app = typer.Typer(help="photostore: storage for photo applications.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 search_app = typer.Typer(help="The vector search engine.", no_args_is_help=True)
 keys_app = typer.Typer(help="Encryption keys.", no_args_is_help=True)
+service_keys_app = typer.Typer(
+    help="Keys of the other services of the photo application (they act for any user).",
+    no_args_is_help=True,
+)
 app.add_typer(user_app, name="user")
 app.add_typer(db_app, name="db")
 app.add_typer(search_app, name="search")
 app.add_typer(keys_app, name="keys")
+app.add_typer(service_keys_app, name="service-keys")
 
 DataDir = Annotated[
     Path,
@@ -123,6 +136,86 @@ def user_create(
             typer.echo(f"error: {exc.detail}", err=True)
             raise typer.Exit(code=1) from exc
     typer.echo(f"created {'admin' if admin else 'user'} {stored_email} ({user_id})")
+
+
+def _run_with_context(settings: Settings, work: Callable[[ServiceContext], Awaitable[T]]) -> T:
+    """Run ``work`` with a service context on ``settings``' database (started if embedded);
+    a photostore error is printed and exits 1."""
+    from photostore.app import build_context
+    from photostore.runtime import database_runtime
+
+    async def run(ready: Settings) -> T:
+        ctx = build_context(ready)
+        try:
+            return await work(ctx)
+        finally:
+            await ctx.close()
+
+    with database_runtime(settings) as ready:
+        try:
+            return asyncio.run(run(ready))
+        except PhotostoreError as exc:
+            typer.echo(f"error: {exc.detail}", err=True)
+            raise typer.Exit(code=1) from exc
+
+
+@service_keys_app.command("create")
+def service_key_create(
+    name: Annotated[str, typer.Option(help="Which service holds it, e.g. 'upload service'.")],
+    scope: Annotated[
+        list[str],
+        typer.Option(help="A data scope (images:read, images:write, ...); repeat for more."),
+    ],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    expires_days: Annotated[
+        int | None, typer.Option(min=1, help="Expire after this many days (default: never).")
+    ] = None,
+) -> None:
+    """Make a service key and print it once (it acts for whichever user a request names).
+
+    Only this command makes service keys: no account can, admins included. Every admin
+    sees them (GET /v1/admin/service-keys) and may revoke any.
+    """
+    from photostore.services.service_keys import ServiceKeyService, parse_scopes
+
+    async def create(ctx: ServiceContext) -> tuple[str, str]:
+        service = ServiceKeyService(ctx)
+        expires = None if expires_days is None else ctx.clock() + timedelta(days=expires_days)
+        created = await service.create(name, parse_scopes(scope), expires)
+        return str(created.key.id), created.token
+
+    key_id, token = _run_with_context(_settings(data_dir), create)
+    typer.echo(f"created service key {key_id}; it is shown once:", err=True)
+    typer.echo(token)
+
+
+@service_keys_app.command("list")
+def service_key_list(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
+    """Every service key (revoked ones too), newest first; never a secret."""
+    from photostore.db.models import ServiceKey
+    from photostore.services.service_keys import ServiceKeyService
+
+    async def listed(ctx: ServiceContext) -> list[ServiceKey]:
+        return await ServiceKeyService(ctx).list()
+
+    for key in _run_with_context(_settings(data_dir), listed):
+        state = "revoked" if key.revoked_at is not None else "active"
+        typer.echo(f"{key.id}\t{state}\t{key.name}\t{','.join(key.scopes)}")
+
+
+@service_keys_app.command("revoke")
+def service_key_revoke(
+    key_id: Annotated[uuid.UUID, typer.Argument(help="The id `service-keys list` shows.")],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+) -> None:
+    """Revoke a service key: from the next request on, it is refused (401)."""
+    from photostore.services.service_keys import ServiceKeyService
+
+    async def revoke(ctx: ServiceContext) -> None:
+        await ServiceKeyService(ctx).revoke(key_id)
+
+    _run_with_context(_settings(data_dir), revoke)
+    typer.echo(f"revoked service key {key_id}")
 
 
 @db_app.command("url")

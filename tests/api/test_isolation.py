@@ -101,7 +101,9 @@ def test_the_service_role_is_not_privileged(database: ScratchDatabase) -> None:
             conn.execute("ALTER TABLE images DISABLE ROW LEVEL SECURITY")
 
 
-def test_the_tenant_table_list_names_every_table_but_users(database: ScratchDatabase) -> None:
+def test_the_tenant_table_list_names_every_table_but_users_and_service_keys(
+    database: ScratchDatabase,
+) -> None:
     with database.superuser_connect() as conn:
         tables = {
             r[0]
@@ -109,7 +111,8 @@ def test_the_tenant_table_list_names_every_table_but_users(database: ScratchData
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
             ).fetchall()
         }
-    assert tables - {"users", "alembic_version"} == set(TENANT_TABLES)
+    # service_keys belong to no user: only the system context reaches them.
+    assert tables - {"users", "service_keys", "alembic_version"} == set(TENANT_TABLES)
 
 
 def test_every_tenant_table_forces_row_level_security(database: ScratchDatabase) -> None:
@@ -129,7 +132,7 @@ def test_with_no_user_set_the_service_role_sees_no_rows(
 ) -> None:
     _seed_two_users(client, alice, bob)
     with database.app_connect() as conn:
-        for table in [*TENANT_TABLES, "users"]:
+        for table in [*TENANT_TABLES, "users", "service_keys"]:
             assert conn.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,), table
 
 

@@ -1,4 +1,4 @@
-"""Fixtures of the security tests: an admin, API keys, a service principal."""
+"""Fixtures of the security tests: an admin, API keys, a service key."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from photostore.auth.principal import Role
+from photostore.services.service_keys import ServiceKeyService, parse_scopes
 from photostore.services.users import UserService
 from tests.conftest import Account
 
@@ -64,10 +65,18 @@ DATA_SCOPES = (
 )
 
 
+def make_service_key(client: TestClient, scopes: Sequence[str], name: str = "service") -> str:
+    """A service key made the way `photostore service-keys create` makes one; its secret."""
+    service = ServiceKeyService(client.app.state.ctx)  # type: ignore[attr-defined]
+    assert client.portal is not None
+    created = client.portal.call(service.create, name, parse_scopes(list(scopes)), None)
+    return created.token
+
+
 @pytest.fixture
-def service_headers(client: TestClient, admin: Account) -> Callable[[Account], dict[str, str]]:
+def service_headers(client: TestClient) -> Callable[[Account], dict[str, str]]:
     """Headers of a service key (all data scopes) acting for the given account."""
-    _, secret = create_key(client, admin, DATA_SCOPES, kind="service", name="upload service")
+    secret = make_service_key(client, DATA_SCOPES, name="upload service")
 
     def for_user(account: Account) -> dict[str, str]:
         return {**bearer(secret), "X-Photostore-User": str(account.id)}

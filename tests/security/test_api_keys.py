@@ -1,5 +1,5 @@
 """API keys: shown once, stored hashed, scoped, expiring, revocable; service keys act for
-the user each request names."""
+the user each request names, with data scopes only."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 
+from photostore.errors import InvalidInput
+from photostore.services.service_keys import ServiceKeyService, parse_scopes
 from tests import imagegen
 from tests.conftest import Account, ScratchDatabase, upload
-from tests.security.conftest import DATA_SCOPES, bearer, create_key
+from tests.security.conftest import DATA_SCOPES, bearer, create_key, make_service_key
 
 
 def test_a_key_is_shown_once_and_stored_as_a_sha256(
@@ -95,19 +98,17 @@ def test_a_service_key_acts_for_the_named_user_only(
     assert client.get("/v1/images", headers=other).status_code == 400
 
 
-def test_only_admins_make_service_keys_and_they_carry_data_scopes_only(
-    client: TestClient, admin: Account, alice: Account
-) -> None:
-    _, secret = create_key(client, admin, DATA_SCOPES, kind="service")
+def test_a_service_key_carries_data_scopes_only(client: TestClient, alice: Account) -> None:
+    secret = make_service_key(client, DATA_SCOPES)
     for_alice = {**bearer(secret), "X-Photostore-User": str(alice.id)}
     assert client.get("/v1/users/me", headers=for_alice).status_code == 403
     assert client.get("/v1/admin/users", headers=for_alice).status_code == 403
-    refused = client.post(
-        "/v1/api-keys",
-        json={"name": "s", "kind": "service", "scopes": ["admin:users"]},
-        headers=admin.headers,
-    )
-    assert refused.status_code == 422
+    assert client.get("/v1/admin/service-keys", headers=for_alice).status_code == 403
+    service = ServiceKeyService(client.app.state.ctx)  # type: ignore[attr-defined]
+    assert client.portal is not None
+    for scopes in (["admin:users"], ["account"], []):
+        with pytest.raises(InvalidInput):
+            client.portal.call(service.create, "s", parse_scopes(scopes), None)
 
 
 def test_last_used_at_is_written_at_most_once_a_minute(

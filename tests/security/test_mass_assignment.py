@@ -70,7 +70,7 @@ def test_signing_up_as_admin_or_with_an_id_is_refused(client: TestClient) -> Non
         ("user", ["admin:users"]),
         ("user", ["admin:stats"]),
         ("user", ["no-such-scope"]),
-        ("service", ["images:read"]),  # only admins make service keys (403)
+        ("service", ["images:read"]),  # no account makes service keys (403)
     ],
 )
 def test_keys_cannot_carry_scopes_beyond_what_the_caller_may_grant(

@@ -26,6 +26,7 @@ from photostore.services.embeddings import EmbeddingService
 from photostore.services.faces import FaceService
 from photostore.services.images import ImageService
 from photostore.services.people import PeopleService
+from photostore.services.service_keys import ServiceKeyService
 from photostore.services.tagging import TagService
 from photostore.services.users import UserService
 
@@ -161,6 +162,7 @@ SearchReader = Annotated[Principal, Depends(require(Permission.SEARCH_READ))]
 AccountHolder = Annotated[Principal, Depends(require(Permission.ACCOUNT))]
 UserAdmin = Annotated[Principal, Depends(require(Permission.ADMIN_USERS))]
 StatsReader = Annotated[Principal, Depends(require(Permission.ADMIN_STATS))]
+ServiceKeyAdmin = Annotated[Principal, Depends(require(Permission.ADMIN_SERVICE_KEYS))]
 
 
 async def get_embedding_service(ctx: ContextDep) -> EmbeddingService:
@@ -209,6 +211,10 @@ async def get_admin_service(ctx: ContextDep) -> AdminService:
     return AdminService(ctx)
 
 
+async def get_service_key_service(ctx: ContextDep) -> ServiceKeyService:
+    return ServiceKeyService(ctx)
+
+
 async def get_login_limiter(request: Request) -> LoginLimiter:
     limiter: LoginLimiter = request.app.state.login_limiter
     return limiter
@@ -217,4 +223,5 @@ async def get_login_limiter(request: Request) -> LoginLimiter:
 ApiKeyServiceDep = Annotated[ApiKeyService, Depends(get_api_key_service)]
 AuditServiceDep = Annotated[AuditService, Depends(get_audit_service)]
 AdminServiceDep = Annotated[AdminService, Depends(get_admin_service)]
+ServiceKeyServiceDep = Annotated[ServiceKeyService, Depends(get_service_key_service)]
 LoginLimiterDep = Annotated[LoginLimiter, Depends(get_login_limiter)]

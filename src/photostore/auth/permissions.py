@@ -3,8 +3,8 @@
 Every route declares the one permission it needs (``api.deps.require``); a route that
 declares none is refused by a test that calls every route with a principal holding no
 permission at all. Users hold the user scopes over their own data; admins hold only the
-admin scopes (they manage accounts and see service-wide figures, never photos); API keys
-hold the scopes they were created with.
+admin scopes (they manage accounts and service keys and see service-wide figures, never
+photos); API keys hold the scopes they were created with.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ class Permission(StrEnum):
     ACCOUNT = "account"
     ADMIN_USERS = "admin:users"
     ADMIN_STATS = "admin:stats"
+    ADMIN_SERVICE_KEYS = "admin:service-keys"
 
 
 USER_SCOPES: frozenset[Permission] = frozenset(
@@ -36,8 +37,16 @@ USER_SCOPES: frozenset[Permission] = frozenset(
     }
 )
 ADMIN_SCOPES: frozenset[Permission] = frozenset(
-    {Permission.ADMIN_USERS, Permission.ADMIN_STATS, Permission.ACCOUNT}
+    {
+        Permission.ADMIN_USERS,
+        Permission.ADMIN_STATS,
+        Permission.ADMIN_SERVICE_KEYS,
+        Permission.ACCOUNT,
+    }
 )
+"""What an admin's login holds: no data scope, so no route reads or changes a photo for
+an admin, whoever ``X-Photostore-User`` names. Admins see and revoke service keys
+(``admin:service-keys``) but cannot make one: that takes the operator's command."""
 KEY_SCOPES: frozenset[Permission] = USER_SCOPES - {Permission.ACCOUNT}
 """What an API key may carry: data scopes only. Managing the account (keys, password,
 deletion) needs a login, so a leaked key cannot mint more keys or lock its owner out.

@@ -67,3 +67,22 @@ def enable_owner_or_system_rls(op: Any, table: str) -> None:
 def grant_app_append_only(op: Any, table: str) -> None:
     """Let the service role read and add rows of ``table``, never change or remove them."""
     op.execute(f"GRANT SELECT, INSERT ON {table} TO {_app_role(op)}")
+
+
+def enable_system_only_rls(op: Any, table: str) -> None:
+    """Fence ``table``, which belongs to no user, so only the system context reaches it.
+
+    For service keys: a presented key is looked up before anyone is known, and admins
+    list and revoke them; no user's transaction ever sees one.
+    """
+    op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+    op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+    op.execute(
+        f"CREATE POLICY system_only ON {table} "
+        f"USING ({SYSTEM_CONTEXT_SQL}) WITH CHECK ({SYSTEM_CONTEXT_SQL})"
+    )
+
+
+def grant_app_no_delete(op: Any, table: str) -> None:
+    """Let the service role read, add and change rows of ``table``, never remove them."""
+    op.execute(f"GRANT SELECT, INSERT, UPDATE ON {table} TO {_app_role(op)}")

@@ -1,9 +1,10 @@
-"""API keys: making, listing and revoking them, and turning a presented key into a principal.
+"""API keys: making, listing and revoking a user's keys, and turning a presented key (a
+user's or a service's) into a principal.
 
 A ``user`` key acts on its owner's data with a subset of the owner's data scopes. A
-``service`` key is made by an admin (and owned by that admin's account) for another part
-of the photo application; it acts for the user each request names, with data scopes only.
-Keys never carry account or admin scopes (``KEY_SCOPES``).
+``service`` key (``services.service_keys``) belongs to no account and acts for the user
+each request names, with data scopes only; no account makes one, admins included. Keys
+never carry account or admin scopes (``KEY_SCOPES``).
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, cast, literal, null, or_, select, union_all, update
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Update
+from sqlalchemy.sql.schema import Table
 
 from photostore.auth.apikeys import hash_secret, new_key, parse_key, secret_matches
 from photostore.auth.permissions import KEY_SCOPES, Permission
 from photostore.auth.principal import Principal, PrincipalKind, Role, kind_of_role, scopes_of_role
-from photostore.db.models import ApiKey, User
+from photostore.db.models import ApiKey, ServiceKey, User
 from photostore.errors import BadRequest, Forbidden, InvalidInput, NotFound, Unauthenticated
 from photostore.ids import new_id
 from photostore.services.context import ServiceContext
@@ -33,11 +37,13 @@ LAST_USED_PRECISION = timedelta(minutes=1)
 ACTING_FOR_HEADER = "X-Photostore-User"
 
 _KEYS = ApiKey.metadata.tables[ApiKey.__tablename__]
+_SERVICE_KEYS = ServiceKey.metadata.tables[ServiceKey.__tablename__]
 _OWNERS = User.metadata.tables[User.__tablename__]
 # Every request of a service presents its key: the key and its owner are read in one
 # statement built once (two ORM loads and an update per request cost 3.3 ms, against
-# 1.5 ms for a login token's check).
-_KEY_AND_OWNER = (
+# 1.5 ms for a login token's check). Both kinds of key look alike, so both tables are
+# asked in that one statement; a service key has no owner.
+_KEY_AND_OWNER = union_all(
     select(
         _KEYS.c.id,
         _KEYS.c.secret_sha256,
@@ -51,17 +57,36 @@ _KEY_AND_OWNER = (
         _OWNERS.c.role.label("owner_role"),
     )
     .select_from(_KEYS.outerjoin(_OWNERS, _OWNERS.c.id == _KEYS.c.owner_id))
-    .where(_KEYS.c.id == bindparam("key_id"))
+    .where(_KEYS.c.id == bindparam("key_id")),
+    select(
+        _SERVICE_KEYS.c.id,
+        _SERVICE_KEYS.c.secret_sha256,
+        literal(SERVICE_KEY).label("kind"),
+        _SERVICE_KEYS.c.scopes,
+        _SERVICE_KEYS.c.revoked_at,
+        _SERVICE_KEYS.c.expires_at,
+        _SERVICE_KEYS.c.last_used_at,
+        cast(null(), UUID(as_uuid=True)).label("owner_id"),
+        null().label("owner_email"),
+        null().label("owner_role"),
+    ).where(_SERVICE_KEYS.c.id == bindparam("key_id")),
 )
-# The WHERE keeps two requests racing past the check from writing twice.
-_TOUCH = (
-    update(_KEYS)
-    .where(
-        _KEYS.c.id == bindparam("key_id"),
-        or_(_KEYS.c.last_used_at.is_(None), _KEYS.c.last_used_at < bindparam("stale_before")),
+
+
+def _touch(table: Table) -> Update:
+    """last_used_at of a key, written at most once per ``LAST_USED_PRECISION``. The WHERE
+    keeps two requests racing past the check from writing twice."""
+    return (
+        update(table)
+        .where(
+            table.c.id == bindparam("key_id"),
+            or_(table.c.last_used_at.is_(None), table.c.last_used_at < bindparam("stale_before")),
+        )
+        .values(last_used_at=bindparam("now"))
     )
-    .values(last_used_at=bindparam("now"))
-)
+
+
+_TOUCH = {USER_KEY: _touch(_KEYS), SERVICE_KEY: _touch(_SERVICE_KEYS)}
 
 
 @dataclass(frozen=True)
@@ -84,15 +109,19 @@ class ApiKeyService:
         scopes: frozenset[Permission],
         expires_at: datetime | None,
     ) -> CreatedKey:
-        """A key owned by ``caller``; scopes beyond what the caller may grant are a 422."""
+        """A user key owned by ``caller``; scopes beyond what the caller may grant are a 422.
+        A service key is refused (403): they come from the operator's command."""
         name = name.strip()
         if not 1 <= len(name) <= MAX_NAME_LENGTH:
             raise InvalidInput(f"name must be 1 to {MAX_NAME_LENGTH} characters")
         if kind == SERVICE_KEY:
-            if not caller.is_admin:
-                raise Forbidden("only admins create service keys")
-            grantable = KEY_SCOPES
-        elif kind == USER_KEY:
+            # A service key reads every user's library; an account (an admin's included)
+            # that could make one would read photos. The operator makes them.
+            raise Forbidden(
+                "service keys are made by the operator: photostore service-keys create "
+                "--data-dir <folder> --name <name> --scope <scope>"
+            )
+        if kind == USER_KEY:
             grantable = KEY_SCOPES & caller.scopes
         else:
             raise InvalidInput("kind must be 'user' or 'service'")
@@ -152,17 +181,17 @@ class ApiKeyService:
                 raise Unauthenticated("the API key has been revoked")
             if key.expires_at is not None and key.expires_at <= now:
                 raise Unauthenticated("the API key has expired")
-            if key.owner_id is None:
-                raise Unauthenticated("the API key is not valid")
             subject = None
             if key.kind == SERVICE_KEY:
                 subject = await _acting_for(session, acting_for)
+            elif key.owner_id is None:
+                raise Unauthenticated("the API key is not valid")
             elif acting_for is not None and acting_for.strip() != str(key.owner_id):
                 raise BadRequest(f"only service keys act for another user ({ACTING_FOR_HEADER})")
             stale_before = now - LAST_USED_PRECISION
             if key.last_used_at is None or key.last_used_at < stale_before:
                 touch = {"key_id": key.id, "stale_before": stale_before, "now": now}
-                await session.execute(_TOUCH, touch)
+                await session.execute(_TOUCH[key.kind], touch)
         held = frozenset(Permission(s) for s in key.scopes if s in set(Permission))
         if subject is not None:
             return Principal(

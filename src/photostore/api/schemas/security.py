@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from photostore.auth.permissions import Permission
-from photostore.db.models import ApiKey, AuditEntry
+from photostore.db.models import ApiKey, AuditEntry, ServiceKey
 from photostore.services.admin import ServiceStats, UserPage
 from photostore.services.audit import AuditPage
 
@@ -18,8 +18,12 @@ class ApiKeyCreate(BaseModel):
     # extra="forbid": owner_id, id, prefix, revoked_at... in a body are a 422, never applied.
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=100, examples=["upload service"])
-    kind: Literal["user", "service"] = "user"
+    name: str = Field(min_length=1, max_length=100, examples=["gallery"])
+    kind: Literal["user", "service"] = Field(
+        default="user",
+        description="Always 'user': service keys come from `photostore service-keys create` "
+        "(403 here, for admins too).",
+    )
     # Any permission name parses; the service refuses (422) those the key may not carry.
     scopes: list[Permission] = Field(default_factory=list, max_length=len(Permission))
     expires_at: AwareDatetime | None = None
@@ -57,6 +61,50 @@ class ApiKeyCreated(ApiKeyOut):
 
 class ApiKeyList(BaseModel):
     items: list[ApiKeyOut]
+
+
+class ServiceKeyOut(BaseModel):
+    """A service key as admins see it: never its secret."""
+
+    id: uuid.UUID
+    name: str
+    prefix: str
+    scopes: list[str]
+    created_at: datetime
+    made_by: str = Field(
+        description="'operator', or 'admin <id>' for a key an admin made before "
+        "service keys came from the operator's command"
+    )
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    revoked_by: str | None = Field(description="'operator' or 'admin <id>'; None if active")
+
+    @classmethod
+    def of(cls, key: ServiceKey) -> ServiceKeyOut:
+        revoked_by = None
+        if key.revoked_at is not None:
+            revoked_by = _who(key.revoked_by_admin_id)
+        return cls(
+            id=key.id,
+            name=key.name,
+            prefix=key.prefix,
+            scopes=list(key.scopes),
+            created_at=key.created_at,
+            made_by=_who(key.made_by_admin_id),
+            expires_at=key.expires_at,
+            last_used_at=key.last_used_at,
+            revoked_at=key.revoked_at,
+            revoked_by=revoked_by,
+        )
+
+
+def _who(admin_id: uuid.UUID | None) -> str:
+    return "operator" if admin_id is None else f"admin {admin_id}"
+
+
+class ServiceKeyList(BaseModel):
+    items: list[ServiceKeyOut]
 
 
 class PasswordChange(BaseModel):
