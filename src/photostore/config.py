@@ -80,7 +80,11 @@ class Settings(BaseSettings):
         description="Comma-separated base64 master keys still accepted for unwrapping "
         "while `photostore keys rotate` moves data keys to master_key.",
     )
-    master_key_file: Path | None = None
+    master_key_file: Path | None = Field(
+        default=None,
+        description="The master keyring file; unset = master.json in the folder "
+        "`<data dir>-keys` beside the data folder (never inside it).",
+    )
 
     allow_signup: bool = False
     max_upload_bytes: int = 200 * 1024 * 1024
@@ -179,9 +183,18 @@ class Settings(BaseSettings):
 
     @property
     def resolved_master_key_file(self) -> Path:
-        """The master keyring file: ``master_key_file`` or ``<data_dir>/keys/master.json``."""
+        """The master keyring file: ``master_key_file`` or ``<data_dir>-keys/master.json``.
+
+        The default sits beside the data folder, not in it: a copy of the data folder
+        (the cold backup) must not carry the key that decrypts its blobs.
+        """
         if self.master_key_file is not None:
             return self.master_key_file
+        return self.data_dir.parent / f"{self.data_dir.name}-keys" / "master.json"
+
+    @property
+    def legacy_master_key_file(self) -> Path:
+        """Where photostore before 0.1 kept the key file: ``<data_dir>/keys/master.json``."""
         return self.data_dir / "keys" / "master.json"
 
     @property

@@ -1,8 +1,11 @@
 """Master keys: where they come from and how they wrap per-user data keys.
 
 A master key is 32 random bytes. It comes from ``PHOTOSTORE_MASTER_KEY`` (base64) or,
-when that is unset, from a key file created on first start under the data folder with
-mode 0600. The file is a small keyring: one *current* key (wraps new data keys) and any
+when that is unset, from a key file created on first start with mode 0600, by default
+in the folder ``<data dir>-keys`` beside the data folder: never inside it, so a copy of
+the data folder (or of the blobs and a database dump) does not carry the key that opens
+it. A key file an older photostore left at ``<data dir>/keys/master.json`` is moved
+there on start. The file is a small keyring: one *current* key (wraps new data keys) and any
 *retired* keys (still unwrap data keys that ``photostore keys rotate`` has not re-wrapped
 yet), so a rotation interrupted half-way loses nothing.
 
@@ -18,7 +21,7 @@ import binascii
 import contextlib
 import hashlib
 import json
-import os
+import logging
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -29,6 +32,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from photostore.config import Settings
 from photostore.errors import Unreadable
+from photostore.private_files import create_private_file_once, write_private_file
+
+log = logging.getLogger(__name__)
 
 KEY_BYTES = 32
 _NONCE_BYTES = 12
@@ -105,24 +111,17 @@ def read_key_file(path: Path) -> MasterKeyring:
     return MasterKeyring(current=current, retired=tuple(keys.values()))
 
 
-def write_key_file(path: Path, ring: MasterKeyring) -> None:
-    """Replace the key file atomically, readable by its owner only (0600)."""
+def _key_file_body(ring: MasterKeyring) -> bytes:
     body = {
         "current": ring.current_id,
         "keys": {master_key_id(k): encode_key(k) for k in (ring.current, *ring.retired)},
     }
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(body, out)
-            out.flush()
-            os.fsync(out.fileno())
-        tmp.replace(path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+    return json.dumps(body).encode()
+
+
+def write_key_file(path: Path, ring: MasterKeyring) -> None:
+    """Replace the key file atomically, readable by its owner only (0600, folder 0700)."""
+    write_private_file(path, _key_file_body(ring))
 
 
 def load_or_create_key_file(path: Path) -> MasterKeyring:
@@ -134,17 +133,44 @@ def load_or_create_key_file(path: Path) -> MasterKeyring:
     """
     if path.exists():
         return read_key_file(path)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     ring = MasterKeyring(current=secrets.token_bytes(KEY_BYTES))
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-    write_key_file(tmp, ring)
+    if create_private_file_once(path, _key_file_body(ring)):
+        return ring
+    return read_key_file(path)
+
+
+class KeyFilesDisagree(RuntimeError):
+    """The old and the new place of the key file both hold a keyring, and they differ."""
+
+
+def move_legacy_key_file(legacy: Path, path: Path) -> None:
+    """Move a key file an older photostore kept in the data folder to ``path``.
+
+    The keyring is created at ``path`` (or found there, made by a process moving it at the
+    same time) before the old file is removed, so a crash in between loses nothing: the
+    next start finds both, equal, and removes the old one.
+    """
     try:
-        os.link(tmp, path)
-    except FileExistsError:
-        return read_key_file(path)
-    finally:
-        tmp.unlink()
-    return ring
+        ring = read_key_file(legacy)
+    except FileNotFoundError:  # none there, or another process moved it just now
+        return
+    if not create_private_file_once(path, _key_file_body(ring)) and read_key_file(path) != ring:
+        raise KeyFilesDisagree(
+            f"{legacy} (the key file's place before photostore 0.1) and {path} hold different "
+            "master keys. Keep the one the data keys were wrapped with (start with "
+            "PHOTOSTORE_MASTER_KEY_FILE naming each in turn and read an image) and move the "
+            "other away."
+        )
+    legacy.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # not empty (something else kept there), or gone
+        legacy.parent.rmdir()
+    log.warning(
+        "moved the master key file from %s to %s: out of the data folder, so that a copy of "
+        "the folder no longer holds it. Back it up apart from the data (docs/operations.md, "
+        "'Encryption keys'); backups taken before this still hold the key.",
+        legacy,
+        path,
+    )
 
 
 def keyring_for(settings: Settings) -> MasterKeyring:
@@ -155,6 +181,8 @@ def keyring_for(settings: Settings) -> MasterKeyring:
     parts = listed.get_secret_value().split(",") if listed is not None else []
     retired = [decode_key(part) for part in parts if part.strip()]
     path = settings.resolved_master_key_file
+    if settings.master_key_file is None:
+        move_legacy_key_file(settings.legacy_master_key_file, path)
     if settings.master_key is not None:
         current = decode_key(settings.master_key.get_secret_value())
         if path.exists():

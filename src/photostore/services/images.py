@@ -34,6 +34,7 @@ from photostore.ids import new_id
 from photostore.media.analyze import AnalyzedImage, analyze_file
 from photostore.media.decode import DecodeLimits
 from photostore.media.exif import EARLIEST_TAKEN_AT, LATEST_TAKEN_AT, plausible_taken_at
+from photostore.private_files import open_private, private_folder
 from photostore.services.context import ServiceContext
 from photostore.services.filenames import display_filename
 from photostore.services.ownership import load_owned
@@ -371,8 +372,7 @@ class ImageService:
 
     async def _remake_thumbnails(self, owner_id: uuid.UUID, image: Image, kind: str) -> Derivative:
         """Make the thumbnails of an image that has none (made lazily, then stored)."""
-        staging = self.ctx.settings.staging_dir
-        staging.mkdir(parents=True, exist_ok=True)
+        staging = private_folder(self.ctx.settings.staging_dir)
         source = staging / f"remake-{new_id()}"
         key = original_key(str(owner_id), image.sha256)
         try:
@@ -496,7 +496,7 @@ class ImageService:
 
 
 def _copy_blob(blobs: BlobStore, key: str, target: Path) -> None:
-    with target.open("wb") as out:
+    with open_private(target) as out:
         for chunk in blobs.read_range(key):
             out.write(chunk)
 

@@ -1,7 +1,8 @@
 """Staging of uploads: bytes stream to a temporary file and are hashed on the way.
 
 The size limit is enforced while streaming, so an oversized body never fills the disk,
-and the content address (sha256) is known the moment the last byte arrives.
+and the content address (sha256) is known the moment the last byte arrives. The folder
+is 0700 and each file 0600, as every file photostore writes.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from photostore.errors import TooLarge
+from photostore.private_files import private_folder, tighten_folder
 
 
 @dataclass(frozen=True)
@@ -31,8 +33,8 @@ class StagingFile:
     """One upload being received; ``write`` raises :class:`TooLarge` past ``limit``."""
 
     def __init__(self, folder: Path, limit: int) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix="upload-", dir=folder)
+        private_folder(folder)
+        fd, name = tempfile.mkstemp(prefix="upload-", dir=folder)  # mode 0600
         self.path = Path(name)
         self._file = os.fdopen(fd, "wb")
         self._hash = hashlib.sha256()
@@ -60,6 +62,7 @@ def remove_stale_staging_files(folder: Path, older_than_seconds: float, now: flo
     removed = 0
     if not folder.is_dir():
         return removed
+    tighten_folder(folder)  # made 0755 by an older photostore
     for path in folder.iterdir():
         if path.is_file() and now - path.stat().st_mtime > older_than_seconds:
             path.unlink(missing_ok=True)

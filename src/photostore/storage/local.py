@@ -4,6 +4,9 @@ Writes go to a temporary file in the destination folder, are fsynced, then renam
 the final name and the folder is fsynced: after ``put_*`` returns, the blob survives a
 power cut, and a crash in between leaves either the old state or the new, never half a
 file.
+
+Every file is mode 0600 and every folder 0700 (``photostore.private_files``): the paths
+alone name users and images, so no other local user may list them.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from photostore.private_files import FILE_MODE, private_folder, tighten_folder
 from photostore.storage.base import BlobNotFound, check_key
 
 
@@ -28,18 +32,21 @@ class LocalBlobStore:
     """Blobs as files below ``root``; one file per key."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root.resolve()
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root = private_folder(root.resolve())
+        # A store an older photostore made is 0755: closing its root hides all below it.
+        tighten_folder(self.root)
 
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
 
     def put_file(self, key: str, source: Path) -> None:
         target = self._path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(target.parent)
         if source.stat().st_dev == self.root.stat().st_dev:
-            # Same file system: make the bytes durable, then rename them into place.
+            # Same file system: make the bytes durable, then rename them into place; the
+            # file keeps its mode through the rename, whoever made it, so set it here.
             with source.open("rb+") as src:
+                os.fchmod(src.fileno(), FILE_MODE)
                 os.fsync(src.fileno())
             source.replace(target)
             _fsync_dir(target.parent)
@@ -50,7 +57,7 @@ class LocalBlobStore:
 
     def put_bytes(self, key: str, data: bytes) -> None:
         target = self._path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(target.parent)
         with _AtomicWriter(target) as dst:
             dst.write(data)
 
@@ -99,7 +106,7 @@ class _AtomicWriter:
 
     def __init__(self, target: Path) -> None:
         self.target = target
-        fd, name = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+        fd, name = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)  # mode 0600
         self.tmp = Path(name)
         self.file = os.fdopen(fd, "wb")
 
