@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from photostore.api import (
     admin,
@@ -24,6 +25,7 @@ from photostore.api import (
     tags,
     users,
 )
+from photostore.api.headers import SecurityHeadersMiddleware
 from photostore.api.problems import install_problem_handlers, refusal_response
 from photostore.auth.ratelimit import LoginLimiter
 from photostore.auth.signing import signing_key_for
@@ -92,6 +94,15 @@ async def _refuse_unfit_database(ctx: ServiceContext) -> None:
         raise
 
 
+class PhotostoreApp(FastAPI):
+    """FastAPI with the security headers outermost, outside Starlette's error middleware,
+    so that even an unexpected error's 500 carries them (``api.headers``)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        pages = (self.docs_url, self.swagger_ui_oauth2_redirect_url, self.redoc_url)
+        return SecurityHeadersMiddleware(super().build_middleware_stack(), pages)
+
+
 def create_app(settings: Settings) -> FastAPI:
     """The photostore API for ``settings`` (whose ``database_url`` must be set)."""
 
@@ -126,7 +137,7 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             await ctx.close()
 
-    app = FastAPI(
+    app = PhotostoreApp(
         title="photostore",
         version="0.1.0",
         summary="Storage of users' photos, metadata, analysis results and vectors.",
