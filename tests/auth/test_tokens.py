@@ -86,3 +86,25 @@ def test_a_remembered_token_still_expires_and_keeps_its_kind() -> None:
     now[0] += timedelta(minutes=6)
     with pytest.raises(Unauthenticated, match="expired"):
         tokens.verify(token)
+
+
+@pytest.mark.parametrize(
+    "exp", [10**20, 1e300, 10**400, float("inf")], ids=["1e20", "1e300", "10^400", "inf"]
+)
+def test_a_signed_token_with_an_exp_past_any_date_is_refused(exp: float) -> None:
+    # Only a holder of the secret can sign one; it is still a 401, never a 500.
+    token = codec().issue(uuid.uuid4(), 0)
+    header, _, _ = token.split(".")
+    kid = json.loads(base64.urlsafe_b64decode(header + "=="))["kid"]
+    claims = {
+        "sub": str(uuid.uuid4()),
+        "ver": 0,
+        "typ": "access",
+        "iss": "photostore",
+        "aud": "photostore-api",
+        "iat": int(datetime.now(UTC).timestamp()),
+        "exp": exp,
+    }
+    signed = jwt.encode(claims, SECRET, algorithm="HS256", headers={"kid": kid})
+    with pytest.raises(Unauthenticated, match="not valid"):
+        codec().verify(signed)

@@ -127,12 +127,23 @@ def database_unavailable(exc: BaseException) -> bool:
     """Whether ``exc`` says the database could not serve the request (not reachable, a
     dropped connection, no pooled connection in time, a statement cancelled or a
     transaction rolled back by the server): the same request may succeed when retried."""
+    if over_a_database_limit(exc):
+        return False
     # The vector cache's COPY reads through psycopg itself: its errors come unwrapped.
     if isinstance(exc, sa_exc.TimeoutError | psycopg.OperationalError):
         return True
     return isinstance(exc, sa_exc.DBAPIError) and (
         exc.connection_invalidated or isinstance(exc, sa_exc.OperationalError)
     )
+
+
+def over_a_database_limit(exc: BaseException) -> bool:
+    """Whether ``exc`` is PostgreSQL refusing a value over one of its limits (SQLSTATE
+    class 54, "program limit exceeded": a tsvector over 1 MiB, an index row over 2,704
+    bytes). psycopg files these under OperationalError, as if the server were down, but
+    the same request fails the same way every time: retrying cannot help."""
+    cause = exc.orig if isinstance(exc, sa_exc.DBAPIError) else exc
+    return isinstance(cause, psycopg.errors.ProgramLimitExceeded)
 
 
 def nul_in_text(exc: BaseException) -> bool:
@@ -158,6 +169,17 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
             errors.InvalidInput.type,
             errors.InvalidInput.title,
             "text must not contain NUL characters (U+0000)",
+        )
+    if over_a_database_limit(exc):
+        # A backstop: the places that can meet a limit (the search document) say which
+        # one; any other is still the caller's value, never a reason to retry.
+        log.warning("a value over a database limit: %s", exc.__class__.__name__)
+        return problem_response(
+            request,
+            422,
+            errors.InvalidInput.type,
+            errors.InvalidInput.title,
+            "a value of the request is over a size limit of the database; send less",
         )
     if database_unavailable(exc):
         log.warning("database unavailable: %s", exc)

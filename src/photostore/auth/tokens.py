@@ -140,5 +140,6 @@ class TokenCodec:
             )
         except jwt.ExpiredSignatureError as exc:
             raise Unauthenticated("the token has expired") from exc
-        except (jwt.PyJWTError, ValueError, TypeError) as exc:
+        # OverflowError: an `exp` past year 9999 (or 1e400, an infinity) is no datetime.
+        except (jwt.PyJWTError, ValueError, TypeError, OverflowError) as exc:
             raise Unauthenticated("the token is not valid") from exc

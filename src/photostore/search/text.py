@@ -42,6 +42,14 @@ _SET_NEAR_THRESHOLD = text(
 )
 # Web-search syntax: a quote, a word starting with "-", or the word "or".
 _OPERATORS = re.compile(r'"|(?:^|\s)-\S|(?:^|\s)or(?:\s|$)', re.IGNORECASE)
+# A stretch between two words: spaces, signs, and the characters PostgreSQL's query parser
+# skips or treats as operators (a superset of them, so a stretch never ends early).
+_BETWEEN_WORDS = re.compile(r"""[\s\-"'!&|()<>:*]+""")
+# The most "-" signs one stretch keeps as written. websearch_to_tsquery stacks a NOT for
+# each "-" before a word, on a stack of 32 operators: 33 "-" in a row are refused with
+# "tsquery stack too small" (an internal error, XX000). No query a person types has more
+# than two in a row.
+MAX_NEGATIONS = 8
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,23 @@ def near_phrase(query: str) -> str | None:
     return phrase if len(phrase) >= MIN_NEAR_QUERY else None
 
 
+def web_query(query: str) -> str:
+    """``query`` as given to ``websearch_to_tsquery``: the same query, except that a
+    stretch between words with more than ``MAX_NEGATIONS`` "-" signs keeps one or none
+    (the same parity, so ``NOT NOT x`` stays ``x``), which PostgreSQL can always parse."""
+
+    def bounded(match: re.Match[str]) -> str:
+        stretch = match.group()
+        signs = stretch.count("-")
+        if signs <= MAX_NEGATIONS:
+            return stretch
+        kept = stretch.replace("-", "")
+        # One sign left goes last in the stretch: right before the word it negates.
+        return kept + "-" if signs % 2 else kept
+
+    return _BETWEEN_WORDS.sub(bounded, query)
+
+
 def _like_pattern(phrase: str) -> str:
     escaped = phrase.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -73,7 +98,7 @@ async def rank_text(
 ) -> list[TextHit]:
     """The best ``limit`` candidates matching ``query``: word matches by ``ts_rank_cd``,
     then near matches by similarity (see the module's notes)."""
-    tsquery = func.websearch_to_tsquery(TEXT_CONFIG, query)
+    tsquery = func.websearch_to_tsquery(TEXT_CONFIG, web_query(query))
     words_match = SearchDocument.document.bool_op("@@")(tsquery)
     phrase = near_phrase(query)
     matches: ColumnElement[bool]

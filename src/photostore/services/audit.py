@@ -61,6 +61,13 @@ class AuditPage:
     next_cursor: str | None
 
 
+def _stored(value: str, limit: int) -> str:
+    """``value`` as an audit column keeps it: at most ``limit`` characters, NUL (which a
+    path can carry as ``%00`` and PostgreSQL cannot store) as U+FFFD. A row that cannot
+    be written turns the request's answer into a 500."""
+    return value[:limit].replace("\x00", "\ufffd")
+
+
 class AuditService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
@@ -75,9 +82,9 @@ class AuditService:
             "principal_id": subject.principal_id,
             "principal_kind": subject.principal_kind,
             "key_id": subject.key_id,
-            "action": event.action[:300],
-            "target_type": event.target_type[:64] if event.target_type else None,
-            "target_id": event.target_id[:200] if event.target_id else None,
+            "action": _stored(event.action, 300),
+            "target_type": _stored(event.target_type, 64) if event.target_type else None,
+            "target_id": _stored(event.target_id, 200) if event.target_id else None,
             "result": event.result,
             "request_id": event.request_id,
         }

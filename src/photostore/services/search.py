@@ -41,7 +41,7 @@ from photostore.search.vector import Neighbor, nearest, vector_of_image
 from photostore.services.context import ServiceContext
 from photostore.services.images import ImageView, read_views, views_by_ids
 from photostore.services.ownership import ensure_all_owned, load_owned
-from photostore.services.pagination import decode_cursor, encode_cursor
+from photostore.services.pagination import decode_cursor, decode_cursor_json, encode_cursor
 
 MAX_PAGE_SIZE = 100
 # One more than this is asked of each ranking, to know whether a next page exists; the
@@ -241,11 +241,15 @@ def _ranked_offset(request: SearchRequest) -> int:
         return 0
     invalid = BadRequest("the cursor does not belong to this search; start again without one")
     try:
-        padded = request.cursor + "=" * (-len(request.cursor) % 4)
-        body = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        offset, fingerprint = int(body["o"]), str(body["f"])
-    except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
+        body = decode_cursor_json(request.cursor)
+    except ValueError as exc:
         raise invalid from exc
+    if not isinstance(body, dict):
+        raise invalid
+    offset, fingerprint = body.get("o"), body.get("f")
+    # bool is an int to Python, never an offset of ours.
+    if not isinstance(offset, int) or isinstance(offset, bool) or not isinstance(fingerprint, str):
+        raise invalid
     if fingerprint != _fingerprint(request) or not 0 < offset <= MAX_RANKED_RESULTS:
         raise invalid
     return offset

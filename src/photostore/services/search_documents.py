@@ -21,7 +21,9 @@ import uuid
 from collections.abc import Collection
 from typing import Any, Literal
 
+import psycopg
 from sqlalchemy import CTE, ColumnElement, Select, and_, func, literal_column, select
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import TSVECTOR, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +37,7 @@ from photostore.db.models import (
     SearchDocument,
     Tag,
 )
+from photostore.errors import InvalidInput
 from photostore.search.text import TEXT_CONFIG
 
 # Anything that is not a letter or a digit separates words of a filename.
@@ -154,9 +157,27 @@ async def refresh_search_documents(
         ],
         rows,
     )
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[SearchDocument.owner_id, SearchDocument.image_id],
-            set_={"document": stmt.excluded.document, "words": stmt.excluded.words},
+    try:
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[SearchDocument.owner_id, SearchDocument.image_id],
+                set_={"document": stmt.excluded.document, "words": stmt.excluded.words},
+            )
         )
-    )
+    except sa_exc.DBAPIError as exc:
+        if not tsvector_too_long(exc):
+            raise
+        # Refused, not cut: a document cut short would quietly not find the image by the
+        # words it lost. The write that brought the text is rolled back whole.
+        raise InvalidInput(
+            "the text of the image is too large to search: PostgreSQL holds at most 1 MiB "
+            "of distinct words per image (tags, names, labels, captions, description, OCR "
+            "text and filename together); send less text"
+        ) from exc
+
+
+def tsvector_too_long(exc: sa_exc.DBAPIError) -> bool:
+    """Whether ``exc`` is PostgreSQL refusing a tsvector over its size limit (1 MiB of
+    distinct lexemes, "string is too long for tsvector", SQLSTATE 54000)."""
+    cause = exc.orig
+    return isinstance(cause, psycopg.errors.ProgramLimitExceeded) and "tsvector" in str(cause)
