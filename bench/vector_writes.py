@@ -159,10 +159,10 @@ def run(args: argparse.Namespace) -> int:
             httpx.Client(base_url=base, timeout=120) as client,
         ):
             made = client.post("/v1/users", json={"email": EMAIL, "password": PASSWORD})
-            assert made.status_code == 201, made.text
-            owner_id = uuid.UUID(made.json()["id"])
+            assert made.status_code == 202, made.text
             token = client.post("/v1/auth/token", data={"username": EMAIL, "password": PASSWORD})
             headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+            owner_id = uuid.UUID(client.get("/v1/users/me", headers=headers).json()["id"])
             for name in ("list", "base64", "base64-2", "floor", "single"):
                 _declare(client, headers, name, dim)
             cluster = start_cluster(data_dir / "pgdata")  # joins the server's cluster

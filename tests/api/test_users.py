@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 
 from photostore.app import create_app
 from photostore.config import Settings
+from photostore.services.users import UserService
 from tests.conftest import Account, create_account
 
 
@@ -44,10 +45,64 @@ def test_wrong_password_and_unknown_email_get_the_same_answer(
     assert wrong.headers["content-type"] == "application/problem+json"
 
 
-def test_duplicate_email_is_a_conflict(client: TestClient, alice: Account) -> None:
-    again = client.post("/v1/users", json={"email": "ALICE@example.org", "password": "another one"})
+def test_open_signup_answers_alike_for_a_new_and_a_taken_email(
+    client: TestClient, alice: Account
+) -> None:
+    taken = client.post("/v1/users", json={"email": "ALICE@example.org", "password": "other one"})
+    new = client.post("/v1/users", json={"email": "Carol@Example.org", "password": "carol pass"})
+    assert taken.status_code == new.status_code == 202
+    assert taken.json().keys() == new.json().keys() == {"email", "detail"}
+    assert taken.json()["detail"] == new.json()["detail"]
+    assert (taken.json()["email"], new.json()["email"]) == (alice.email, "carol@example.org")
+    # The taken account is unchanged; the new one exists: logging in tells its owner.
+    assert (
+        client.post(
+            "/v1/auth/token", data={"username": alice.email, "password": "other one"}
+        ).status_code
+        == 401
+    )
+    assert client.post(
+        "/v1/auth/token", data={"username": "carol@example.org", "password": "carol pass"}
+    ).is_success
+
+
+def test_an_admin_creating_a_taken_email_gets_a_conflict(client: TestClient) -> None:
+    from photostore.auth.principal import Role
+    from photostore.services.users import UserService
+
+    ctx = client.app.state.ctx  # type: ignore[attr-defined]
+    assert client.portal is not None
+    client.portal.call(UserService(ctx).create, "root@example.org", "admin password", Role.ADMIN)
+    token = client.post(
+        "/v1/auth/token", data={"username": "root@example.org", "password": "admin password"}
+    ).json()["access_token"]
+    admin = {"Authorization": f"Bearer {token}"}
+    body = {"email": "dora@example.org", "password": "long enough"}
+    made = client.post("/v1/users", json=body, headers=admin)
+    assert made.status_code == 201 and made.json()["email"] == "dora@example.org"
+    again = client.post("/v1/users", json=body, headers=admin)
     assert again.status_code == 409
     assert again.json()["type"].endswith("/conflict")
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    ["\u00e9mile@example.org", "e\u0301mile@example.org", " E\u0301MILE@EXAMPLE.ORG "],
+)
+def test_emails_are_one_account_however_they_are_composed(
+    client: TestClient, spelling: str
+) -> None:
+    # Precomposed "é" signs up; the decomposed "e" + combining acute logs in as the same.
+    create_account(client, "\u00e9mile@example.org")
+    again = client.post("/v1/users", json={"email": spelling, "password": "another one"})
+    assert again.json()["email"] == "\u00e9mile@example.org"
+    login = client.post("/v1/auth/token", data={"username": spelling, "password": "correct horse"})
+    assert login.status_code == 200, login.text
+    listed = UserService(client.app.state.ctx)  # type: ignore[attr-defined]
+    assert client.portal is not None
+    attempt = client.portal.call(listed.check_credentials, spelling, "correct horse")
+    assert attempt.ok and attempt.user is not None
+    assert attempt.user.email == "\u00e9mile@example.org"
 
 
 @pytest.mark.parametrize(
@@ -113,6 +168,7 @@ def test_with_signup_closed_only_admins_create_accounts(settings: Settings) -> N
             "/v1/users", json={"email": "u@example.org", "password": "long enough"}, headers=admin
         )
         assert made.status_code == 201
+        assert made.json()["email"] == "u@example.org"
         user_token = client.post(
             "/v1/auth/token", data={"username": "u@example.org", "password": "long enough"}
         )

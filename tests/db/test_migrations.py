@@ -285,3 +285,31 @@ def test_service_keys_move_to_their_own_table_and_back(
     with psycopg.connect(superuser, autocommit=True) as conn:
         keys = conn.execute("SELECT owner_id::text, kind FROM api_keys ORDER BY kind").fetchall()
         assert keys == [(_ADMIN, "service"), (_OWNER, "user")]
+
+
+def test_stored_emails_are_composed_and_a_clash_keeps_the_composed_one(
+    pg_cluster: EmbeddedCluster, fresh_database: str
+) -> None:
+    owner_url = pg_cluster.url(OWNER_ROLE, fresh_database)
+    config = alembic_config(owner_url)
+    superuser = pg_cluster.url("postgres", fresh_database, driver="")
+    command.upgrade(config, "0005_refresh_families")
+    decomposed, composed = "e\u0301mile@example.org", "\u00e9mile@example.org"
+    accounts = {
+        "00000000-0000-4000-8000-000000000001": "zoe\u0301@example.org",  # alone: composed
+        "00000000-0000-4000-8000-000000000002": decomposed,  # older, but clashes with
+        "00000000-0000-4000-8000-000000000003": composed,  # one stored composed already
+        "00000000-0000-4000-8000-000000000004": "ada@example.org",
+    }
+    with psycopg.connect(superuser, autocommit=True) as conn:
+        for n, (user_id, email) in enumerate(accounts.items()):
+            conn.execute(
+                "INSERT INTO users (id, email, password_hash, created_at) "
+                "VALUES (%s, %s, 'x', now() + %s * interval '1 second')",
+                (user_id, email, n),
+            )
+    command.upgrade(config, "0006_nfc_emails")
+    with psycopg.connect(superuser, autocommit=True) as conn:
+        stored: dict[str, str] = dict(conn.execute("SELECT id::text, email FROM users").fetchall())
+    assert stored == {**accounts, "00000000-0000-4000-8000-000000000001": "zo\u00e9@example.org"}
+    command.downgrade(config, "0005_refresh_families")

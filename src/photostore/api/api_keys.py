@@ -20,9 +20,10 @@ router = APIRouter(prefix="/v1/api-keys", tags=["api keys"], route_class=Guarded
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
 async def create_api_key(
-    body: ApiKeyCreate, principal: AccountHolder, keys: ApiKeyServiceDep
+    body: ApiKeyCreate, principal: AccountHolder, keys: ApiKeyServiceDep, response: Response
 ) -> ApiKeyCreated:
-    """A key for your own data (``kind: user``) or, for admins, a service key."""
+    """A key for your own data (``kind: user``); service keys come from the operator."""
+    response.headers["Cache-Control"] = "no-store"  # the answer holds the key's secret
     created = await keys.create(
         principal, body.name, body.kind, frozenset(body.scopes), body.expires_at
     )

@@ -26,6 +26,7 @@ from photostore.services.embeddings import EmbeddingService
 from photostore.services.faces import FaceService
 from photostore.services.images import ImageService
 from photostore.services.people import PeopleService
+from photostore.services.refresh import RefreshFamilies
 from photostore.services.service_keys import ServiceKeyService
 from photostore.services.tagging import TagService
 from photostore.services.users import UserService
@@ -211,6 +212,10 @@ async def get_admin_service(ctx: ContextDep) -> AdminService:
     return AdminService(ctx)
 
 
+async def get_refresh_families(ctx: ContextDep) -> RefreshFamilies:
+    return RefreshFamilies(ctx)
+
+
 async def get_service_key_service(ctx: ContextDep) -> ServiceKeyService:
     return ServiceKeyService(ctx)
 
@@ -224,4 +229,5 @@ ApiKeyServiceDep = Annotated[ApiKeyService, Depends(get_api_key_service)]
 AuditServiceDep = Annotated[AuditService, Depends(get_audit_service)]
 AdminServiceDep = Annotated[AdminService, Depends(get_admin_service)]
 ServiceKeyServiceDep = Annotated[ServiceKeyService, Depends(get_service_key_service)]
+RefreshFamiliesDep = Annotated[RefreshFamilies, Depends(get_refresh_families)]
 LoginLimiterDep = Annotated[LoginLimiter, Depends(get_login_limiter)]

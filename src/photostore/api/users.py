@@ -5,21 +5,23 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request, Response, status
+from fastapi.responses import JSONResponse
 
 from photostore.api.deps import (
     AccountHolder,
     AuditServiceDep,
     LoginLimiterDep,
     OptionalPrincipal,
+    RefreshFamiliesDep,
     TokensDep,
     UserServiceDep,
 )
 from photostore.api.routing import GuardedRoute
 from photostore.api.schemas.security import AuditPageOut, PasswordChange
-from photostore.api.schemas.users import TokenOut, UserCreate, UserOut
+from photostore.api.schemas.users import SignupAccepted, TokenOut, UserCreate, UserOut
 from photostore.auth.permissions import Permission
 from photostore.auth.principal import Role, kind_of_role
-from photostore.auth.tokens import REFRESH, TokenCodec
+from photostore.auth.tokens import REFRESH, RefreshPlace, TokenCodec
 from photostore.db.models import User
 from photostore.errors import Forbidden, InvalidInput, Unauthenticated
 from photostore.observability.audit import request_decoy_audit, set_audit_subject
@@ -29,11 +31,22 @@ from photostore.services.users import normalize_email
 router = APIRouter(prefix="/v1", tags=["users"], route_class=GuardedRoute)
 
 
-@router.post("/users", status_code=status.HTTP_201_CREATED, response_model=UserOut)
+@router.post(
+    "/users",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserOut,
+    responses={
+        status.HTTP_202_ACCEPTED: {
+            "model": SignupAccepted,
+            "description": "Open sign-up: the same answer whether or not the email was free",
+        }
+    },
+)
 async def create_user(
     body: UserCreate, request: Request, caller: OptionalPrincipal, users: UserServiceDep
-) -> UserOut:
-    """Create an account: admins always; anyone when sign-up is open (role user only)."""
+) -> UserOut | JSONResponse:
+    """Create an account: admins always (201 with the account, 409 for an email in use);
+    anyone when sign-up is open (role user only; 202, the same for an email in use)."""
     is_admin = caller is not None and caller.can(Permission.ADMIN_USERS)
     if not is_admin:
         if not request.app.state.ctx.settings.allow_signup:
@@ -42,6 +55,9 @@ async def create_user(
             raise Forbidden("only admins create accounts")
         if body.role != "user":
             raise Forbidden("only admins create admin accounts")
+        email = await users.sign_up(body.email, body.password)
+        accepted = SignupAccepted(email=email)
+        return JSONResponse(accepted.model_dump(), status_code=status.HTTP_202_ACCEPTED)
     user = await users.create(body.email, body.password, Role(body.role))
     return UserOut.of(user)
 
@@ -53,7 +69,9 @@ async def issue_token(
     users: UserServiceDep,
     tokens: TokensDep,
     limiter: LoginLimiterDep,
+    families: RefreshFamiliesDep,
     request: Request,
+    response: Response,
 ) -> TokenOut:
     """OAuth2 password grant: exchange email and password for access and refresh tokens.
 
@@ -74,7 +92,8 @@ async def issue_token(
     if attempt.user is None or not attempt.ok:
         raise Unauthenticated("incorrect email or password")
     limiter.succeeded(counted)
-    return _tokens_for(attempt.user, tokens, request)
+    place = await families.start(attempt.user.id)
+    return _tokens_for(attempt.user, place, tokens, request, response)
 
 
 @router.post("/auth/refresh", response_model=TokenOut)
@@ -82,14 +101,21 @@ async def refresh_token(
     refresh_token: Annotated[str, Form(max_length=4096)],
     users: UserServiceDep,
     tokens: TokensDep,
+    families: RefreshFamiliesDep,
     request: Request,
+    response: Response,
 ) -> TokenOut:
-    """Exchange a refresh token for a new access token and a new refresh token."""
+    """Exchange a refresh token for a new access token and a new refresh token.
+
+    A refresh token works once: the answer's refresh token replaces it. Presenting one
+    already used revokes every refresh token of its login (401).
+    """
     claims = tokens.verify(refresh_token, kind=REFRESH)
     principal = await users.principal_for_token(claims.user_id, claims.token_version)
     user = await users.get(principal.user_id)
     set_audit_subject(request.state, _self_subject(user))
-    return _tokens_for(user, tokens, request)
+    place = await families.rotate(claims)
+    return _tokens_for(user, place, tokens, request, response)
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
@@ -168,10 +194,15 @@ def _self_subject(user: User) -> AuditSubject:
     return AuditSubject(owner_id=user.id, principal_id=user.id, principal_kind=kind.value)
 
 
-def _tokens_for(user: User, tokens: TokenCodec, request: Request) -> TokenOut:
+def _tokens_for(
+    user: User, place: RefreshPlace, tokens: TokenCodec, request: Request, response: Response
+) -> TokenOut:
     settings = request.app.state.ctx.settings
+    # RFC 6749 5.1: no cache, shared or private, may keep an answer holding tokens.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
     return TokenOut(
         access_token=tokens.issue(user.id, user.token_version, role=user.role),
         expires_in=settings.access_token_minutes * 60,
-        refresh_token=tokens.issue(user.id, user.token_version, kind=REFRESH),
+        refresh_token=tokens.issue(user.id, user.token_version, kind=REFRESH, family=place),
     )

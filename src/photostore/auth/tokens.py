@@ -9,7 +9,10 @@ permissions before it reaches the database; the database confirms version and ro
 the request's first transaction (``db.request``).
 
 ``typ`` tells access tokens from refresh tokens: each is accepted only where it belongs,
-so a long-lived refresh token can never be used as an access token.
+so a long-lived refresh token can never be used as an access token. A refresh token
+also names its family (``fam``, one per login) and generation (``gen``): the database
+keeps each family's current generation, so a refresh token works once
+(``services.refresh``).
 """
 
 from __future__ import annotations
@@ -45,6 +48,17 @@ class TokenClaims:
     expires_at: datetime
     role: str | None = None
     """None for a token issued before tokens named the role: its account is read first."""
+    family: RefreshPlace | None = None
+    """A refresh token's family and generation; None for access tokens (and for refresh
+    tokens issued before they rotated)."""
+
+
+@dataclass(frozen=True)
+class RefreshPlace:
+    """Which login's family of refresh tokens a refresh token belongs to, and its turn."""
+
+    family_id: uuid.UUID
+    generation: int
 
 
 class TokenCodec:
@@ -81,6 +95,7 @@ class TokenCodec:
         now: datetime | None = None,
         kind: str = ACCESS,
         role: str | None = None,
+        family: RefreshPlace | None = None,
     ) -> str:
         issued = now or datetime.now(UTC)
         claims = {
@@ -95,6 +110,9 @@ class TokenCodec:
         }
         if role is not None:
             claims["role"] = role
+        if family is not None:
+            claims["fam"] = family.family_id.hex
+            claims["gen"] = family.generation
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM, headers={"kid": self._kid})
 
     def verify(self, token: str, kind: str = ACCESS) -> TokenClaims:
@@ -132,11 +150,15 @@ class TokenCodec:
             if claims["typ"] != kind:
                 raise Unauthenticated(f"this is not an {kind} token")
             role = claims.get("role")
+            family = None
+            if "fam" in claims:
+                family = RefreshPlace(uuid.UUID(hex=str(claims["fam"])), int(claims.get("gen", "")))
             return TokenClaims(
                 user_id=uuid.UUID(claims["sub"]),
                 token_version=int(claims["ver"]),
                 expires_at=datetime.fromtimestamp(claims["exp"], UTC),
                 role=str(role) if role is not None else None,
+                family=family,
             )
         except jwt.ExpiredSignatureError as exc:
             raise Unauthenticated("the token has expired") from exc

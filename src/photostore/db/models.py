@@ -439,6 +439,7 @@ TENANT_TABLES: tuple[str, ...] = (
     "embeddings",
     "embedding_changes",
     "api_keys",
+    "refresh_families",
     "audit_log",
     "user_keys",
 )
@@ -493,6 +494,22 @@ class ServiceKey(Base):
     revoked_at: Mapped[datetime | None]
     revoked_by_admin_id: Mapped[uuid.UUID | None]
     """The admin who revoked it; None when the operator's command did."""
+
+
+class RefreshFamily(Base):
+    """The refresh tokens of one login: each refresh replaces the family's one valid
+    token with the next ``generation``; presenting an older one revokes the family."""
+
+    __tablename__ = "refresh_families"
+
+    owner_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+    __table_args__ = (ForeignKeyConstraint(["owner_id"], ["users.id"], ondelete="CASCADE"),)
 
 
 class AuditEntry(Base):

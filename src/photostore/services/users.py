@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from typing import Protocol
@@ -46,8 +47,15 @@ ACCOUNT_BY_ID = select(_USERS.c.id, _USERS.c.email, _USERS.c.role, _USERS.c.toke
 
 
 def normalize_email(email: str) -> str:
-    """Emails are compared case-insensitively and without surrounding spaces."""
-    normalized = email.strip().lower()
+    """The form an email is stored and looked up in, at every entry (sign-up, login,
+    admin and CLI creation): no surrounding spaces, lower case, Unicode NFC.
+
+    NFC makes two spellings of one visible address (``é`` as one code point, or ``e``
+    and a combining accent) one account. It is applied after lowering, which can
+    decompose. ``str.casefold`` is not used: it also folds ``ß`` to ``ss``, merging
+    addresses a mail server tells apart, and would strand accounts stored before.
+    """
+    normalized = unicodedata.normalize("NFC", email.strip().lower())
     if not _EMAIL.fullmatch(normalized):
         raise InvalidInput("email must look like name@domain")
     return normalized
@@ -88,6 +96,18 @@ class UserService:
         except IntegrityError as exc:
             raise Conflict("an account with this email already exists") from exc
         return user
+
+    async def sign_up(self, email: str, password: str) -> str:
+        """Open sign-up: create a user account unless the email is taken, and say the same
+        either way (the normalized email), so sign-up cannot tell who has an account.
+
+        Both ways hash the password first, so they take as long. Whoever signed up learns
+        that it worked by logging in.
+        """
+        try:
+            return (await self.create(email, password, Role.USER)).email
+        except Conflict:
+            return normalize_email(email)
 
     async def authenticate(self, email: str, password: str) -> User:
         """The user these credentials belong to; the same error whatever is wrong."""

@@ -19,6 +19,15 @@ class UserCreate(BaseModel):
     role: Literal["user", "admin"] = "user"
 
 
+class SignupAccepted(BaseModel):
+    """The answer to an open sign-up, the same whether or not the email was free."""
+
+    email: str = Field(description="The email as stored and looked up (trimmed, lower-case, NFC)")
+    detail: str = Field(
+        default="if this email had no account, it has one now: log in to continue",
+    )
+
+
 class UserOut(BaseModel):
     id: uuid.UUID
     email: str
