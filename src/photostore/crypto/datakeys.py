@@ -42,7 +42,11 @@ class DataKeys:
     @classmethod
     def connect(cls, database_url: str, keyring: MasterKeyring, pool_size: int) -> DataKeys:
         engine = create_engine(
-            database_url, pool_size=2, max_overflow=pool_size, pool_pre_ping=True
+            database_url,
+            pool_size=2,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            hide_parameters=True,  # wrapped keys never reach a log line
         )
         return cls(engine, keyring)
 

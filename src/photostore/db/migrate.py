@@ -33,7 +33,7 @@ class RetiredSchema(RuntimeError):
 
 def refuse_retired_schema(owner_url: str) -> None:
     """Raise :class:`RetiredSchema` if the database records a retired revision."""
-    engine = create_engine(owner_url, poolclass=NullPool)
+    engine = create_engine(owner_url, poolclass=NullPool, hide_parameters=True)
     try:
         with engine.connect() as conn:
             found = conn.execute(

@@ -79,7 +79,13 @@ def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     """An async engine with a bounded pool, its connections in autocommit mode: each
     transaction is opened by :class:`Database` (see the module's notes)."""
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, isolation_level="AUTOCOMMIT"
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        isolation_level="AUTOCOMMIT",
+        # An error's message would carry the statement's values (password hashes,
+        # emails, GPS) into the logs; the SQL text with its placeholders is enough.
+        hide_parameters=True,
     )
 
 
