@@ -40,6 +40,7 @@ from photostore.observability.audit import AuditMiddleware
 from photostore.observability.middleware import Metrics, RequestContextMiddleware
 from photostore.search.cache import VectorCache
 from photostore.services.context import ServiceContext
+from photostore.services.deletions import reapply_deletions
 from photostore.services.staging import remove_stale_staging_files
 from photostore.storage.base import BlobStore
 from photostore.storage.encrypted import EncryptedBlobStore
@@ -117,6 +118,15 @@ def create_app(settings: Settings) -> FastAPI:
         signing = signing_key_for(settings)
         ctx = build_context(settings)
         await _refuse_unfit_database(ctx)
+        # Before the first request: a database restored from a backup must not serve an
+        # account deleted since the backup was taken (services.deletions).
+        reapplied = await reapply_deletions(ctx)
+        if reapplied.accounts:
+            log.warning(
+                "deleted again %d accounts a restore had brought back (the deletion log holds %d)",
+                len(reapplied.accounts),
+                reapplied.logged,
+            )
         app.state.ctx = ctx
         app.state.tokens = TokenCodec(
             signing.secret,

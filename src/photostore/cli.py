@@ -38,6 +38,10 @@ app.add_typer(db_app, name="db")
 app.add_typer(search_app, name="search")
 app.add_typer(keys_app, name="keys")
 app.add_typer(service_keys_app, name="service-keys")
+deletions_app = typer.Typer(
+    help="Deleted accounts, kept deleted across restores.", no_args_is_help=True
+)
+app.add_typer(deletions_app, name="deletions")
 
 DataDir = Annotated[
     Path,
@@ -333,6 +337,25 @@ async def _rotate(settings: Settings) -> int:
     if settings.master_key is None:
         write_key_file(key_file, MasterKeyring(current=ring.current))
     return changed
+
+
+@deletions_app.command("apply")
+def deletions_apply(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
+    """Delete again every account of the deletion log that a restore brought back.
+
+    `serve` does this on every start; run it after restoring blobs or a database by
+    hand, before anyone reads them. The log is `deletions.jsonl` beside the master key
+    file (docs/operations.md, "Deleted accounts and backups").
+    """
+    from photostore.services.deletions import Reapplied, reapply_deletions
+
+    async def apply(ctx: ServiceContext) -> Reapplied:
+        return await reapply_deletions(ctx)
+
+    done = _run_with_context(_settings(data_dir), apply)
+    for user_id in done.accounts:
+        typer.echo(f"deleted again {user_id}")
+    typer.echo(f"{len(done.accounts)} accounts deleted again; the log holds {done.logged}")
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ from photostore.auth.passwords import (
     verify_password,
 )
 from photostore.auth.principal import Principal, Role, principal_of_account
+from photostore.crypto.deletion_log import deletion_log_path, record_deletion
 from photostore.db.models import ApiKey, User, UserKey
 from photostore.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from photostore.ids import new_id
@@ -74,8 +75,9 @@ class LoginAttempt:
     ok: bool
 
 
-def _delete_blobs(blobs: BlobStore, owner: str) -> None:
-    for prefix in (f"originals/{owner}/", f"derivatives/{owner}/"):
+def delete_blobs_of(blobs: BlobStore, user_id: uuid.UUID) -> None:
+    """Remove every original and derivative of ``user_id`` from the blob store."""
+    for prefix in (f"originals/{user_id}/", f"derivatives/{user_id}/"):
         for key in list(blobs.keys(prefix)):
             blobs.delete(key)
 
@@ -181,15 +183,22 @@ class UserService:
             )
 
     async def delete(self, user_id: uuid.UUID) -> None:
-        """Delete an account: its data key first, then its rows, then its files.
+        """Delete an account: logged first, then its data key, its rows, its files.
 
-        Destroying the data key (crypto-shredding) comes first and commits on its own:
-        from then on no copy of the user's blobs (a backup, a file a crash left behind)
-        can be decrypted, whatever happens to the later steps. Deleting the user row
-        cascades to every tenant row (the audit log stays; it holds no personal data).
+        The deletion log (``crypto.deletion_log``, beside the master key) is written and
+        fsynced before anything is destroyed: a database backup taken before still holds
+        the account, and a restore of it is undone by re-applying the log
+        (``services.deletions``, on every start of ``serve``). Destroying the data key
+        (crypto-shredding) comes next and commits on its own: from then on the live
+        database can decrypt none of the user's blobs (a file a crash left behind, a
+        copy of the blob folder), whatever happens to the later steps. Deleting the user
+        row cascades to every tenant row (the audit log stays; it holds no personal
+        data). Running it again for an account half deleted finishes the job.
         """
+        log_path = deletion_log_path(self.ctx.settings)
+        await anyio.to_thread.run_sync(record_deletion, log_path, user_id, self.ctx.clock())
         async with self.ctx.db.for_user(user_id) as session:
             await session.execute(delete(UserKey).where(UserKey.owner_id == user_id))
         async with self.ctx.db.for_user(user_id) as session:
             await session.execute(delete(User).where(User.id == user_id))
-        await anyio.to_thread.run_sync(_delete_blobs, self.ctx.blobs, str(user_id))
+        await anyio.to_thread.run_sync(delete_blobs_of, self.ctx.blobs, user_id)
