@@ -80,16 +80,18 @@ def server(
         with photostore_serve(data_dir, settings, database.app_url) as base:
             email, password = "bodies@example.org", "correct horse"
             created = httpx.post(f"{base}/v1/users", json={"email": email, "password": password})
-            assert created.status_code == 201, created.text
+            assert created.status_code == 202, created.text  # open sign-up
             token = httpx.post(
                 f"{base}/v1/auth/token", data={"username": email, "password": password}
             )
             assert token.status_code == 200, token.text
+            access = token.json()["access_token"]
+            me = httpx.get(f"{base}/v1/users/me", headers={"Authorization": f"Bearer {access}"})
             yield Server(
                 base=base,
                 port=int(base.rsplit(":", 1)[1]),
-                user_id=uuid.UUID(created.json()["id"]),
-                token=token.json()["access_token"],
+                user_id=uuid.UUID(me.json()["id"]),
+                token=access,
             )
     finally:
         with psycopg.connect(admin_url, autocommit=True) as conn:
