@@ -47,6 +47,7 @@ def test_every_kind_of_operation_writes_one_row(
     seen = [(r["action"], r["result"], r["principal_kind"]) for r in rows]
     expected = [
         ("POST /v1/auth/token", 200, "user"),  # the fixture's login
+        ("GET /v1/users/me", 200, "user"),  # and its look-up of the account's id
         ("POST /v1/images", 201, "user"),
         ("GET /v1/images/{image_id}/content", 200, "user"),
         ("PATCH /v1/images/{image_id}", 200, "user"),

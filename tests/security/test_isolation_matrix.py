@@ -79,7 +79,9 @@ FACTORY_FOR_PARAM = {
 
 def _routes() -> list[tuple[str, str]]:
     app = create_app(Settings(environment="test", database_url="postgresql+psycopg://x@/y"))
-    return [(m, p) for m, p in api_operations(app) if "{" in p]
+    # Admin routes hold no user's data (service keys belong to no account) and answer 403
+    # to every non-admin before an id is read (test_default_deny covers them).
+    return [(m, p) for m, p in api_operations(app) if "{" in p and not p.startswith("/v1/admin/")]
 
 
 ROUTES = _routes()
