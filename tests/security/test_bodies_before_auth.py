@@ -137,7 +137,7 @@ MULTIPART = {"Content-Type": "multipart/form-data; boundary=xyz"}
     ("method", "path", "content_type"),
     [
         ("POST", "/v1/albums", JSON),
-        ("PATCH", f"/v1/images/{uuid.uuid4()}", JSON),
+        ("PATCH", "/v1/images/0195e4a2-5b7c-7d10-8a3e-2f4c6b8d9e01", JSON),
         ("POST", "/v1/search", JSON),
         ("POST", "/v1/embedding-spaces/clip/vectors", JSON),
         ("POST", "/v1/images", MULTIPART),
