@@ -99,9 +99,9 @@ class ScratchDatabase:
         return psycopg.connect(self.cluster.url(APP_ROLE, self.name, driver=""), autocommit=True)
 
 
-@pytest.fixture
-def database(pg_cluster: EmbeddedCluster) -> Iterator[ScratchDatabase]:
-    name = f"test_{os.getpid()}_{next(_counter)}"
+@contextlib.contextmanager
+def scratch_database(pg_cluster: EmbeddedCluster, name: str) -> Iterator[ScratchDatabase]:
+    """A database ``name`` cloned from the migrated template, dropped afterwards."""
     admin_url = pg_cluster.url("postgres", "postgres", driver="")
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(
@@ -109,9 +109,17 @@ def database(pg_cluster: EmbeddedCluster) -> Iterator[ScratchDatabase]:
                 sql.Identifier(name), sql.Identifier(TEMPLATE), sql.Identifier(OWNER_ROLE)
             )
         )
-    yield ScratchDatabase(name=name, cluster=pg_cluster)
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    try:
+        yield ScratchDatabase(name=name, cluster=pg_cluster)
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def database(pg_cluster: EmbeddedCluster) -> Iterator[ScratchDatabase]:
+    with scratch_database(pg_cluster, f"test_{os.getpid()}_{next(_counter)}") as database:
+        yield database
 
 
 @pytest.fixture

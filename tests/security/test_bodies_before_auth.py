@@ -19,13 +19,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx2 as httpx
-import psycopg
 import pytest
 from bench.serving import photostore_serve
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from psycopg import sql
 
 from photostore.api.bodies import json_values_at_most
 from photostore.api.embeddings import batch_values_at_most
@@ -33,9 +31,9 @@ from photostore.api.routing import GuardedRoute
 from photostore.app import create_app
 from photostore.auth.tokens import TokenCodec
 from photostore.config import Settings
-from photostore.db.embedded import OWNER_ROLE, EmbeddedCluster
+from photostore.db.embedded import EmbeddedCluster
 from photostore.services.embeddings import MAX_VECTOR_BATCH
-from tests.conftest import TEMPLATE, Account, ScratchDatabase
+from tests.conftest import Account, scratch_database
 
 SECRET = "a test secret of the bodies-before-auth server, 32+"
 DECLARED = 40 * 1024 * 1024
@@ -60,22 +58,13 @@ def server(
     pg_cluster: EmbeddedCluster, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     """One server for the module: a database of its own, a known secret, a user."""
-    name = f"bodies_{os.getpid()}"
-    admin_url = pg_cluster.url("postgres", "postgres", driver="")
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {} OWNER {}").format(
-                sql.Identifier(name), sql.Identifier(TEMPLATE), sql.Identifier(OWNER_ROLE)
-            )
-        )
-    database = ScratchDatabase(name=name, cluster=pg_cluster)
-    settings = {
-        "secret_key": SECRET,
-        "allow_signup": "true",
-        "max_json_body_bytes": str(JSON_LIMIT),
-        "migration_database_url": database.owner_url,
-    }
-    try:
+    with scratch_database(pg_cluster, f"bodies_{os.getpid()}") as database:
+        settings = {
+            "secret_key": SECRET,
+            "allow_signup": "true",
+            "max_json_body_bytes": str(JSON_LIMIT),
+            "migration_database_url": database.owner_url,
+        }
         data_dir = tmp_path_factory.mktemp("bodies") / "data"
         with photostore_serve(data_dir, settings, database.app_url) as base:
             email, password = "bodies@example.org", "correct horse"
@@ -93,9 +82,6 @@ def server(
                 user_id=uuid.UUID(me.json()["id"]),
                 token=access,
             )
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def answer_to_a_head(
