@@ -9,7 +9,9 @@ token's user with the statements photostore's request path runs, in one transact
 2. the work: the image row with its tag names; or the space's row, an exact top-k in
    numpy over the user's vectors (held in memory, as photostore's vector cache holds
    spaces of 2,000 vectors or more), then the hits' rows with their tag names;
-3. whether the transaction wrote anything (it did not, so it is not committed yet);
+3. for a search only, whether the transaction wrote anything (it did not, so it is not
+   committed yet): ``GET /v1/images/{id}`` reads through ``Database.read_for_user``,
+   whose callers write nothing, so it is not asked;
 4. the audit row and ``COMMIT``, in one round trip (a pipeline), the commit not waiting
    for the WAL flush (``SET LOCAL synchronous_commit = off``, as ``Database.end_parked``).
 
@@ -103,6 +105,8 @@ class _Bare:
         action: str,
         target: tuple[str, str | None],
         work: Any,
+        *,
+        ask_wrote: bool,
     ) -> Any:
         async with self.pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
@@ -114,7 +118,8 @@ class _Bare:
                 raise RuntimeError("revoked")
             try:
                 answer = await work(cur)
-                await cur.execute(_WROTE)
+                if ask_wrote:
+                    await cur.execute(_WROTE)
                 row = {
                     "owner": user,
                     "id": uuid.uuid4(),
@@ -142,7 +147,12 @@ class _Bare:
             return await cur.fetchone()
 
         row = await self.unit(
-            request, user, "GET /v1/images/{image_id}", ("image", str(image_id)), work
+            request,
+            user,
+            "GET /v1/images/{image_id}",
+            ("image", str(image_id)),
+            work,
+            ask_wrote=False,
         )
         if row is None:
             return JSONResponse({"title": "not found"}, status_code=404)
@@ -167,7 +177,9 @@ class _Bare:
             rows = {row["id"]: row for row in await cur.fetchall()}
             return [(rows[i], d) for i, d in hits if i in rows]
 
-        hits = await self.unit(request, user, "POST /v1/search", ("search", None), work)
+        hits = await self.unit(
+            request, user, "POST /v1/search", ("search", None), work, ask_wrote=True
+        )
         if hits is None:
             return JSONResponse({"title": "no such space"}, status_code=404)
         items = [

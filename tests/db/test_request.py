@@ -45,7 +45,7 @@ def _version(database: ScratchDatabase, account: Account) -> int:
         return int(row.fetchone()[0])  # type: ignore[index]
 
 
-@pytest.mark.parametrize("scope", ["own", "system", "another user"])
+@pytest.mark.parametrize("scope", ["own", "own read", "system", "another user"])
 def test_a_revoked_check_fails_the_first_transaction_before_its_work(
     database: ScratchDatabase, alice: Account, bob: Account, scope: str
 ) -> None:
@@ -54,6 +54,10 @@ def test_a_revoked_check_fails_the_first_transaction_before_its_work(
 
     async def work(db: Database, request: RequestState) -> None:
         request.check = stale
+        if scope == "own read":
+            async with db.read_for_user(alice.id) as driver:
+                ran.append(str(await (await driver.execute("SELECT 1")).fetchone()))
+            return
         opened = {
             "own": db.for_user(alice.id),
             "system": db.for_system(),
@@ -184,5 +188,59 @@ def _count_tags(owner: Account) -> Callable[[Database, RequestState], Awaitable[
     async def work(db: Database, request: RequestState) -> int:
         async with db.for_user(owner.id) as session:
             return len((await session.scalars(select(Tag.id))).all())
+
+    return work
+
+
+def test_a_driver_read_is_parked_and_commits_with_its_audit_statement(
+    database: ScratchDatabase, alice: Account
+) -> None:
+    async def work(db: Database, request: RequestState) -> tuple[bool, int, int]:
+        request.audit_owner = alice.id
+        async with db.read_for_user(alice.id) as driver:
+            await driver.execute("SELECT count(*) FROM tags")
+        parked = request.parked is not None
+        held = db.engine.pool.checkedout()  # type: ignore[attr-defined]
+        await db.end_parked(
+            request, commit=True, statement=_TAG, params=_tag_row(alice, "with the read")
+        )
+        return parked, held, db.engine.pool.checkedout()  # type: ignore[attr-defined]
+
+    assert _in_request(database, work) == (True, 1, 0)
+    assert tag_names(database, alice) == {"with the read"}
+
+
+def test_a_driver_read_sees_only_its_users_rows_and_commits_outside_a_request(
+    database: ScratchDatabase, alice: Account, bob: Account
+) -> None:
+    _in_request(database, _add_tag(bob, "bob's"))
+    _in_request(database, _add_tag(alice, "alice's"))
+
+    async def read(db: Database) -> tuple[set[str], int]:
+        async with db.read_for_user(alice.id) as driver:
+            rows = await (await driver.execute("SELECT name FROM tags")).fetchall()
+        return {row[0] for row in rows}, db.engine.pool.checkedout()  # type: ignore[attr-defined]
+
+    assert with_db(database, read) == ({"alice's"}, 0)
+
+
+def test_a_driver_read_that_fails_rolls_back_and_gives_its_connection_back(
+    database: ScratchDatabase, alice: Account
+) -> None:
+    async def work(db: Database, request: RequestState) -> None:
+        request.audit_owner = alice.id
+        async with db.read_for_user(alice.id) as driver:
+            await driver.execute("SELECT no_such_column FROM tags")
+
+    with pytest.raises(Exception, match="no_such_column"):
+        _in_request(database, work)
+    # The one pooled connection came back outside any transaction, and usable.
+    assert _in_request(database, _count_tags(alice)) == 0
+
+
+def _add_tag(owner: Account, name: str) -> Callable[[Database, RequestState], Awaitable[None]]:
+    async def work(db: Database, request: RequestState) -> None:
+        async with db.for_user(owner.id) as session:
+            session.add(Tag(owner_id=owner.id, id=uuid.uuid4(), name=name))
 
     return work

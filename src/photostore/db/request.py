@@ -9,8 +9,9 @@ before any statement of the work. A transaction that cannot see the user's row (
 scoped to another user) is preceded by a transaction of the check alone.
 
 The audit row of a request whose work ends with a read-only transaction for the audited
-user, marked as the request's last (``Database.for_user(..., ends_request=True)``), is
-written in that transaction: at the end of its ``async with`` it is kept open
+user, marked as the request's last (``Database.for_user(..., ends_request=True)`` that
+wrote nothing, or ``Database.read_for_user``, whose callers write nothing), is written in
+that transaction: at the end of its ``async with`` it is kept open
 ("parked") instead of committed, and the audit middleware inserts the row, with the
 status of the response, and commits, in one round trip, before the response starts. A
 transaction that wrote commits at once, as any other: code after it may rely on its
@@ -27,11 +28,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from photostore.errors import Unauthenticated
 
@@ -61,8 +61,9 @@ class RevocationCheck:
 class Parked:
     """A read-only transaction kept open for the audit row (see the module's notes)."""
 
-    session: AsyncSession
     driver: Any  # psycopg.AsyncConnection: the audit row and COMMIT go in one pipeline
+    release: Callable[[], Awaitable[None]]
+    """Gives the connection back to the pool once the transaction has ended."""
 
 
 @dataclass

@@ -21,16 +21,21 @@ by callers.
 
 Within an API request (``db.request``) the opening statement also carries the request's
 pending token check, and a read-only unit of work for the audited user is parked at its
-end instead of committed, for the audit row to commit with it. The opening statement and
-the parked commit go to psycopg directly: SQLAlchemy reads only the first result of a
-statement of several, and cannot pipeline.
+end instead of committed, for the audit row to commit with it. The opening statement, the
+commit and the parked commit go to psycopg directly: SQLAlchemy reads only the first
+result of a statement of several, and cannot pipeline.
+
+A unit of work is an ORM session (``for_user``, ``for_system``) or, for the hottest
+reads, a psycopg connection straight from the engine's pool (``read_for_user``); both
+open, scope, check and end their transactions here, on the one pool.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -43,6 +48,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.util import greenlet_spawn
 
 from photostore.db.request import Parked, RequestState, RevocationCheck, current_request
 
@@ -54,6 +60,8 @@ _OPEN_FOR_SYSTEM = "BEGIN; SELECT set_config('app.system', 'on', true)"
 _ASYNCHRONOUS_COMMIT = "SET LOCAL synchronous_commit = off"
 # Whether the transaction wrote anything: no transaction id is assigned until it does.
 _WROTE = "SELECT pg_current_xact_id_if_assigned() IS NOT NULL"
+# Where a session of :class:`Database` keeps its psycopg connection (``driver_connection``).
+_DRIVER = "photostore.driver"
 
 
 def driver_sql(statement: ClauseElement) -> str:
@@ -62,13 +70,26 @@ def driver_sql(statement: ClauseElement) -> str:
     return str(statement.compile(dialect=psycopg_dialect.dialect()))  # type: ignore[no-untyped-call]
 
 
-async def driver_rows(session: AsyncSession, sql: str, params: Mapping[str, Any]) -> list[Any]:
-    """The rows of ``sql`` (from :func:`driver_sql`) as named tuples, run by psycopg
-    directly on the connection of ``session``'s transaction: in its scope, under
-    row-level security, at a third of what the same statement costs through the ORM's
-    execute (result processing, the greenlet bridge)."""
-    connection = await session.connection()
-    driver: Any = (await connection.get_raw_connection()).driver_connection
+def driver_connection(session: AsyncSession) -> psycopg.AsyncConnection[Any]:
+    """The psycopg connection of ``session``'s transaction (a session of
+    :class:`Database`), for statements the ORM cannot run or runs slowly: in its scope,
+    under row-level security.
+
+    Kept in the session's ``info`` when the transaction opens: asking SQLAlchemy for it
+    (``session.connection()``, ``get_raw_connection()``) costs a greenlet each, and each
+    new greenlet maps and unmaps a 16 KiB frame stack (two system calls and page faults,
+    the largest part of the ORM's cost per request found with strace)."""
+    driver: psycopg.AsyncConnection[Any] = session.info[_DRIVER]
+    return driver
+
+
+async def driver_rows(
+    driver: psycopg.AsyncConnection[Any], sql: str, params: Mapping[str, Any]
+) -> list[Any]:
+    """The rows of ``sql`` (from :func:`driver_sql`) as named tuples, run by psycopg on
+    ``driver`` (``Database.read_for_user``'s connection, or a session's
+    :func:`driver_connection`): a third of what the same statement costs through the
+    ORM's execute (result processing, the greenlet bridge)."""
     async with driver.cursor(row_factory=namedtuple_row) as cursor:
         await cursor.execute(sql, params)
         rows: list[Any] = await cursor.fetchall()
@@ -87,6 +108,16 @@ def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
         # emails, GPS) into the logs; the SQL text with its placeholders is enough.
         hide_parameters=True,
     )
+
+
+@dataclass(frozen=True)
+class _Lease:
+    """A pooled connection on loan to one transaction: its psycopg connection, how to give
+    it back, and how to drop it when it turns out dead."""
+
+    driver: Any  # psycopg.AsyncConnection
+    release: Callable[[], Awaitable[None]]
+    discard: Callable[[], Awaitable[None]]
 
 
 class Database:
@@ -114,75 +145,174 @@ class Database:
         """A transaction for login and account administration: sees ``users`` only."""
         return self._scoped(_OPEN_FOR_SYSTEM, None)
 
+    def read_for_user(
+        self, user_id: uuid.UUID
+    ) -> AbstractAsyncContextManager[psycopg.AsyncConnection[Any]]:
+        """A read-only transaction that sees only ``user_id``'s rows, on the psycopg
+        connection itself, as the last database work of the request it serves (as
+        ``for_user(..., ends_request=True)``): parked for the request's audit row, or
+        committed.
+
+        For the hottest reads (an image by id): no ORM session is made. A session's
+        construction, its transaction's bookkeeping and its connection wrappers cost more
+        than the statement (a third of a ``GET /v1/images/{id}``'s time in the process,
+        measured with py-spy and ``bench/requests.py``). The caller writes nothing: the
+        transaction is not asked whether it wrote (a round trip), and it commits
+        asynchronously with the audit row.
+        """
+        user_id = uuid.UUID(str(user_id))
+        return self._read(_OPEN_FOR_USER.format(user_id=user_id), user_id)
+
+    async def _pending_check(
+        self, request: RequestState | None, scope_user: uuid.UUID | None
+    ) -> RevocationCheck | None:
+        """The request's revocation check for the transaction about to open to carry, once
+        the parked transaction has ended (one of the request's at a time); a check this
+        transaction could not see (``scope_user`` is another user) runs alone first."""
+        if request is None:
+            return None
+        if request.parked is not None and request.serves_this_task:
+            await self.end_parked(request, commit=True)
+        check = request.check
+        if check is not None and scope_user not in (None, check.user_id):
+            async with self._scoped(_OPEN_FOR_USER.format(user_id=check.user_id), check.user_id):
+                pass
+            return None
+        return check
+
     @asynccontextmanager
     async def _scoped(
         self, opening: str, scope_user: uuid.UUID | None, ends_request: bool = False
     ) -> AsyncIterator[AsyncSession]:
         """A session whose first statement is ``opening`` (and the request's pending
-        revocation check, ``db.request``), run again once on a fresh connection if the
-        pooled one turns out dead; committed on success (or parked for the request's
-        audit row, when it ``ends_request``), rolled back on error."""
+        revocation check, ``db.request``); committed on success (or parked for the
+        request's audit row, when it ``ends_request``), rolled back on error."""
         request = current_request()
-        if request is not None and request.parked is not None and request.serves_this_task:
-            # One transaction of the request at a time: the parked one ends first.
-            await self.end_parked(request, commit=True)
-        check = request.check if request is not None else None
-        if check is not None and scope_user not in (None, check.user_id):
-            # This transaction cannot see the user's row: check in one of its own first.
-            async with self._scoped(_OPEN_FOR_USER.format(user_id=check.user_id), check.user_id):
-                pass
-            check = None
+        check = await self._pending_check(request, scope_user)
+        session: AsyncSession | None = None
+
+        async def lease() -> _Lease:
+            nonlocal session
+            session, leased = await self._session_lease()
+            return leased
+
+        leased = await self._open(opening, check, lease, request)
+        assert session is not None
+        parked = False
         try:
-            session, driver = await self._open(opening, check)
+            yield session
+            if session.new or session.dirty or session.deleted:
+                await session.flush()  # what the ORM holds is written before it is asked
+            if ends_request and request is not None and request.may_park(scope_user):
+                wrote = await (await leased.driver.execute(_WROTE)).fetchone()
+                parked = not wrote[0]
+            if parked:
+                assert request is not None
+                request.parked = Parked(driver=leased.driver, release=leased.release)
+            else:
+                # Everything is flushed: the commit goes to psycopg directly, and the
+                # session's close finds the connection idle (a greenlet less).
+                await leased.driver.commit()
+        finally:
+            if not parked:
+                await leased.release()
+
+    @asynccontextmanager
+    async def _read(
+        self, opening: str, scope_user: uuid.UUID
+    ) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """``read_for_user``'s transaction on a connection straight from the pool."""
+        request = current_request()
+        check = await self._pending_check(request, scope_user)
+        leased = await self._open(opening, check, self._pool_lease, request)
+        parked = False
+        try:
+            yield leased.driver
+            parked = request is not None and request.may_park(scope_user)
+            if parked:
+                assert request is not None
+                request.parked = Parked(driver=leased.driver, release=leased.release)
+            else:
+                await leased.driver.commit()
+        finally:
+            if not parked:
+                await leased.release()
+
+    async def _session_lease(self) -> tuple[AsyncSession, _Lease]:
+        """A new session and the connection its transaction runs on."""
+        session = self._sessions()
+        try:
+            connection = await session.connection()
+        except BaseException:
+            await session.close()
+            raise
+        # The connection was just checked out: reading it does no IO, so it needs no
+        # greenlet (``get_raw_connection()`` would spawn one).
+        proxied = connection.sync_connection
+        assert proxied is not None
+        driver: Any = proxied.connection.driver_connection
+        session.info[_DRIVER] = driver
+
+        async def discard() -> None:
+            await connection.invalidate()
+            await session.close()
+
+        return session, _Lease(driver=driver, release=session.close, discard=discard)
+
+    async def _pool_lease(self) -> _Lease:
+        """A connection straight from the engine's pool (the pool's own calls may do IO,
+        a new connection or the reset of a returned one, so they run in a greenlet)."""
+        fairy = await greenlet_spawn(self.engine.sync_engine.pool.connect)
+
+        async def release() -> None:
+            await greenlet_spawn(fairy.close)
+
+        async def discard() -> None:
+            await greenlet_spawn(fairy.invalidate)
+
+        return _Lease(driver=fairy.driver_connection, release=release, discard=discard)
+
+    async def _open(
+        self,
+        opening: str,
+        check: RevocationCheck | None,
+        lease: Callable[[], Awaitable[_Lease]],
+        request: RequestState | None,
+    ) -> _Lease:
+        """A connection from ``lease`` with the transaction opened and scoped (and
+        ``check`` confirmed) by one statement, run again once on a fresh connection if the
+        pooled one turns out dead."""
+        statement = opening if check is None else f"{opening}; {check.statement()}"
+        try:
+            for retry in (True, False):
+                leased = await lease()
+                try:
+                    async with leased.driver.cursor() as cursor:
+                        try:
+                            await cursor.execute(statement)
+                        except psycopg.OperationalError:
+                            if retry and leased.driver.broken:
+                                # Nothing ran on the dead connection: drop it and every
+                                # pooled connection as old (a restart kills them all),
+                                # and start again.
+                                await leased.discard()
+                                await self.engine.dispose(close=False)
+                                continue
+                            raise
+                        if check is not None:
+                            cursor.nextset()  # the scope's set_config
+                            cursor.nextset()  # the check
+                            check.verify(await cursor.fetchone())
+                except BaseException:
+                    await leased.release()
+                    raise
+                if check is not None and request is not None:
+                    request.check = None
+                return leased
         except BaseException:
             if check is not None and request is not None:
                 request.check_failed = True
             raise
-        if check is not None and request is not None:
-            request.check = None
-        try:
-            yield session
-            if ends_request and request is not None and request.may_park(scope_user):
-                await session.flush()  # what the ORM holds is written before it is asked
-                wrote = await (await driver.execute(_WROTE)).fetchone()
-                if not wrote[0]:
-                    request.parked = Parked(session=session, driver=driver)
-                    return
-            await session.commit()
-        except BaseException:
-            await session.close()
-            raise
-        await session.close()
-
-    async def _open(self, opening: str, check: RevocationCheck | None) -> tuple[AsyncSession, Any]:
-        """A session and its psycopg connection, the transaction opened and scoped (and
-        ``check`` confirmed) by one statement."""
-        statement = opening if check is None else f"{opening}; {check.statement()}"
-        for retry in (True, False):
-            session = self._sessions()
-            try:
-                connection = await session.connection()
-                driver: Any = (await connection.get_raw_connection()).driver_connection
-                async with driver.cursor() as cursor:
-                    try:
-                        await cursor.execute(statement)
-                    except psycopg.OperationalError:
-                        if retry and driver.broken:
-                            # Nothing ran on the dead connection: drop it and every pooled
-                            # connection as old (a restart kills them all), start again.
-                            await connection.invalidate()
-                            await session.close()
-                            await self.engine.dispose(close=False)
-                            continue
-                        raise
-                    if check is not None:
-                        cursor.nextset()  # the scope's set_config
-                        cursor.nextset()  # the check
-                        check.verify(await cursor.fetchone())
-            except BaseException:
-                await session.close()
-                raise
-            return session, driver
         raise AssertionError("unreachable: the second attempt returns or raises")
 
     async def end_parked(
@@ -212,12 +342,12 @@ class Database:
                         await parked.driver.execute(statement, params)
                     await parked.driver.execute("COMMIT")
         finally:
-            await parked.session.close()
+            await parked.release()
 
     async def ping(self) -> None:
         """Raise if the database cannot answer a trivial query."""
-        session, _ = await self._open("SELECT 1", None)
-        await session.close()
+        leased = await self._open("SELECT 1", None, self._pool_lease, None)
+        await leased.release()
 
     async def dispose(self) -> None:
         await self.engine.dispose()

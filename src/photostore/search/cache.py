@@ -44,7 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import SQLCoreOperations
 
 from photostore.db.models import LOGGED_GENERATIONS, EmbeddingChange, EmbeddingSpace
-from photostore.db.session import Database
+from photostore.db.session import Database, driver_connection
 from photostore.search.filters import TakenRange
 from photostore.search.space import Metric, SpaceRef
 
@@ -635,10 +635,7 @@ async def _copy_vectors(
 ) -> bytearray:
     """The space's rows of live images (``only`` those images' when given, as 16-byte
     ids) as ``COPY ... (FORMAT binary)`` on the session's own connection."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    assert driver is not None
+    driver = driver_connection(session)
     buffer = bytearray()
     # COPY takes no parameters; every value below is a UUID made here, not a string given.
     listed = ""

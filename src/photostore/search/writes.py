@@ -34,6 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from photostore.db.models import Image
+from photostore.db.session import driver_connection
 from photostore.search.space import SpaceRef
 
 # Each image is probed through the primary key of ``images`` in a LATERAL subquery that
@@ -101,10 +102,7 @@ async def upsert_vectors(
     """Store ``vectors[i]`` as the vector of ``image_ids[i]`` in ``space`` (ids distinct,
     rows checked by ``prepare_vectors``), replacing earlier ones; images that are not the
     space owner's are skipped, so ``stored`` falls short of the batch."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    assert isinstance(driver, AsyncConnection)
+    driver = driver_connection(session)
     vector_oid = await _vector_oid(driver)
     async with driver.cursor() as cursor:
         cursor.adapters.register_dumper(BinaryArray, BinaryArrayDumper)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import anyio
+import psycopg
 from sqlalchemy import Select, and_, bindparam, delete, func, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -91,8 +92,8 @@ _IMAGES = Image.metadata.tables[Image.__tablename__]
 # Reading images by id is what the gallery and search do on every request: the rows and
 # their tag names in one statement built once, of table columns (an entity query and a
 # second statement for the tags cost 1.2-1.6 ms more per request, measured with
-# bench/requests.py and py-spy); the single image is read by psycopg directly
-# (``db.session.driver_rows``), a third of the ORM's cost of running the statement.
+# bench/requests.py and py-spy); the single image is read by psycopg directly, in a
+# transaction without an ORM session (``Database.read_for_user``).
 _VIEW_COLUMNS = select(*_IMAGES.c, image_tag_names(_IMAGES.c.owner_id).label("tags")).where(
     _IMAGES.c.owner_id == bindparam("owner_id")
 )
@@ -100,9 +101,11 @@ _VIEW_BY_ID = driver_sql(_VIEW_COLUMNS.where(_IMAGES.c.id == bindparam("image_id
 _VIEWS_BY_IDS = _VIEW_COLUMNS.where(_IMAGES.c.id.in_(bindparam("image_ids", expanding=True)))
 
 
-async def view_by_id(session: AsyncSession, owner_id: uuid.UUID, image_id: uuid.UUID) -> ImageView:
+async def view_by_id(
+    driver: psycopg.AsyncConnection[Any], owner_id: uuid.UUID, image_id: uuid.UUID
+) -> ImageView:
     """The image ``image_id`` of ``owner_id`` with its tags; NotFound if not theirs."""
-    rows = await driver_rows(session, _VIEW_BY_ID, {"owner_id": owner_id, "image_id": image_id})
+    rows = await driver_rows(driver, _VIEW_BY_ID, {"owner_id": owner_id, "image_id": image_id})
     if not rows:
         raise NotFound("no such image")
     return ImageView(image=rows[0], tags=list(rows[0].tags))
@@ -328,8 +331,8 @@ class ImageService:
     # -- reading --------------------------------------------------------------------
 
     async def get(self, owner_id: uuid.UUID, image_id: uuid.UUID) -> ImageView:
-        async with self.ctx.db.for_user(owner_id, ends_request=True) as session:
-            return await view_by_id(session, owner_id, image_id)
+        async with self.ctx.db.read_for_user(owner_id) as driver:
+            return await view_by_id(driver, owner_id, image_id)
 
     async def timeline(self, owner_id: uuid.UUID, query: TimelineQuery) -> Page:
         if not 1 <= query.limit <= MAX_PAGE_SIZE:
