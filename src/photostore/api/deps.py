@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -37,26 +36,40 @@ _bearer = HTTPBearer(
 )
 
 
-async def get_context(request: Request) -> ServiceContext:
+def _context(request: Request) -> ServiceContext:
     ctx: ServiceContext = request.app.state.ctx
     return ctx
 
 
-async def get_tokens(request: Request) -> TokenCodec:
+def _tokens(request: Request) -> TokenCodec:
     tokens: TokenCodec = request.app.state.tokens
     return tokens
+
+
+# The dependencies below read the application's state from the request rather than
+# depending on each other: FastAPI solves every node of a route's dependency tree on every
+# request (a cached one too), about a tenth of a GET /v1/images/{id}'s time in the
+# process for a tree of eight nodes (py-spy, bench/requests.py).
+
+
+async def get_context(request: Request) -> ServiceContext:
+    return _context(request)
+
+
+async def get_tokens(request: Request) -> TokenCodec:
+    return _tokens(request)
 
 
 ContextDep = Annotated[ServiceContext, Depends(get_context)]
 TokensDep = Annotated[TokenCodec, Depends(get_tokens)]
 
 
-async def get_user_service(ctx: ContextDep) -> UserService:
-    return UserService(ctx)
+async def get_user_service(request: Request) -> UserService:
+    return UserService(_context(request))
 
 
-async def get_image_service(ctx: ContextDep) -> ImageService:
-    return ImageService(ctx)
+async def get_image_service(request: Request) -> ImageService:
+    return ImageService(_context(request))
 
 
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
@@ -70,9 +83,7 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 _CALLER = "caller"
 
 
-async def optional_principal(
-    request: Request, credentials: Credentials, tokens: TokensDep, ctx: ContextDep
-) -> Principal | None:
+async def optional_principal(request: Request, credentials: Credentials) -> Principal | None:
     """The caller if a bearer token or API key was sent (and is valid); None if none was.
 
     Every authenticated request is then audited against this principal (see
@@ -81,7 +92,7 @@ async def optional_principal(
     if hasattr(request.state, _CALLER):
         known: Principal | None = getattr(request.state, _CALLER)
         return known
-    principal = await _authenticate(request, credentials, tokens, ctx)
+    principal = await _authenticate(request, credentials, _tokens(request), _context(request))
     setattr(request.state, _CALLER, principal)
     return principal
 
@@ -89,9 +100,7 @@ async def optional_principal(
 async def authenticate(request: Request) -> Principal | None:
     """:func:`optional_principal` outside of FastAPI's dependencies: for the route guard,
     which runs before FastAPI reads a body."""
-    return await optional_principal(
-        request, await _bearer(request), await get_tokens(request), await get_context(request)
-    )
+    return await optional_principal(request, await _bearer(request))
 
 
 async def _authenticate(
@@ -133,64 +142,66 @@ async def _principal_for_claims(claims: TokenClaims, ctx: ServiceContext) -> Pri
     return await UserService(ctx).principal_for_token(claims.user_id, claims.token_version)
 
 
-async def current_principal(
-    principal: Annotated[Principal | None, Depends(optional_principal)],
-) -> Principal:
+async def current_principal(request: Request, credentials: Credentials) -> Principal:
+    """The caller; 401 if none is authenticated."""
+    principal = await optional_principal(request, credentials)
     if principal is None:
         raise Unauthenticated("send an access token: Authorization: Bearer <token>")
     return principal
 
 
-def require(permission: Permission) -> Callable[[Principal], Awaitable[Principal]]:
-    """A dependency that lets the request through only if the caller holds ``permission``."""
+class Requires:
+    """A dependency that lets the request through only if the caller holds ``permission``
+    (and answers 401 without a caller)."""
 
-    async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
-        if not principal.can(permission):
-            raise Forbidden(f"this needs the {permission.value!r} permission")
+    def __init__(self, permission: Permission) -> None:
+        self.permission = permission
+
+    async def __call__(self, request: Request, credentials: Credentials) -> Principal:
+        principal = await current_principal(request, credentials)
+        if not principal.can(self.permission):
+            raise Forbidden(f"this needs the {self.permission.value!r} permission")
         return principal
-
-    check.__name__ = f"require_{permission.name.lower()}"
-    return check
 
 
 OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
-ImagesReader = Annotated[Principal, Depends(require(Permission.IMAGES_READ))]
-ImagesWriter = Annotated[Principal, Depends(require(Permission.IMAGES_WRITE))]
-AnalysisWriter = Annotated[Principal, Depends(require(Permission.ANALYSIS_WRITE))]
-FacesWriter = Annotated[Principal, Depends(require(Permission.FACES_WRITE))]
-LibraryWriter = Annotated[Principal, Depends(require(Permission.LIBRARY_WRITE))]
-SearchReader = Annotated[Principal, Depends(require(Permission.SEARCH_READ))]
-AccountHolder = Annotated[Principal, Depends(require(Permission.ACCOUNT))]
-UserAdmin = Annotated[Principal, Depends(require(Permission.ADMIN_USERS))]
-StatsReader = Annotated[Principal, Depends(require(Permission.ADMIN_STATS))]
-ServiceKeyAdmin = Annotated[Principal, Depends(require(Permission.ADMIN_SERVICE_KEYS))]
+ImagesReader = Annotated[Principal, Depends(Requires(Permission.IMAGES_READ))]
+ImagesWriter = Annotated[Principal, Depends(Requires(Permission.IMAGES_WRITE))]
+AnalysisWriter = Annotated[Principal, Depends(Requires(Permission.ANALYSIS_WRITE))]
+FacesWriter = Annotated[Principal, Depends(Requires(Permission.FACES_WRITE))]
+LibraryWriter = Annotated[Principal, Depends(Requires(Permission.LIBRARY_WRITE))]
+SearchReader = Annotated[Principal, Depends(Requires(Permission.SEARCH_READ))]
+AccountHolder = Annotated[Principal, Depends(Requires(Permission.ACCOUNT))]
+UserAdmin = Annotated[Principal, Depends(Requires(Permission.ADMIN_USERS))]
+StatsReader = Annotated[Principal, Depends(Requires(Permission.ADMIN_STATS))]
+ServiceKeyAdmin = Annotated[Principal, Depends(Requires(Permission.ADMIN_SERVICE_KEYS))]
 
 
-async def get_embedding_service(ctx: ContextDep) -> EmbeddingService:
-    return EmbeddingService(ctx)
+async def get_embedding_service(request: Request) -> EmbeddingService:
+    return EmbeddingService(_context(request))
 
 
 EmbeddingServiceDep = Annotated[EmbeddingService, Depends(get_embedding_service)]
 
 
-async def get_analysis_service(ctx: ContextDep) -> AnalysisService:
-    return AnalysisService(ctx)
+async def get_analysis_service(request: Request) -> AnalysisService:
+    return AnalysisService(_context(request))
 
 
-async def get_face_service(ctx: ContextDep) -> FaceService:
-    return FaceService(ctx)
+async def get_face_service(request: Request) -> FaceService:
+    return FaceService(_context(request))
 
 
-async def get_people_service(ctx: ContextDep) -> PeopleService:
-    return PeopleService(ctx)
+async def get_people_service(request: Request) -> PeopleService:
+    return PeopleService(_context(request))
 
 
-async def get_tag_service(ctx: ContextDep) -> TagService:
-    return TagService(ctx)
+async def get_tag_service(request: Request) -> TagService:
+    return TagService(_context(request))
 
 
-async def get_album_service(ctx: ContextDep) -> AlbumService:
-    return AlbumService(ctx)
+async def get_album_service(request: Request) -> AlbumService:
+    return AlbumService(_context(request))
 
 
 AnalysisServiceDep = Annotated[AnalysisService, Depends(get_analysis_service)]
@@ -200,24 +211,24 @@ TagServiceDep = Annotated[TagService, Depends(get_tag_service)]
 AlbumServiceDep = Annotated[AlbumService, Depends(get_album_service)]
 
 
-async def get_api_key_service(ctx: ContextDep) -> ApiKeyService:
-    return ApiKeyService(ctx)
+async def get_api_key_service(request: Request) -> ApiKeyService:
+    return ApiKeyService(_context(request))
 
 
-async def get_audit_service(ctx: ContextDep) -> AuditService:
-    return AuditService(ctx)
+async def get_audit_service(request: Request) -> AuditService:
+    return AuditService(_context(request))
 
 
-async def get_admin_service(ctx: ContextDep) -> AdminService:
-    return AdminService(ctx)
+async def get_admin_service(request: Request) -> AdminService:
+    return AdminService(_context(request))
 
 
-async def get_refresh_families(ctx: ContextDep) -> RefreshFamilies:
-    return RefreshFamilies(ctx)
+async def get_refresh_families(request: Request) -> RefreshFamilies:
+    return RefreshFamilies(_context(request))
 
 
-async def get_service_key_service(ctx: ContextDep) -> ServiceKeyService:
-    return ServiceKeyService(ctx)
+async def get_service_key_service(request: Request) -> ServiceKeyService:
+    return ServiceKeyService(_context(request))
 
 
 async def get_login_limiter(request: Request) -> LoginLimiter:

@@ -34,7 +34,7 @@ from starlette.responses import Response
 from starlette.types import Message, Receive
 
 from photostore.api.bodies import read_body
-from photostore.api.deps import authenticate, current_principal, optional_principal
+from photostore.api.deps import Requires, authenticate, current_principal, optional_principal
 
 #: The largest body of a route an anonymous caller may reach: a login form (320 + 1,024
 #: characters at most), a refresh token (4,096), a sign-up (an email and a password).
@@ -72,15 +72,15 @@ class GuardedRoute(APIRoute):
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
         calls = set(_calls(self.dependant))
-        authenticates = optional_principal in calls
-        needs_caller = current_principal in calls
+        needs_caller = current_principal in calls or any(isinstance(c, Requires) for c in calls)
+        authenticates = needs_caller or optional_principal in calls
         parses_body = self.body_field is not None
 
         async def guarded(request: Request) -> Response:
             if authenticates:
                 caller = await authenticate(request)
-                if needs_caller:
-                    await current_principal(caller)  # 401 for no caller, as the route would
+                if needs_caller and caller is None:
+                    await current_principal(request, None)  # the route's 401
             if parses_body:
                 limit = (
                     request.app.state.ctx.settings.max_json_body_bytes

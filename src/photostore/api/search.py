@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
-from photostore.api.deps import ContextDep, SearchReader
+from photostore.api.deps import SearchReader
 from photostore.api.routing import GuardedRoute
 from photostore.api.schemas.search import SearchIn, SearchOut
 from photostore.services.search import SearchService
@@ -14,8 +14,8 @@ from photostore.services.search import SearchService
 router = APIRouter(prefix="/v1", tags=["search"], route_class=GuardedRoute)
 
 
-async def get_search_service(ctx: ContextDep) -> SearchService:
-    return SearchService(ctx)
+async def get_search_service(request: Request) -> SearchService:
+    return SearchService(request.app.state.ctx)
 
 
 @router.post("/search", response_model=SearchOut)
