@@ -88,7 +88,7 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _exact(vectors: np.ndarray, ids: list[Any], query: np.ndarray) -> tuple[set[Any], float]:
+def exact_top_k(vectors: np.ndarray, ids: list[Any], query: np.ndarray) -> tuple[set[Any], float]:
     """numpy's exact top-k over the candidate vectors, and how long it took (the floor)."""
     started = time.perf_counter()
     distances = 1.0 - vectors @ query
@@ -130,7 +130,7 @@ async def _measure_case(
         query = query_near(user, rng)
         asked.append((query, start, stop))
         cand_vectors = np.ascontiguousarray(user.vectors[start:stop])
-        truth, floor = _exact(cand_vectors, user.image_ids[start:stop], query)
+        truth, floor = exact_top_k(cand_vectors, user.image_ids[start:stop], query)
         truths.append(truth)
         floors.append(floor)
     # Each approach runs the same queries in its own pass: interleaved, the naive index
@@ -280,7 +280,7 @@ async def _rewrite_vectors(
             user.vectors[row] = vector
 
 
-def _bare_transaction_ms(app_url: str, user: BenchUser, runs: int = 200) -> float:
+def bare_transaction_ms(app_url: str, user: BenchUser, runs: int = 200) -> float:
     """p50 of one row-level-security transaction holding one trivial statement on a bare
     psycopg connection: the database's part of the floor."""
     timings = []
@@ -479,7 +479,7 @@ def run(args: argparse.Namespace) -> int:
             results: list[tuple[str, Row]] = []
             cold_ms: dict[str, tuple[float, float]] = {}
             http_cold_ms: dict[str, float] = {}
-            transaction_ms = _bare_transaction_ms(cluster.url(APP_ROLE, driver=""), users[0])
+            transaction_ms = bare_transaction_ms(cluster.url(APP_ROLE, driver=""), users[0])
             ctx = build_context(settings)
             serve_settings = {"migration_database_url": cluster.url(OWNER_ROLE)}
             with (

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from photostore.storage.base import BlobStore
 from tests import imagegen
 from tests.conftest import Account, upload
 
@@ -188,3 +192,42 @@ def test_a_stale_if_range_sends_the_whole_file(
     )
     assert fresh.status_code == 206
     assert fresh.content == data[:4]
+
+
+class _LoopWatchingStore:
+    """The app's blob store, noting for each blob opened whether the event loop's thread
+    opened it (it must not: opening reads a data key from the database and decrypts)."""
+
+    def __init__(self, inner: BlobStore) -> None:
+        self.inner = inner
+        self.opened_on_loop: list[bool] = []
+
+    def read_range(
+        self, key: str, start: int = 0, end: int | None = None, chunk_size: int = 1 << 16
+    ) -> Iterator[bytes]:
+        try:
+            asyncio.get_running_loop()
+            self.opened_on_loop.append(True)
+        except RuntimeError:
+            self.opened_on_loop.append(False)
+        return self.inner.read_range(key, start, end, chunk_size)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+@pytest.mark.parametrize("path", ["content", "thumbnail"])
+def test_blobs_are_opened_off_the_event_loop(
+    client: TestClient, alice: Account, stored: tuple[str, bytes], path: str
+) -> None:
+    image_id, data = stored
+    ctx = client.app.state.ctx  # type: ignore[attr-defined]
+    watching = _LoopWatchingStore(ctx.blobs)
+    object.__setattr__(ctx, "blobs", watching)  # the context is a frozen dataclass
+    try:
+        response = client.get(f"/v1/images/{image_id}/{path}", headers=alice.headers)
+    finally:
+        object.__setattr__(ctx, "blobs", watching.inner)
+    assert response.status_code == 200
+    assert path == "thumbnail" or response.content == data
+    assert watching.opened_on_loop == [False]

@@ -6,6 +6,7 @@ import uuid
 from enum import StrEnum
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
@@ -158,7 +159,7 @@ async def get_original(
 ) -> Response:
     """The original file, byte-exact; supports ``Range`` and ``If-None-Match``."""
     ref = await images.original(principal.user_id, image_id)
-    return _blob_response(request, ctx, ref, immutable=True)
+    return await _blob_response(request, ctx, ref, immutable=True)
 
 
 @router.get("/{image_id}/thumbnail", response_class=Response)
@@ -172,10 +173,12 @@ async def get_thumbnail(
 ) -> Response:
     """A WebP thumbnail: ``small`` (256 px long edge) or ``preview`` (1440 px)."""
     ref = await images.thumbnail(principal.user_id, image_id, size.value)
-    return _blob_response(request, ctx, ref, immutable=False)
+    return await _blob_response(request, ctx, ref, immutable=False)
 
 
-def _blob_response(request: Request, ctx: ContextDep, ref: BlobRef, *, immutable: bool) -> Response:
+async def _blob_response(
+    request: Request, ctx: ContextDep, ref: BlobRef, *, immutable: bool
+) -> Response:
     etag = f'"{ref.etag}"'
     headers = {
         "ETag": etag,
@@ -193,7 +196,10 @@ def _blob_response(request: Request, ctx: ContextDep, ref: BlobRef, *, immutable
     fresh = if_range is None or if_range.strip() == etag
     wanted = parse_range(request.headers.get("range"), ref.byte_size) if fresh else None
     start, end = wanted if wanted is not None else (0, ref.byte_size)
-    chunks = ctx.blobs.read_range(ref.key, start, end)
+    # Opening a blob reads its header, its owner's data key (a database transaction) and
+    # its first chunk, and decrypts that: in a worker thread, as the rest of the stream,
+    # so that a slow disk or a busy pool stalls this request and not the event loop.
+    chunks = await anyio.to_thread.run_sync(ctx.blobs.read_range, ref.key, start, end)
     headers["Content-Length"] = str(end - start)
     code = status.HTTP_200_OK
     if wanted is not None:
