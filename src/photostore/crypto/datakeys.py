@@ -15,15 +15,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, create_engine, select, text
+from sqlalchemy import Connection, Engine, create_engine, select
 from sqlalchemy.dialects.postgresql import insert
 
 from photostore.crypto.masterkeys import KEY_BYTES, MasterKeyring
 from photostore.db.models import UserKey
+from photostore.db.scope import user_scope
 from photostore.errors import Unreadable
 from photostore.ids import new_id
-
-_SET_USER = text("SELECT set_config('app.user_id', :user_id, true)")
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,7 @@ class DataKeys:
     @contextmanager
     def _for_user(self, owner_id: uuid.UUID) -> Iterator[Connection]:
         with self.engine.begin() as conn:
-            conn.execute(_SET_USER, {"user_id": str(owner_id)})
+            conn.exec_driver_sql(user_scope(owner_id))
             yield conn
 
     def for_writing(self, owner_id: uuid.UUID) -> DataKey:

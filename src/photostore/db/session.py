@@ -51,11 +51,16 @@ from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.util import greenlet_spawn
 
 from photostore.db.request import Parked, RequestState, RevocationCheck, current_request
+from photostore.db.scope import SYSTEM_SCOPE, user_scope
 
-# Sent without parameters (the simple query protocol, which takes several statements);
-# the only value spliced in is a ``uuid.UUID``'s canonical form.
-_OPEN_FOR_USER = "BEGIN; SELECT set_config('app.user_id', '{user_id}', true)"
-_OPEN_FOR_SYSTEM = "BEGIN; SELECT set_config('app.system', 'on', true)"
+# Sent without parameters (the simple query protocol, which takes several statements).
+_OPEN_FOR_SYSTEM = f"BEGIN; {SYSTEM_SCOPE}"
+
+
+def _open_for_user(user_id: uuid.UUID) -> str:
+    return f"BEGIN; {user_scope(user_id)}"
+
+
 # A parked read's commit (see ``Database.end_parked``).
 _ASYNCHRONOUS_COMMIT = "SET LOCAL synchronous_commit = off"
 # Whether the transaction wrote anything: no transaction id is assigned until it does.
@@ -139,7 +144,7 @@ class Database:
         hash or a blob read would let a few slow requests take the whole pool.
         """
         user_id = uuid.UUID(str(user_id))
-        return self._scoped(_OPEN_FOR_USER.format(user_id=user_id), user_id, ends_request)
+        return self._scoped(_open_for_user(user_id), user_id, ends_request)
 
     def for_system(self) -> AbstractAsyncContextManager[AsyncSession]:
         """A transaction for login and account administration: sees ``users`` only."""
@@ -161,7 +166,7 @@ class Database:
         asynchronously with the audit row.
         """
         user_id = uuid.UUID(str(user_id))
-        return self._read(_OPEN_FOR_USER.format(user_id=user_id), user_id)
+        return self._read(_open_for_user(user_id), user_id)
 
     async def _pending_check(
         self, request: RequestState | None, scope_user: uuid.UUID | None
@@ -175,7 +180,7 @@ class Database:
             await self.end_parked(request, commit=True)
         check = request.check
         if check is not None and scope_user not in (None, check.user_id):
-            async with self._scoped(_OPEN_FOR_USER.format(user_id=check.user_id), check.user_id):
+            async with self._scoped(_open_for_user(check.user_id), check.user_id):
                 pass
             return None
         return check

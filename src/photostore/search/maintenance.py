@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
+from photostore.db.scope import SYSTEM_SCOPE, user_scope
 from photostore.search.indexes import INDEX_PREFIX, create_index_sql, space_id_of_index
 from photostore.search.space import METRICS, SpaceRef
 
@@ -47,12 +48,12 @@ class OptimizeReport:
 def _spaces(conn: psycopg.Connection) -> list[tuple[SpaceRef, int]]:
     """Every space of every user with its vector count, read under RLS."""
     with conn.transaction():
-        conn.execute("SELECT set_config('app.system', 'on', true)")
+        conn.execute(SYSTEM_SCOPE)
         users = [row[0] for row in conn.execute("SELECT id FROM users")]
     found: list[tuple[SpaceRef, int]] = []
     for user_id in users:
         with conn.transaction():
-            conn.execute("SELECT set_config('app.user_id', %s, true)", (str(user_id),))
+            conn.execute(user_scope(user_id))
             for space_id, name, dimension, metric, count in conn.execute(
                 _SPACES_OF_USER, (user_id,)
             ):
