@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -29,6 +30,8 @@ from photostore.services.refresh import RefreshFamilies
 from photostore.services.service_keys import ServiceKeyService
 from photostore.services.tagging import TagService
 from photostore.services.users import UserService
+
+S = TypeVar("S")
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -64,16 +67,29 @@ ContextDep = Annotated[ServiceContext, Depends(get_context)]
 TokensDep = Annotated[TokenCodec, Depends(get_tokens)]
 
 
-async def get_user_service(request: Request) -> UserService:
-    return UserService(_context(request))
+class ServiceOf(Generic[S]):
+    """A dependency that makes a service of the application's context for the request."""
+
+    def __init__(self, make: Callable[[ServiceContext], S]) -> None:
+        self.make = make
+
+    async def __call__(self, request: Request) -> S:
+        return self.make(_context(request))
 
 
-async def get_image_service(request: Request) -> ImageService:
-    return ImageService(_context(request))
-
-
-UserServiceDep = Annotated[UserService, Depends(get_user_service)]
-ImageServiceDep = Annotated[ImageService, Depends(get_image_service)]
+UserServiceDep = Annotated[UserService, Depends(ServiceOf(UserService))]
+ImageServiceDep = Annotated[ImageService, Depends(ServiceOf(ImageService))]
+EmbeddingServiceDep = Annotated[EmbeddingService, Depends(ServiceOf(EmbeddingService))]
+AnalysisServiceDep = Annotated[AnalysisService, Depends(ServiceOf(AnalysisService))]
+FaceServiceDep = Annotated[FaceService, Depends(ServiceOf(FaceService))]
+PeopleServiceDep = Annotated[PeopleService, Depends(ServiceOf(PeopleService))]
+TagServiceDep = Annotated[TagService, Depends(ServiceOf(TagService))]
+AlbumServiceDep = Annotated[AlbumService, Depends(ServiceOf(AlbumService))]
+ApiKeyServiceDep = Annotated[ApiKeyService, Depends(ServiceOf(ApiKeyService))]
+AuditServiceDep = Annotated[AuditService, Depends(ServiceOf(AuditService))]
+AdminServiceDep = Annotated[AdminService, Depends(ServiceOf(AdminService))]
+ServiceKeyServiceDep = Annotated[ServiceKeyService, Depends(ServiceOf(ServiceKeyService))]
+RefreshFamiliesDep = Annotated[RefreshFamilies, Depends(ServiceOf(RefreshFamilies))]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
@@ -177,68 +193,9 @@ StatsReader = Annotated[Principal, Depends(Requires(Permission.ADMIN_STATS))]
 ServiceKeyAdmin = Annotated[Principal, Depends(Requires(Permission.ADMIN_SERVICE_KEYS))]
 
 
-async def get_embedding_service(request: Request) -> EmbeddingService:
-    return EmbeddingService(_context(request))
-
-
-EmbeddingServiceDep = Annotated[EmbeddingService, Depends(get_embedding_service)]
-
-
-async def get_analysis_service(request: Request) -> AnalysisService:
-    return AnalysisService(_context(request))
-
-
-async def get_face_service(request: Request) -> FaceService:
-    return FaceService(_context(request))
-
-
-async def get_people_service(request: Request) -> PeopleService:
-    return PeopleService(_context(request))
-
-
-async def get_tag_service(request: Request) -> TagService:
-    return TagService(_context(request))
-
-
-async def get_album_service(request: Request) -> AlbumService:
-    return AlbumService(_context(request))
-
-
-AnalysisServiceDep = Annotated[AnalysisService, Depends(get_analysis_service)]
-FaceServiceDep = Annotated[FaceService, Depends(get_face_service)]
-PeopleServiceDep = Annotated[PeopleService, Depends(get_people_service)]
-TagServiceDep = Annotated[TagService, Depends(get_tag_service)]
-AlbumServiceDep = Annotated[AlbumService, Depends(get_album_service)]
-
-
-async def get_api_key_service(request: Request) -> ApiKeyService:
-    return ApiKeyService(_context(request))
-
-
-async def get_audit_service(request: Request) -> AuditService:
-    return AuditService(_context(request))
-
-
-async def get_admin_service(request: Request) -> AdminService:
-    return AdminService(_context(request))
-
-
-async def get_refresh_families(request: Request) -> RefreshFamilies:
-    return RefreshFamilies(_context(request))
-
-
-async def get_service_key_service(request: Request) -> ServiceKeyService:
-    return ServiceKeyService(_context(request))
-
-
 async def get_login_limiter(request: Request) -> LoginLimiter:
     limiter: LoginLimiter = request.app.state.login_limiter
     return limiter
 
 
-ApiKeyServiceDep = Annotated[ApiKeyService, Depends(get_api_key_service)]
-AuditServiceDep = Annotated[AuditService, Depends(get_audit_service)]
-AdminServiceDep = Annotated[AdminService, Depends(get_admin_service)]
-ServiceKeyServiceDep = Annotated[ServiceKeyService, Depends(get_service_key_service)]
-RefreshFamiliesDep = Annotated[RefreshFamilies, Depends(get_refresh_families)]
 LoginLimiterDep = Annotated[LoginLimiter, Depends(get_login_limiter)]

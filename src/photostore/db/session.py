@@ -125,6 +125,15 @@ class _Lease:
     discard: Callable[[], Awaitable[None]]
 
 
+async def _park_or_commit(leased: _Lease, parking_for: RequestState | None) -> None:
+    """Park the transaction for ``parking_for``'s audit row (its connection stays on loan
+    until ``Database.end_parked``), or commit it when there is no request to park for."""
+    if parking_for is not None:
+        parking_for.parked = Parked(driver=leased.driver, release=leased.release)
+    else:
+        await leased.driver.commit()
+
+
 class Database:
     """Opens transactions for one user or for the system context."""
 
@@ -211,13 +220,9 @@ class Database:
             if ends_request and request is not None and request.may_park(scope_user):
                 wrote = await (await leased.driver.execute(_WROTE)).fetchone()
                 parked = not wrote[0]
-            if parked:
-                assert request is not None
-                request.parked = Parked(driver=leased.driver, release=leased.release)
-            else:
-                # Everything is flushed: the commit goes to psycopg directly, and the
-                # session's close finds the connection idle (a greenlet less).
-                await leased.driver.commit()
+            # Everything is flushed: a commit goes to psycopg directly, and the session's
+            # close finds the connection idle (a greenlet less).
+            await _park_or_commit(leased, request if parked else None)
         finally:
             if not parked:
                 await leased.release()
@@ -234,11 +239,7 @@ class Database:
         try:
             yield leased.driver
             parked = request is not None and request.may_park(scope_user)
-            if parked:
-                assert request is not None
-                request.parked = Parked(driver=leased.driver, release=leased.release)
-            else:
-                await leased.driver.commit()
+            await _park_or_commit(leased, request if parked else None)
         finally:
             if not parked:
                 await leased.release()
