@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import anyio
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
@@ -25,6 +26,9 @@ FORM_OVERHEAD_BYTES = 1024 * 1024
 # RFC 2046 allows 1-70 characters; python-multipart refuses more than 256 with an error
 # of its own. Up to 256 is accepted, as the parser can.
 MAX_BOUNDARY_BYTES = 256
+# How much of the body the parser (and the staging file's writes) gets per worker-thread
+# call.
+PARSE_BATCH_BYTES = 256 * 1024
 
 
 @dataclass
@@ -156,22 +160,35 @@ async def receive_upload(
             "on_headers_finished": collector.on_headers_finished,
         },
     )
+    # The parser's callbacks create, write and close the staging file: they run in a
+    # worker thread, so that a slow disk stalls this upload and not the event loop, fed
+    # in batches so that the hop to the thread is paid once per PARSE_BATCH_BYTES.
+    pending = bytearray()
     try:
         async for chunk in request.stream():
-            if chunk:
-                parser.write(chunk)
+            pending += chunk
+            if len(pending) >= PARSE_BATCH_BYTES:
+                await anyio.to_thread.run_sync(parser.write, bytes(pending))
+                pending.clear()
+        if pending:
+            await anyio.to_thread.run_sync(parser.write, bytes(pending))
         parser.finalize()
     except MultipartParseError as exc:
-        collector.discard()
+        await _discard(collector)
         raise BadRequest(f"the multipart body is malformed: {exc}") from exc
     except BaseException:
-        collector.discard()
+        await _discard(collector)
         raise
     if collector.file is None:
         raise InvalidInput(f"the form has no {file_field!r} part")
     if collector.writing_file:
-        collector.discard()
+        await _discard(collector)
         raise BadRequest("the upload ended before the file part was complete")
-    return UploadForm(
-        staged=collector.file.finish(), filename=collector.filename, fields=collector.fields
-    )
+    staged = await anyio.to_thread.run_sync(collector.file.finish)
+    return UploadForm(staged=staged, filename=collector.filename, fields=collector.fields)
+
+
+async def _discard(collector: _FormCollector) -> None:
+    """Remove what the form staged, off the event loop, even while being cancelled."""
+    with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(collector.discard)

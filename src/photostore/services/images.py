@@ -214,7 +214,8 @@ class ImageService:
                 owner_id, staged, analyzed, display_filename(filename), description, tag_names
             )
         finally:
-            staged.discard()
+            with anyio.CancelScope(shield=True):  # the file goes even if the upload is cancelled
+                await anyio.to_thread.run_sync(staged.discard)
 
     async def _find_by_sha(self, owner_id: uuid.UUID, sha256: str) -> ImageView | None:
         async with self.ctx.db.for_user(owner_id) as session:
