@@ -123,6 +123,7 @@ class _Lease:
     driver: Any  # psycopg.AsyncConnection
     release: Callable[[], Awaitable[None]]
     discard: Callable[[], Awaitable[None]]
+    session: AsyncSession | None = None  # the ORM session on it, for ``for_user``'s kind
 
 
 async def _park_or_commit(leased: _Lease, parking_for: RequestState | None) -> None:
@@ -203,14 +204,8 @@ class Database:
         request's audit row, when it ``ends_request``), rolled back on error."""
         request = current_request()
         check = await self._pending_check(request, scope_user)
-        session: AsyncSession | None = None
-
-        async def lease() -> _Lease:
-            nonlocal session
-            session, leased = await self._session_lease()
-            return leased
-
-        leased = await self._open(opening, check, lease, request)
+        leased = await self._open(opening, check, self._session_lease, request)
+        session = leased.session
         assert session is not None
         parked = False
         try:
@@ -244,7 +239,7 @@ class Database:
             if not parked:
                 await leased.release()
 
-    async def _session_lease(self) -> tuple[AsyncSession, _Lease]:
+    async def _session_lease(self) -> _Lease:
         """A new session and the connection its transaction runs on."""
         session = self._sessions()
         try:
@@ -263,7 +258,7 @@ class Database:
             await connection.invalidate()
             await session.close()
 
-        return session, _Lease(driver=driver, release=session.close, discard=discard)
+        return _Lease(driver=driver, release=session.close, discard=discard, session=session)
 
     async def _pool_lease(self) -> _Lease:
         """A connection straight from the engine's pool (the pool's own calls may do IO,
