@@ -18,6 +18,7 @@ from starlette.requests import Request
 
 from photostore.errors import BadRequest, InvalidInput, TooLarge, UnsupportedMediaType
 from photostore.services.staging import StagedUpload, StagingFile
+from photostore.threads import clean_up_in_thread
 
 MAX_FIELD_BYTES = 64 * 1024
 MAX_PARTS = 200
@@ -174,21 +175,15 @@ async def receive_upload(
             await anyio.to_thread.run_sync(parser.write, bytes(pending))
         parser.finalize()
     except MultipartParseError as exc:
-        await _discard(collector)
+        await clean_up_in_thread(collector.discard)
         raise BadRequest(f"the multipart body is malformed: {exc}") from exc
     except BaseException:
-        await _discard(collector)
+        await clean_up_in_thread(collector.discard)
         raise
     if collector.file is None:
         raise InvalidInput(f"the form has no {file_field!r} part")
     if collector.writing_file:
-        await _discard(collector)
+        await clean_up_in_thread(collector.discard)
         raise BadRequest("the upload ended before the file part was complete")
     staged = await anyio.to_thread.run_sync(collector.file.finish)
     return UploadForm(staged=staged, filename=collector.filename, fields=collector.fields)
-
-
-async def _discard(collector: _FormCollector) -> None:
-    """Remove what the form staged, off the event loop, even while being cancelled."""
-    with anyio.CancelScope(shield=True):
-        await anyio.to_thread.run_sync(collector.discard)

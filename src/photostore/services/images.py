@@ -44,6 +44,7 @@ from photostore.services.search_documents import refresh_search_documents
 from photostore.services.staging import StagedUpload
 from photostore.services.tags import clean_tag_names, image_tag_names, set_image_tags
 from photostore.storage.base import BlobStore, derivative_key, original_key
+from photostore.threads import clean_up_in_thread
 
 log = logging.getLogger(__name__)
 
@@ -214,8 +215,7 @@ class ImageService:
                 owner_id, staged, analyzed, display_filename(filename), description, tag_names
             )
         finally:
-            with anyio.CancelScope(shield=True):  # the file goes even if the upload is cancelled
-                await anyio.to_thread.run_sync(staged.discard)
+            await clean_up_in_thread(staged.discard)
 
     async def _find_by_sha(self, owner_id: uuid.UUID, sha256: str) -> ImageView | None:
         async with self.ctx.db.for_user(owner_id) as session:
@@ -284,9 +284,8 @@ class ImageService:
             except BaseException:
                 # Still inside the transaction, so still under the content lock: no other
                 # upload of these bytes can have started using the files we remove.
-                with anyio.CancelScope(shield=True):
-                    for key in wrote:
-                        await anyio.to_thread.run_sync(blobs.delete, key)
+                for key in wrote:
+                    await clean_up_in_thread(blobs.delete, key)
                 raise
             return IngestResult(
                 view=ImageView(image=image, tags=sorted(tag_names, key=str.lower)), created=True
