@@ -55,8 +55,8 @@ def read_deletions(path: Path) -> list[Deletion]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return []
-    lines = text.split("\n")
-    complete, last = lines[:-1], lines[-1]
+    # The last element is what follows the last newline: empty, or a cut-short write.
+    complete = text.split("\n")[:-1]
     deletions = []
     for number, line in enumerate(complete, start=1):
         if not line.strip():
@@ -74,7 +74,6 @@ def read_deletions(path: Path) -> list[Deletion]:
                 f"line {number} of {path} is not a deletion ({exc}); restore the file from "
                 "a copy, or remove the line if it is known to hold no deletion"
             ) from exc
-    del last  # no newline yet: cut short by a crash (see above)
     return deletions
 
 
