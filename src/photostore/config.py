@@ -39,7 +39,6 @@ class Settings(BaseSettings):
     )
     database_pool_size: int = 10
 
-    blob_store: Literal["local"] = "local"
     blob_dir: Path | None = None
 
     secret_key: SecretStr | None = Field(

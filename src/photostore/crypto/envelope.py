@@ -72,11 +72,6 @@ class Header:
             return self.chunk_size
         return self.plaintext_size - index * self.chunk_size
 
-    @property
-    def stored_size(self) -> int:
-        last = self.chunk_count - 1
-        return self.chunk_offset(last) + self.chunk_plaintext_size(last) + OVERHEAD
-
 
 @dataclass(frozen=True)
 class Binding:

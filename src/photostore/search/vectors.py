@@ -106,8 +106,3 @@ def prepare_query(space: SpaceRef, values: Sequence[float]) -> list[float]:
 def reported_distance(metric: Metric, raw: float) -> float:
     """The distance a caller sees, from the value the ordering operator returned."""
     return 1.0 + raw if metric == "cosine" else raw
-
-
-def raw_threshold(metric: Metric, distance: float) -> float:
-    """The operator value that corresponds to a reported ``distance`` (inverse of above)."""
-    return distance - 1.0 if metric == "cosine" else distance

@@ -111,13 +111,6 @@ class UserService:
         except Conflict:
             return normalize_email(email)
 
-    async def authenticate(self, email: str, password: str) -> User:
-        """The user these credentials belong to; the same error whatever is wrong."""
-        attempt = await self.check_credentials(email, password)
-        if attempt.user is None or not attempt.ok:
-            raise Unauthenticated("incorrect email or password")
-        return attempt.user
-
     async def check_credentials(self, email: str, password: str) -> LoginAttempt:
         """Who the email names (if anyone) and whether the password is theirs.
 

@@ -155,10 +155,6 @@ class EncryptedBlobStore:
     def keys(self, prefix: str = "") -> Iterator[str]:
         return self.inner.keys(prefix)
 
-    def close(self) -> None:
-        """Release the connections of the data-key reader."""
-        self.data_keys.close()
-
 
 def _read_file(handle: BinaryIO) -> Iterator[bytes]:
     while chunk := handle.read(_READ_SIZE):
