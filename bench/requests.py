@@ -46,7 +46,7 @@ import psycopg
 from bench.search import bare_transaction_ms, exact_top_k
 from bench.search_data import LARGE_SHARES, load, make_users, query_near
 from bench.serving import free_port, server_process
-from photostore.auth.passwords import hash_password
+from photostore.auth.passwords import Passwords
 from photostore.db.embedded import APP_ROLE, OWNER_ROLE, ensure_database, start_cluster
 from photostore.db.migrate import upgrade_to_head
 
@@ -169,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
             ensure_database(cluster)
             upgrade_to_head(cluster.url(OWNER_ROLE))
             with psycopg.connect(cluster.url("postgres", driver=""), autocommit=True) as conn:
-                load(conn, [user], hash_password(PASSWORD))
+                load(conn, [user], Passwords().hash(PASSWORD))
                 conn.execute("VACUUM ANALYZE")
             env = {
                 **os.environ,

@@ -47,7 +47,7 @@ from sqlalchemy import text, update
 from bench.search_data import BenchUser, load, make_users, query_near
 from bench.serving import photostore_serve
 from photostore.app import build_context
-from photostore.auth.passwords import hash_password
+from photostore.auth.passwords import Passwords
 from photostore.config import Settings
 from photostore.db.embedded import APP_ROLE, OWNER_ROLE, ensure_database, start_cluster
 from photostore.db.migrate import upgrade_to_head
@@ -446,7 +446,7 @@ def run(args: argparse.Namespace) -> int:
             with psycopg.connect(su_url, autocommit=True) as conn:
                 _, load_s = _timed(
                     f"loading {total:,} vectors",
-                    lambda: load(conn, users, hash_password(PASSWORD)),
+                    lambda: load(conn, users, Passwords().hash(PASSWORD)),
                 )
                 _, vacuum_s = _timed("VACUUM ANALYZE", lambda: conn.execute("VACUUM ANALYZE"))
             owner_url = cluster.url(OWNER_ROLE, driver="")

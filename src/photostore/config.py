@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from photostore.auth import passwords
+
 # The default secret of photostore before 0.1, published in its docs: refused everywhere.
 _DEV_SECRET = "photostore-development-secret-change-me"
 
@@ -122,6 +124,18 @@ class Settings(BaseSettings):
         description="Password hashes (argon2id, 64 MiB each) one process computes at once, "
         "for logins, sign-ups and password changes.",
     )
+    password_hash_memory_kib: int = Field(
+        default=passwords.DEFAULT_MEMORY_KIB,
+        ge=passwords.MIN_MEMORY_KIB,
+        description="Memory of one password hash (argon2id) in KiB; below OWASP's 19 MiB "
+        "only with environment=test.",
+    )
+    password_hash_time_cost: int = Field(
+        default=passwords.DEFAULT_TIME_COST,
+        ge=1,
+        description="Passes of one password hash (argon2id); below OWASP's 2 only with "
+        "environment=test.",
+    )
     password_hash_wait_seconds: float = Field(
         default=1.0,
         ge=0,
@@ -158,6 +172,21 @@ class Settings(BaseSettings):
         description="A space whose vectors changed is brought up to date in the vector cache "
         "at most this often while the change log answers for it (a bulk write: at once).",
     )
+
+    @model_validator(mode="after")
+    def _refuse_weak_password_hashes(self) -> Settings:
+        if self.environment == "test":
+            return self
+        if (
+            self.password_hash_memory_kib < passwords.OWASP_MIN_MEMORY_KIB
+            or self.password_hash_time_cost < passwords.OWASP_MIN_TIME_COST
+        ):
+            raise ValueError(
+                "password hashes below OWASP's minimum for argon2id (19456 KiB, 2 passes) "
+                "are for test runs only (PHOTOSTORE_ENVIRONMENT=test); raise "
+                "PHOTOSTORE_PASSWORD_HASH_MEMORY_KIB and PHOTOSTORE_PASSWORD_HASH_TIME_COST"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_weak_secrets(self) -> Settings:

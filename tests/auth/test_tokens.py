@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from photostore.auth.passwords import hash_password, verify_password
 from photostore.auth.tokens import TokenCodec
 from photostore.errors import Unauthenticated
 
@@ -64,15 +63,6 @@ def test_attacks_are_refused() -> None:
     for token in forged:
         with pytest.raises(Unauthenticated):
             codec().verify(token)
-
-
-def test_passwords_hash_with_argon2id_and_verify() -> None:
-    hashed = hash_password("correct horse")
-    assert hashed.startswith("$argon2id$")
-    assert verify_password("correct horse", hashed)
-    assert not verify_password("wrong horse", hashed)
-    assert not verify_password("correct horse", None)
-    assert not verify_password("correct horse", "not-a-hash")
 
 
 def test_a_remembered_token_still_expires_and_keeps_its_kind() -> None:

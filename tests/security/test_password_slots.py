@@ -33,7 +33,7 @@ def test_a_login_beyond_the_password_slots_gets_503_with_retry_after(
     )
     form = {"username": alice.email, "password": alice.password}
     with TestClient(create_app(one_slot)) as client:
-        slots = client.app.state.ctx.password_slots  # type: ignore[attr-defined]
+        slots = client.app.state.ctx.passwords  # type: ignore[attr-defined]
         hashing = object()  # stands for a login holding the one slot
         client.portal.call(slots.limiter.acquire_on_behalf_of_nowait, hashing)  # type: ignore[union-attr]
         busy = client.post("/v1/auth/token", data=form)

@@ -6,11 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from photostore.auth.passwords import Passwords
 from photostore.config import Settings
 from photostore.db.session import Database
 from photostore.search.cache import VectorCache
 from photostore.services.decoding import DecodeSlots
-from photostore.services.hashing import PasswordSlots
+from photostore.services.hashing import PasswordHashing
 from photostore.storage.base import BlobStore
 
 
@@ -32,18 +33,20 @@ class ServiceContext:
     """Called by :meth:`close` after the database: resources the blob store holds."""
     decode_slots: DecodeSlots = field(init=False)
     """How many images this process decodes at once (``services.decoding``)."""
-    password_slots: PasswordSlots = field(init=False)
-    """How many password hashes this process computes at once (``services.hashing``)."""
+    passwords: PasswordHashing = field(init=False)
+    """Password hashes and checks, a few at once (``services.hashing``)."""
 
     def __post_init__(self) -> None:
         # One per context, so one per process: every request's services share them.
         settings = self.settings
         slots = DecodeSlots(settings.max_concurrent_decodes, settings.decode_wait_seconds)
         object.__setattr__(self, "decode_slots", slots)  # the dataclass is frozen
-        hashes = PasswordSlots(
-            settings.max_concurrent_password_hashes, settings.password_hash_wait_seconds
+        passwords = PasswordHashing(
+            Passwords(settings.password_hash_memory_kib, settings.password_hash_time_cost),
+            settings.max_concurrent_password_hashes,
+            settings.password_hash_wait_seconds,
         )
-        object.__setattr__(self, "password_slots", hashes)
+        object.__setattr__(self, "passwords", passwords)
 
     async def close(self) -> None:
         """Release the database pool and whatever else the context holds."""

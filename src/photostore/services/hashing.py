@@ -1,4 +1,5 @@
-"""Password slots: how many password hashes (and checks) one process computes at once.
+"""Password hashing for services: how many hashes (and checks) one process computes at
+once, at the cost the settings give.
 
 An argon2id hash takes 64 MiB and tens of milliseconds of every core it gets; 30
 anonymous logins at once added about 900 MB to a process and took another user's file
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from photostore.auth.passwords import Passwords
 from photostore.errors import PasswordChecksBusy
 from photostore.services.slots import Slots
 
@@ -25,8 +27,18 @@ def _busy(total: int) -> PasswordChecksBusy:
     )
 
 
-class PasswordSlots(Slots):
-    """At most ``total`` password hashes at once; a caller waits up to ``wait_seconds``."""
+class PasswordHashing(Slots):
+    """Hashes and checks passwords with ``passwords``, at most ``total`` at once; a caller
+    waits up to ``wait_seconds`` for a slot."""
 
-    def __init__(self, total: int, wait_seconds: float) -> None:
+    def __init__(self, passwords: Passwords, total: int, wait_seconds: float) -> None:
         super().__init__(total, wait_seconds, _busy)
+        self._passwords = passwords
+
+    async def hash(self, password: str) -> str:
+        """The stored form of ``password`` (``Passwords.hash``), computed in a slot."""
+        return await self.run(self._passwords.hash, password)
+
+    async def verify(self, password: str, password_hash: str | None) -> bool:
+        """Whether ``password`` matches (``Passwords.verify``), checked in a slot."""
+        return await self.run(self._passwords.verify, password, password_hash)

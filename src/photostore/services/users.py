@@ -12,12 +12,7 @@ import anyio
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from photostore.auth.passwords import (
-    MAX_PASSWORD_LENGTH,
-    MIN_PASSWORD_LENGTH,
-    hash_password,
-    verify_password,
-)
+from photostore.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from photostore.auth.principal import Principal, Role, principal_of_account
 from photostore.crypto.deletion_log import deletion_log_path, record_deletion
 from photostore.db.models import ApiKey, User, UserKey
@@ -90,7 +85,7 @@ class UserService:
         """Create an account; an email already in use is a :class:`Conflict`."""
         email = normalize_email(email)
         check_password_policy(password)
-        password_hash = await self.ctx.password_slots.run(hash_password, password)
+        password_hash = await self.ctx.passwords.hash(password)
         user = User(id=new_id(), email=email, password_hash=password_hash, role=role.value)
         try:
             async with self.ctx.db.for_system() as session:
@@ -123,9 +118,7 @@ class UserService:
             email = ""
         async with self.ctx.db.for_system() as session:
             user = await session.scalar(select(User).where(User.email == email))
-        ok = await self.ctx.password_slots.run(
-            verify_password, password, user.password_hash if user else None
-        )
+        ok = await self.ctx.passwords.verify(password, user.password_hash if user else None)
         return LoginAttempt(user=user, ok=ok and user is not None)
 
     async def get(self, user_id: uuid.UUID) -> User:
@@ -155,9 +148,9 @@ class UserService:
         user's own API keys (an attacker who knew the old password may have made some)."""
         check_password_policy(new)
         user = await self.get(user_id)
-        if not await self.ctx.password_slots.run(verify_password, current, user.password_hash):
+        if not await self.ctx.passwords.verify(current, user.password_hash):
             raise Forbidden("the current password is not correct")
-        new_hash = await self.ctx.password_slots.run(hash_password, new)
+        new_hash = await self.ctx.passwords.hash(new)
         now = self.ctx.clock()
         async with self.ctx.db.for_user(user_id) as session:
             await session.execute(
