@@ -43,26 +43,48 @@ deletions_app = typer.Typer(
 )
 app.add_typer(deletions_app, name="deletions")
 
+# Options that stand for a setting default to None: unset, the setting's own default or
+# PHOTOSTORE_ variable applies, so that each default is written once, in Settings.
 DataDir = Annotated[
-    Path,
+    Path | None,
     typer.Option(
         "--data-dir",
-        envvar="PHOTOSTORE_DATA_DIR",
-        help="Folder of the embedded database, blobs and staging files.",
+        help="Folder of the embedded database, blobs and staging files "
+        f"(default: PHOTOSTORE_DATA_DIR, else {Settings.model_fields['data_dir'].default})",
+        show_default=False,
     ),
 ]
-DEFAULT_DATA_DIR = Path("photostore-data")
 
 
-def _settings(data_dir: Path, **overrides: object) -> Settings:
-    return Settings(data_dir=data_dir.resolve(), **overrides)  # type: ignore[arg-type]
+def _settings(data_dir: Path | None, **options: object) -> Settings:
+    """The settings from the environment, with the options given on the command line."""
+    given = {name: value for name, value in options.items() if value is not None}
+    if data_dir is not None:
+        given["data_dir"] = data_dir
+    settings = Settings(**given)  # type: ignore[arg-type]
+    # Resolved once, so that a change of folder later in the process changes nothing.
+    return settings.model_copy(update={"data_dir": settings.data_dir.resolve()})
 
 
 @app.command()
 def serve(
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    host: Annotated[str, typer.Option(envvar="PHOTOSTORE_HOST")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(envvar="PHOTOSTORE_PORT")] = 8000,
+    data_dir: DataDir = None,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            help="Address to listen on (default: PHOTOSTORE_HOST, else "
+            f"{Settings.model_fields['host'].default})",
+            show_default=False,
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            help="Port to listen on (default: PHOTOSTORE_PORT, else "
+            f"{Settings.model_fields['port'].default})",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Start the API (and the embedded PostgreSQL unless PHOTOSTORE_DATABASE_URL is set)."""
     import uvicorn
@@ -81,8 +103,8 @@ def serve(
         with database_runtime(settings) as ready:
             uvicorn.run(
                 create_app(ready),
-                host=host,
-                port=port,
+                host=settings.host,
+                port=settings.port,
                 log_config=None,
                 access_log=False,
                 # uvicorn believes X-Forwarded-For from loopback unless told otherwise:
@@ -104,7 +126,7 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
 
 
 @app.command()
-def migrate(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
+def migrate(data_dir: DataDir = None) -> None:
     """Apply the database migrations and exit."""
     from photostore.runtime import database_runtime
 
@@ -116,7 +138,7 @@ def migrate(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
 def user_create(
     email: Annotated[str, typer.Option(help="The account's email (its login name).")],
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
-    data_dir: DataDir = DEFAULT_DATA_DIR,
+    data_dir: DataDir = None,
     admin: Annotated[bool, typer.Option("--admin", help="Give the admin role.")] = False,
 ) -> None:
     """Create an account (works whether or not `serve` runs on the same folder)."""
@@ -170,7 +192,7 @@ def service_key_create(
         list[str],
         typer.Option(help="A data scope (images:read, images:write, ...); repeat for more."),
     ],
-    data_dir: DataDir = DEFAULT_DATA_DIR,
+    data_dir: DataDir = None,
     expires_days: Annotated[
         int | None, typer.Option(min=1, help="Expire after this many days (default: never).")
     ] = None,
@@ -194,7 +216,7 @@ def service_key_create(
 
 
 @service_keys_app.command("list")
-def service_key_list(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
+def service_key_list(data_dir: DataDir = None) -> None:
     """Every service key (revoked ones too), newest first; never a secret."""
     from photostore.db.models import ServiceKey
     from photostore.services.service_keys import ServiceKeyService
@@ -210,7 +232,7 @@ def service_key_list(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
 @service_keys_app.command("revoke")
 def service_key_revoke(
     key_id: Annotated[uuid.UUID, typer.Argument(help="The id `service-keys list` shows.")],
-    data_dir: DataDir = DEFAULT_DATA_DIR,
+    data_dir: DataDir = None,
 ) -> None:
     """Revoke a service key: from the next request on, it is refused (401)."""
     from photostore.services.service_keys import ServiceKeyService
@@ -223,14 +245,16 @@ def service_key_revoke(
 
 
 @db_app.command("url")
-def db_url(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
+def db_url(data_dir: DataDir = None) -> None:
     """Print a psql connection URL for the running embedded database (superuser)."""
     from urllib.parse import quote
 
-    where = running_cluster_socket(_settings(data_dir).embedded_pgdata)
+    settings = _settings(data_dir)
+    where = running_cluster_socket(settings.embedded_pgdata)
     if where is None:
         typer.echo(
-            f"the embedded database in {data_dir} is not running; start `photostore serve`",
+            f"the embedded database in {settings.data_dir} is not running; "
+            "start `photostore serve`",
             err=True,
         )
         raise typer.Exit(code=1)
@@ -242,7 +266,7 @@ def db_url(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
 
 @search_app.command("optimize")
 def search_optimize(
-    data_dir: DataDir = DEFAULT_DATA_DIR,
+    data_dir: DataDir = None,
     min_vectors: Annotated[
         int | None,
         typer.Option(
@@ -285,7 +309,7 @@ def _owner_libpq_url(settings: Settings, ready: Settings) -> str:
 
 
 @keys_app.command("rotate")
-def keys_rotate(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
+def keys_rotate(data_dir: DataDir = None) -> None:
     """Re-wrap every user's data key under a new master key (blobs are not rewritten).
 
     With the key file (the default), a new master key is made and the old one is kept
@@ -340,7 +364,7 @@ async def _rotate(settings: Settings) -> int:
 
 
 @deletions_app.command("apply")
-def deletions_apply(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
+def deletions_apply(data_dir: DataDir = None) -> None:
     """Delete again every account of the deletion log that a restore brought back.
 
     `serve` does this on every start; run it after restoring blobs or a database by
