@@ -9,12 +9,17 @@ from typing import Any
 import psycopg
 import pytest
 from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from psycopg import sql
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
 
 from photostore.db.embedded import OWNER_ROLE, EmbeddedCluster, ensure_database
 from photostore.db.migrate import RetiredSchema, alembic_config, upgrade_to_head
-from photostore.db.models import LOGGED_GENERATIONS, TENANT_TABLES
+from photostore.db.models import LOGGED_GENERATIONS, TENANT_TABLES, Base
+from tests.conftest import ScratchDatabase
 
 # Every object of schema ``public`` that no extension owns, named with enough of its
 # definition (privileges, policy expressions, function bodies) that two snapshots are
@@ -313,3 +318,17 @@ def test_stored_emails_are_composed_and_a_clash_keeps_the_composed_one(
         stored: dict[str, str] = dict(conn.execute("SELECT id::text, email FROM users").fetchall())
     assert stored == {**accounts, "00000000-0000-4000-8000-000000000001": "zo\u00e9@example.org"}
     command.downgrade(config, "0005_refresh_families")
+
+
+def test_the_migrations_build_the_tables_the_models_declare(database: ScratchDatabase) -> None:
+    """Alembic's autogenerate comparison finds nothing between the migrated database and
+    ``db.models``: a column, type, index or foreign key added to one and not the other
+    fails here."""
+    engine = create_engine(database.owner_url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            differences = compare_metadata(context, Base.metadata)
+    finally:
+        engine.dispose()
+    assert differences == [], "\n".join(map(str, differences))
