@@ -26,6 +26,8 @@ from photostore.db.embedded import EmbeddedCluster, ensure_database
 from tests import imagegen
 from tests.conftest import ScratchDatabase, postgres_folder
 
+pytestmark = pytest.mark.slow  # every test starts the command, most a server and a cluster
+
 COMMAND = [sys.executable, "-m", "photostore"]
 
 

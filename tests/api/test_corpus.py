@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from photostore.media.exif import read_metadata
 from tests.conftest import Account, upload
 from tests.media import corpus
+
+pytestmark = pytest.mark.slow  # walks the whole camera corpus
 
 
 def test_every_corpus_file_is_stored_with_its_metadata(

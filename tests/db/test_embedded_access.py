@@ -21,9 +21,10 @@ from photostore.db.embedded import (
 )
 from tests.conftest import postgres_folder
 
-pytestmark = pytest.mark.skipif(
-    server_os_user() is None, reason="logging in as another OS user needs root"
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(server_os_user() is None, reason="logging in as another OS user needs root"),
+]
 
 # pg_hba.conf as photostore before this change left it (the wheel's initdb --auth=trust).
 TRUST = "local all all trust\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n"

@@ -312,6 +312,7 @@ print(json.dumps({"refused": refused, "growth_kib": after - before}))
 """
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_refusing_a_bomb_keeps_memory_small(tmp_path: Path) -> None:
     # Peak RSS is per process and only grows, so measure in a fresh interpreter.
     (tmp_path / "bomb.png").write_bytes(imagegen.make_png_bomb(60_000, 60_000))

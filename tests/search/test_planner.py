@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -13,13 +13,16 @@ from sqlalchemy import Select, select, update
 
 from photostore.app import build_context
 from photostore.config import Settings
-from photostore.db.embedded import OWNER_ROLE
+from photostore.db.embedded import OWNER_ROLE, EmbeddedCluster
 from photostore.db.models import Image
 from photostore.errors import NotFound
 from photostore.search import Neighbor, Plan, PlanLimits, SpaceRef, choose_plan, nearest
 from photostore.search.maintenance import optimize
-from tests.conftest import ScratchDatabase
+from tests.conftest import ScratchDatabase, SeededTemplate, seeded_template
 from tests.search.library import Library, clustered_vectors, seed_library
+
+# Seeds 5,300 vectors and builds an HNSW index once per worker.
+pytestmark = pytest.mark.slow
 
 DIM = 32
 K = 10
@@ -112,8 +115,7 @@ def _trash(settings: Settings, library: Library, image_ids: Sequence[uuid.UUID])
     asyncio.run(run())
 
 
-@pytest.fixture
-def libraries(settings: Settings, database: ScratchDatabase) -> tuple[Library, Library]:
+def _seed_libraries(settings: Settings, database: ScratchDatabase) -> tuple[Library, Library]:
     """A large user whose space has its HNSW index, and a small one searched exactly."""
     rng = np.random.default_rng(20260101)
     large = seed_library(settings, clustered_vectors(rng, LARGE, DIM))
@@ -122,6 +124,29 @@ def libraries(settings: Settings, database: ScratchDatabase) -> tuple[Library, L
     report = optimize(owner_url, min_vectors=1000)
     assert report.built == ["clip"]
     return large, small
+
+
+@pytest.fixture(scope="session")
+def seeded_libraries(
+    pg_cluster: EmbeddedCluster, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SeededTemplate[tuple[Library, Library]]]:
+    # Seeding and indexing take seconds; every test clones the result instead.
+    folder = tmp_path_factory.mktemp("planner")
+    with seeded_template(pg_cluster, folder, "planner", _seed_libraries) as template:
+        yield template
+
+
+@pytest.fixture
+def database_template(seeded_libraries: SeededTemplate[tuple[Library, Library]]) -> str:
+    return seeded_libraries.name
+
+
+@pytest.fixture
+def libraries(
+    seeded_libraries: SeededTemplate[tuple[Library, Library]], database: ScratchDatabase
+) -> tuple[Library, Library]:
+    """The two users of the seeded template, in the test's own clone of it."""
+    return seeded_libraries.seeded
 
 
 def _queries(library: Library, count: int, seed: int) -> list[np.ndarray]:

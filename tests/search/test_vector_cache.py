@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from photostore.app import build_context
 from photostore.config import Settings
+from photostore.db.embedded import EmbeddedCluster
 from photostore.db.models import Embedding, EmbeddingChange, Image
 from photostore.search import cache as cache_module
 from photostore.search import nearest, space_by_name
@@ -31,6 +32,7 @@ from photostore.search.cache import (
 )
 from photostore.search.filters import SearchFilters, TakenRange
 from photostore.search.space import SpaceRef
+from tests.conftest import TEMPLATE, ScratchDatabase, SeededTemplate, seeded_template
 from tests.search.library import Library, clustered_vectors, insert_images, seed_library
 
 DIM = 32
@@ -101,9 +103,33 @@ def _truth_all(library: Library, query: np.ndarray) -> list[uuid.UUID]:
     return [library.image_ids[i] for i in np.argsort(1.0 - library.vectors @ unit, kind="stable")]
 
 
-@pytest.fixture
-def library(settings: Settings) -> Library:
+def _seed_library(settings: Settings, database: ScratchDatabase) -> Library:
     return seed_library(settings, clustered_vectors(np.random.default_rng(7), 3000, DIM))
+
+
+@pytest.fixture(scope="session")
+def seeded_library(
+    pg_cluster: EmbeddedCluster, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SeededTemplate[Library]]:
+    folder = tmp_path_factory.mktemp("vector-cache")
+    with seeded_template(pg_cluster, folder, "vector_cache", _seed_library) as template:
+        yield template
+
+
+@pytest.fixture
+def database_template(request: pytest.FixtureRequest) -> str:
+    """Tests that take ``library`` start from a clone of the seeded template; the rest
+    from an empty database, as everywhere."""
+    if "library" not in request.fixturenames:
+        return TEMPLATE
+    seeded: SeededTemplate[Library] = request.getfixturevalue("seeded_library")
+    return seeded.name
+
+
+@pytest.fixture
+def library(seeded_library: SeededTemplate[Library], database: ScratchDatabase) -> Library:
+    """3,000 clustered vectors of one user, in the test's own clone of the template."""
+    return seeded_library.seeded
 
 
 @pytest.fixture

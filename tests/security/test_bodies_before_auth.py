@@ -35,6 +35,8 @@ from photostore.db.embedded import EmbeddedCluster
 from photostore.services.embeddings import MAX_VECTOR_BATCH
 from tests.conftest import Account, scratch_database
 
+pytestmark = pytest.mark.slow  # the module starts `photostore serve`
+
 SECRET = "a test secret of the bodies-before-auth server, 32+"
 DECLARED = 40 * 1024 * 1024
 JSON_LIMIT = 1024 * 1024

@@ -16,6 +16,8 @@ from bench.serving import photostore_serve
 
 from tests.conftest import ScratchDatabase
 
+pytestmark = pytest.mark.slow  # each test starts `photostore serve`
+
 Serve = Callable[[dict[str, str]], AbstractContextManager[str]]
 
 

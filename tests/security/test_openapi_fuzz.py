@@ -27,6 +27,8 @@ from photostore.config import Settings
 from tests import imagegen
 from tests.conftest import Account, upload
 
+pytestmark = pytest.mark.slow  # hundreds of generated requests
+
 SKIPPED = {("POST", "/v1/auth/logout"), ("DELETE", "/v1/users/me")}
 EXAMPLES = 400
 

@@ -66,6 +66,7 @@ def served(database: ScratchDatabase, tmp_path: Path) -> Iterator[str]:
         yield base
 
 
+@pytest.mark.slow  # starts `photostore serve`; hashes at the production cost
 def test_a_burst_of_logins_is_bounded_and_leaves_file_reads_their_threads(served: str) -> None:
     email, password = "reader@example.org", "correct horse"
     assert httpx.post(f"{served}/v1/users", json={"email": email, "password": password}).is_success

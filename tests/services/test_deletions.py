@@ -64,6 +64,7 @@ def _read_all(store: BlobStore, key: str) -> bytes:
     return b"".join(store.read_range(key, 0, store.size(key)))
 
 
+@pytest.mark.slow  # dumps and restores a database
 def test_an_account_deleted_after_a_backup_is_deleted_again_when_it_is_restored(
     settings: Settings, database: ScratchDatabase, tmp_path: Path
 ) -> None:
@@ -110,6 +111,7 @@ def test_an_account_deleted_after_a_backup_is_deleted_again_when_it_is_restored(
             close()
 
 
+@pytest.mark.slow  # runs the command
 def test_deletions_apply_deletes_again_and_then_finds_nothing(
     settings: Settings, database: ScratchDatabase, tmp_path: Path
 ) -> None:
