@@ -23,14 +23,10 @@ from photostore.db.models import Embedding, EmbeddingChange, Image
 from photostore.search import cache as cache_module
 from photostore.search import nearest, space_by_name
 from photostore.search import vector as vector_module
-from photostore.search.cache import (
-    SpaceMatrix,
-    VectorCache,
-    _Overlay,
-    _patched,
-    parse_copy_binary,
-)
+from photostore.search.binary import copy_vectors, parse_copy_binary
+from photostore.search.cache import VectorCache
 from photostore.search.filters import SearchFilters, TakenRange
+from photostore.search.matrix import SpaceMatrix, patched
 from photostore.search.space import SpaceRef
 from tests.conftest import TEMPLATE, ScratchDatabase, SeededTemplate, seeded_template
 from tests.search.library import Library, clustered_vectors, insert_images, seed_library
@@ -76,13 +72,13 @@ async def _ask(
 
 async def _ask_apart(cache: VectorCache, library: Library, query: np.ndarray) -> list[uuid.UUID]:
     """:func:`_ask` in a transaction of its own, as another request would."""
-    async with cache._db.for_user(library.owner_id) as session:
+    async with cache.db.for_user(library.owner_id) as session:
         return await _ask(session, cache, library, query)
 
 
 async def _change(cache: VectorCache, library: Library, statement: Any) -> None:
     """Run ``statement`` as the library's owner and commit it."""
-    async with cache._db.for_user(library.owner_id) as session:
+    async with cache.db.for_user(library.owner_id) as session:
         await session.execute(statement)
 
 
@@ -101,6 +97,12 @@ def _truth(library: Library, query: np.ndarray) -> list[uuid.UUID]:
 def _truth_all(library: Library, query: np.ndarray) -> list[uuid.UUID]:
     unit = query / np.linalg.norm(query)
     return [library.image_ids[i] for i in np.argsort(1.0 - library.vectors @ unit, kind="stable")]
+
+
+def _held(cache: VectorCache, key: tuple[uuid.UUID, uuid.UUID]) -> SpaceMatrix:
+    matrix = cache.held(*key)
+    assert matrix is not None, "the space is not held"
+    return matrix
 
 
 def _seed_library(settings: Settings, database: ScratchDatabase) -> Library:
@@ -232,12 +234,12 @@ def test_a_changed_space_reloads_at_most_once_per_interval(
     now = [1000.0]
 
     async def work(session: AsyncSession, cache: VectorCache) -> None:
-        cache._clock = lambda: now[0]
+        cache.clock = lambda: now[0]
         cache.refresh_seconds = 60
         await _ask_apart(cache, library, library.vectors[0])
         await cache.settled()
-        loaded = cache._entries[key]
-        async with cache._db.for_user(owner) as other:
+        loaded = _held(cache, key)
+        async with cache.db.for_user(owner) as other:
             await other.execute(
                 delete(Embedding).where(
                     Embedding.owner_id == owner, Embedding.image_id == library.image_ids[0]
@@ -245,11 +247,11 @@ def test_a_changed_space_reloads_at_most_once_per_interval(
             )
         assert library.image_ids[0] not in await _ask_apart(cache, library, library.vectors[0])
         await cache.settled()
-        assert cache._entries[key] is loaded  # too soon to load again
+        assert _held(cache, key) is loaded  # too soon to load again
         now[0] += 61
         assert library.image_ids[0] not in await _ask_apart(cache, library, library.vectors[0])
         await cache.settled()
-        assert cache._entries[key].generation > loaded.generation
+        assert _held(cache, key).generation > loaded.generation
         assert library.image_ids[0] not in await _ask_apart(cache, library, library.vectors[0])
 
     _in_session(cached, owner, work)
@@ -455,7 +457,7 @@ def test_a_date_range_alone_is_applied_in_memory(
     )
 
     async def ask(cache: VectorCache) -> list[uuid.UUID]:
-        async with cache._db.for_user(owner) as session:
+        async with cache.db.for_user(owner) as session:
             space = await space_by_name(session, owner, "clip")
             found = await nearest(
                 session, owner, space, query.tolist(), K, in_range, cache=cache, taken=taken
@@ -529,7 +531,7 @@ def test_at_most_two_spaces_load_at_once(cached: Settings, settings: Settings) -
                 # so no load starts before all three were asked for.
                 for space in spaces:
                     assert await cache.matrix(session, space) is None
-            assert len(cache._loads) == 2
+            assert cache.loads_under_way == 2
             await cache.settled()
             held = [cache.holds(s.owner_id, s.id) for s in spaces]
             assert held == [True, True, False]
@@ -585,10 +587,10 @@ def test_writes_after_a_load_are_answered_from_the_matrix_and_the_log(
             raise AssertionError("answered by the planner, not by the matrix and the log")
 
         monkeypatch.setattr(vector_module, "_plan", no_planner)
-        async with cache._db.for_user(owner) as writer:
+        async with cache.db.for_user(owner) as writer:
             (added,) = await _add_images(writer, library, query[None, :])
         assert (await _ask_apart(cache, library, query))[0] == added
-        async with cache._db.for_user(owner) as writer:
+        async with cache.db.for_user(owner) as writer:
             await writer.execute(
                 delete(Embedding).where(Embedding.owner_id == owner, Embedding.image_id == added)
             )
@@ -631,7 +633,7 @@ def test_a_bulk_write_sends_queries_to_the_planner_until_the_reload(
         await cache.settled()
         cache.refresh_seconds = 3600
         monkeypatch.setattr(vector_module, "_plan", counting_plan)
-        async with cache._db.for_user(owner) as writer:
+        async with cache.db.for_user(owner) as writer:
             bulk = rng.standard_normal((1001, DIM)).astype(np.float32)
             bulk[0] = query
             added = await _add_images(writer, library, bulk)
@@ -694,17 +696,17 @@ def test_an_overlay_read_by_a_writing_transaction_is_not_shared(
 
     async def work(session: AsyncSession, cache: VectorCache) -> None:
         cache.refresh_seconds = 3600
-        async with cache._db.for_user(owner) as reader:
+        async with cache.db.for_user(owner) as reader:
             await _ask(reader, cache, library, query)
         await cache.settled()
         with contextlib.suppress(_RolledBack):
-            async with cache._db.for_user(owner) as writer:
+            async with cache.db.for_user(owner) as writer:
                 await move_onto_query(writer, moved)
                 assert (await _ask(writer, cache, library, query))[0] == moved
                 raise _RolledBack
-        async with cache._db.for_user(owner) as other_writer:
+        async with cache.db.for_user(owner) as other_writer:
             await move_onto_query(other_writer, other)  # the same generation number
-        async with cache._db.for_user(owner) as reader:
+        async with cache.db.for_user(owner) as reader:
             found = await _ask(reader, cache, library, query)
         assert found[0] == other
         assert moved not in found[:2]
@@ -754,7 +756,7 @@ def test_trash_and_restore_reach_the_matrix_without_a_statement_of_their_own(
         monkeypatch.setattr(vector_module, "_plan", forbidden)
         monkeypatch.setattr(vector_module, "_packed_candidates", forbidden)
         space = await space_by_name(session, owner, "clip")
-        held = cache._entries[(owner, library.space.id)]
+        held = _held(cache, (owner, library.space.id))
         assert held.generation == space.generation
         assert len(held.image_ids) == len(library.image_ids) - 1
         assert await _ask_apart(cache, library, query) == expected
@@ -780,7 +782,6 @@ def test_an_update_folds_the_overlay_into_the_matrix_without_reading_the_space(
     owner = library.owner_id
     key = (owner, library.space.id)
     query = library.vectors[300]
-    copy_vectors = cache_module._copy_vectors
 
     async def changed_rows_only(
         session: AsyncSession, space: SpaceRef, only: NDArray[np.bytes_] | None = None
@@ -795,7 +796,7 @@ def test_an_update_folds_the_overlay_into_the_matrix_without_reading_the_space(
         cache.refresh_seconds = 3600
         truth = _truth(library, query)
         moved_far, moved_near = truth[0], library.image_ids[2500]
-        async with cache._db.for_user(owner) as writer:
+        async with cache.db.for_user(owner) as writer:
             (added,) = await _add_images(writer, library, query[None, :])
             for image_id, vector in ((moved_far, -query), (moved_near, query)):
                 await writer.execute(
@@ -805,18 +806,18 @@ def test_an_update_folds_the_overlay_into_the_matrix_without_reading_the_space(
                 )
             await writer.execute(_trash(owner, truth[1]))
         before = await _ask_apart(cache, library, query)  # the log answers, the overlay is kept
-        monkeypatch.setattr(cache_module, "_copy_vectors", changed_rows_only)
+        monkeypatch.setattr(cache_module, "copy_vectors", changed_rows_only)
         cache.refresh_seconds = 0
         assert await _ask_apart(cache, library, query) == before  # and schedules the update
         await cache.settled()
         space = await space_by_name(session, owner, "clip")
-        folded = cache._entries[key]
+        folded = _held(cache, key)
         assert folded.generation == space.generation
         assert await _ask_apart(cache, library, query) == before
         assert set(before[:2]) == {added, moved_near}
         assert moved_far not in before and truth[1] not in before
         monkeypatch.undo()
-        read = await cache._read(key, space)
+        read = await cache.read_space(space)
         assert read is not None
         _assert_same_rows(folded, read)
 
@@ -843,7 +844,7 @@ def test_folding_gives_the_rows_a_rebuild_gives(held_rows: int) -> None:
         rng.standard_normal((len(current_ids), DIM)).astype(np.float32),
         rng.integers(0, 40, len(current_ids)),
     )
-    folded = _patched(held, _Overlay(1, 5, np.concatenate([ids[changed], new_ids]), current))
+    folded = patched(held, np.concatenate([ids[changed], new_ids]), current, 5)
     kept = ~np.isin(ids, ids[changed])
     rebuilt = SpaceMatrix.build(
         5,

@@ -50,7 +50,8 @@ from sqlalchemy.sql.elements import SQLCoreOperations
 
 from photostore.db.models import Embedding, Image
 from photostore.errors import InvalidInput, NotFound
-from photostore.search.cache import CachedSpace, VectorCache, packed_uuids
+from photostore.search.binary import packed_uuids
+from photostore.search.cache import CachedSpace, VectorCache
 from photostore.search.filters import TakenRange
 from photostore.search.indexes import ready_index
 from photostore.search.space import SpaceRef

@@ -1,0 +1,102 @@
+"""Vectors and ids from PostgreSQL as bytes numpy reads without a Python object per row:
+a space's rows as one binary ``COPY``, and id lists as one ``bytea`` of 16-byte ids.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import ColumnElement, LargeBinary, func, literal
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import SQLCoreOperations
+
+from photostore.db.session import driver_connection
+from photostore.search.matrix import SpaceMatrix
+from photostore.search.space import SpaceRef
+
+# COPY BINARY: an 11-byte signature, 4 bytes of flags, 4 of header extension; each row a
+# 16-bit field count then per field a 32-bit length and the bytes; a 16-bit -1 trailer.
+_COPY_HEADER = 19
+_COPY_TRAILER = 2
+
+
+def _row_dtype(dimension: int) -> np.dtype[np.void]:
+    return np.dtype(
+        [
+            ("fields", ">i2"),
+            ("id_length", ">i4"),
+            ("image_id", "V16"),
+            ("vector_length", ">i4"),
+            ("dim", ">i2"),
+            ("unused", ">i2"),
+            ("values", ">f4", (dimension,)),
+            ("taken_length", ">i4"),
+            ("taken_at", ">i8"),
+        ]
+    )
+
+
+def parse_copy_binary(
+    data: bytes | bytearray, dimension: int
+) -> tuple[NDArray[np.bytes_], NDArray[np.float32], NDArray[np.int64]]:
+    """Image ids, vectors and dates from ``COPY (SELECT image_id, embedding, taken_at ...)
+    TO STDOUT (FORMAT binary)``."""
+    body = memoryview(data)[_COPY_HEADER : len(data) - _COPY_TRAILER]
+    rows = np.frombuffer(body, dtype=_row_dtype(dimension))
+    if len(rows) and (
+        not (rows["fields"] == 3).all()
+        or not (rows["id_length"] == 16).all()
+        or not (rows["dim"] == dimension).all()
+        or not (rows["taken_length"] == 8).all()
+    ):
+        raise ValueError("unexpected COPY row layout")
+    ids = np.ascontiguousarray(rows["image_id"]).view("S16")
+    return (
+        ids,
+        np.ascontiguousarray(rows["values"], dtype=np.float32),
+        np.ascontiguousarray(rows["taken_at"], dtype=np.int64),
+    )
+
+
+async def copy_vectors(
+    session: AsyncSession, space: SpaceRef, only: NDArray[np.bytes_] | None = None
+) -> bytearray:
+    """The space's rows of live images (``only`` those images' when given, as 16-byte
+    ids) as ``COPY ... (FORMAT binary)`` on the session's own connection."""
+    driver = driver_connection(session)
+    buffer = bytearray()
+    # COPY takes no parameters; every value below is a UUID made here, not a string given.
+    listed = ""
+    if only is not None:
+        ids = ",".join(f"'{uuid_of(raw)}'" for raw in only)
+        listed = f" AND e.image_id IN ({ids})"
+    statement = (
+        "COPY (SELECT e.image_id, e.embedding, i.taken_at FROM embeddings e "  # noqa: S608
+        "JOIN images i ON i.owner_id = e.owner_id AND i.id = e.image_id "
+        f"WHERE e.owner_id = '{space.owner_id}' AND e.space_id = '{space.id}'{listed} "
+        f"AND i.owner_id = '{space.owner_id}' AND i.trashed_at IS NULL) "
+        "TO STDOUT (FORMAT binary)"
+    )
+    async with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        async for chunk in copy:
+            buffer += chunk
+    return buffer
+
+
+def packed_uuids(column: SQLCoreOperations[uuid.UUID]) -> ColumnElement[bytes]:
+    """An aggregate of ``column`` as one ``bytea`` of 16-byte ids, in no order: numpy
+    reads it as an ``S16`` array without one Python object per row."""
+    return func.string_agg(func.uuid_send(column), literal(b"", LargeBinary))
+
+
+def uuid_of(raw: bytes) -> uuid.UUID:
+    """An id of an ``S16`` array (numpy drops its trailing zero bytes) as a UUID."""
+    return uuid.UUID(bytes=bytes(raw).ljust(16, b"\0"))
+
+
+def matrix_of_copy(data: bytearray, space: SpaceRef, generation: int) -> SpaceMatrix:
+    """The matrix of a space's ``copy_vectors`` output, filed under ``generation``."""
+    ids, vectors, taken_at = parse_copy_binary(data, space.dimension)
+    return SpaceMatrix.build(generation, space.metric, ids, vectors, taken_at)
