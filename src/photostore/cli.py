@@ -340,7 +340,7 @@ async def _rotate(settings: Settings) -> int:
         keyring_for,
         write_key_file,
     )
-    from photostore.services.keys import rewrap_data_keys
+    from photostore.services.key_rotation import rewrap_data_keys
 
     ring = keyring_for(settings)
     key_file = settings.resolved_master_key_file

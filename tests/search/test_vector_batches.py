@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from photostore.app import create_app
 from photostore.config import Settings
-from photostore.search import vector as vector_module
+from photostore.search import planner as planner_module
 from photostore.services.context import ServiceContext
 from tests.conftest import Account, create_account
 from tests.library.factories import make_image
@@ -297,7 +297,7 @@ def test_a_batch_is_found_by_search_from_the_vector_cache(
 
     # From here on every answer comes from the held matrix and the change log: a new
     # image and a replaced vector, written by one batch, are seen at once.
-    monkeypatch.setattr(vector_module, "_plan", no_planner)
+    monkeypatch.setattr(planner_module, "_plan", no_planner)
     batch = [
         {"image_id": images[4], "values": _angle(100)},
         {"image_id": images[0], "values": _angle(95)},

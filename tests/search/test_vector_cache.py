@@ -22,7 +22,7 @@ from photostore.db.embedded import EmbeddedCluster
 from photostore.db.models import Embedding, EmbeddingChange, Image
 from photostore.search import cache as cache_module
 from photostore.search import nearest, space_by_name
-from photostore.search import vector as vector_module
+from photostore.search import planner as planner_module
 from photostore.search.binary import copy_vectors, parse_copy_binary
 from photostore.search.cache import VectorCache
 from photostore.search.filters import SearchFilters, TakenRange
@@ -476,7 +476,7 @@ def test_a_date_range_alone_is_applied_in_memory(
         def no_list(*args: Any) -> None:
             raise AssertionError("the candidates were listed instead of selected in memory")
 
-        monkeypatch.setattr(vector_module, "_packed_candidates", no_list)
+        monkeypatch.setattr(planner_module, "_packed_candidates", no_list)
         first = await ask(cache)
         assert first == expected(window)
         # Trashed images stay out of a date range too.
@@ -494,7 +494,7 @@ def test_a_date_range_alone_is_applied_in_memory(
         moved_in = await ask(cache)
         assert moved_in[0] == library.image_ids[42]
         await cache.settled()
-        monkeypatch.setattr(vector_module, "_packed_candidates", no_list)
+        monkeypatch.setattr(planner_module, "_packed_candidates", no_list)
         assert await ask(cache) == moved_in
 
     _in_session(cached, owner, work)
@@ -586,7 +586,7 @@ def test_writes_after_a_load_are_answered_from_the_matrix_and_the_log(
         def no_planner(*args: Any) -> None:
             raise AssertionError("answered by the planner, not by the matrix and the log")
 
-        monkeypatch.setattr(vector_module, "_plan", no_planner)
+        monkeypatch.setattr(planner_module, "_plan", no_planner)
         async with cache.db.for_user(owner) as writer:
             (added,) = await _add_images(writer, library, query[None, :])
         assert (await _ask_apart(cache, library, query))[0] == added
@@ -622,7 +622,7 @@ def test_a_bulk_write_sends_queries_to_the_planner_until_the_reload(
     rng = np.random.default_rng(17)
     query = library.vectors[9]
     planned: list[int] = []
-    plan = vector_module._plan
+    plan = planner_module._plan
 
     async def counting_plan(*args: Any, **kwargs: Any) -> Any:
         planned.append(1)
@@ -632,7 +632,7 @@ def test_a_bulk_write_sends_queries_to_the_planner_until_the_reload(
         await _ask_apart(cache, library, query)
         await cache.settled()
         cache.refresh_seconds = 3600
-        monkeypatch.setattr(vector_module, "_plan", counting_plan)
+        monkeypatch.setattr(planner_module, "_plan", counting_plan)
         async with cache.db.for_user(owner) as writer:
             bulk = rng.standard_normal((1001, DIM)).astype(np.float32)
             bulk[0] = query
@@ -737,8 +737,8 @@ def test_trash_and_restore_reach_the_matrix_without_a_statement_of_their_own(
         await _ask_apart(cache, library, query)
         await cache.settled()
         cache.refresh_seconds = 3600  # answers from the matrix and the log only
-        monkeypatch.setattr(vector_module, "_plan", forbidden)
-        monkeypatch.setattr(vector_module, "_packed_candidates", forbidden)
+        monkeypatch.setattr(planner_module, "_plan", forbidden)
+        monkeypatch.setattr(planner_module, "_packed_candidates", forbidden)
         first = await _ask_apart(cache, library, query)
         assert first == _truth(library, query)
         await _change(cache, library, _trash(owner, first[0]))
@@ -753,8 +753,8 @@ def test_trash_and_restore_reach_the_matrix_without_a_statement_of_their_own(
         monkeypatch.undo()
         await _ask_apart(cache, library, query)
         await cache.settled()
-        monkeypatch.setattr(vector_module, "_plan", forbidden)
-        monkeypatch.setattr(vector_module, "_packed_candidates", forbidden)
+        monkeypatch.setattr(planner_module, "_plan", forbidden)
+        monkeypatch.setattr(planner_module, "_packed_candidates", forbidden)
         space = await space_by_name(session, owner, "clip")
         held = _held(cache, (owner, library.space.id))
         assert held.generation == space.generation

@@ -28,7 +28,7 @@ from photostore.services.images import ImageService
 from photostore.services.people import PeopleService
 from photostore.services.refresh import RefreshFamilies
 from photostore.services.service_keys import ServiceKeyService
-from photostore.services.tagging import TagService
+from photostore.services.tag_library import TagService
 from photostore.services.users import UserService
 
 S = TypeVar("S")

@@ -10,8 +10,7 @@ Public entry points for the search service and the embedding routes:
 
 from __future__ import annotations
 
-from photostore.search.space import SpaceRef, find_space, space_by_name
-from photostore.search.vector import (
+from photostore.search.planner import (
     Neighbor,
     Plan,
     PlanLimits,
@@ -19,7 +18,8 @@ from photostore.search.vector import (
     nearest,
     vector_of_image,
 )
-from photostore.search.vectors import prepare_query, prepare_vector, prepare_vectors
+from photostore.search.space import SpaceRef, find_space, space_by_name
+from photostore.search.vector_values import prepare_query, prepare_vector, prepare_vectors
 
 __all__ = [
     "Neighbor",

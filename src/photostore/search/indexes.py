@@ -24,7 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from photostore.search.space import SpaceRef
-from photostore.search.vectors import OPCLASS
+from photostore.search.vector_values import OPCLASS
 
 INDEX_PREFIX = "ix_embeddings_hnsw_"
 # Above pgvector's defaults (16, 64): with them a 37,500-vector space gave recall@10

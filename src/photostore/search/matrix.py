@@ -2,7 +2,7 @@
 
 Rows are in ``taken_at`` order, so the images of a date range are one run of rows; an
 image's row is found by a binary search of its id. Distances are pgvector's operator
-values (``search.vectors``), ties broken by id, so that an answer from the matrix is the
+values (``search.vector_values``), ties broken by id, so that an answer from the matrix is the
 answer PostgreSQL gives. ``patched`` folds changed rows into a matrix without reading the
 space again.
 """

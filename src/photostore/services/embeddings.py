@@ -3,7 +3,7 @@
 A space is declared once per model version (name, model, dimension, metric); declaring
 the same definition again is a no-op, a different one under a taken name a conflict.
 Dropping a space drops its vectors. Cosine spaces store unit vectors
-(``search.vectors``), so a vector read back from a cosine space is the normalized one.
+(``search.vector_values``), so a vector read back from a cosine space is the normalized one.
 A bulk write stores up to ``MAX_VECTOR_BATCH`` vectors of one space in one transaction,
 with the single write's rules for each (``search.writes``).
 """

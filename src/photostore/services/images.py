@@ -38,11 +38,11 @@ from photostore.media.exif import EARLIEST_TAKEN_AT, LATEST_TAKEN_AT, plausible_
 from photostore.private_files import open_private, private_folder
 from photostore.services.context import ServiceContext
 from photostore.services.filenames import display_filename
+from photostore.services.image_tags import clean_tag_names, image_tag_names, set_image_tags
 from photostore.services.ownership import load_owned
 from photostore.services.pagination import decode_cursor, encode_cursor
 from photostore.services.search_documents import refresh_search_documents
 from photostore.services.staging import StagedUpload
-from photostore.services.tags import clean_tag_names, image_tag_names, set_image_tags
 from photostore.storage.base import BlobStore, derivative_key, original_key
 from photostore.threads import clean_up_in_thread
 

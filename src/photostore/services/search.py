@@ -35,9 +35,9 @@ from photostore.search.filters import (
     filtered_images,
 )
 from photostore.search.fusion import reciprocal_rank_fusion
+from photostore.search.planner import Neighbor, nearest, vector_of_image
 from photostore.search.space import space_by_name
 from photostore.search.text import rank_text
-from photostore.search.vector import Neighbor, nearest, vector_of_image
 from photostore.services.context import ServiceContext
 from photostore.services.images import ImageView, read_views, views_by_ids
 from photostore.services.ownership import ensure_all_owned, load_owned

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from photostore.services.tagging import TagPage as ServiceTagPage
-from photostore.services.tagging import TagView
+from photostore.services.tag_library import TagPage as ServiceTagPage
+from photostore.services.tag_library import TagView
 
 
 class TagIn(BaseModel):

@@ -273,7 +273,7 @@ _TABLES: dict[str, str] = {
     """,
     # Which images changed in a space, under the generation the change moved it to: a
     # matrix a few generations old still answers exactly, the images changed since being
-    # scored by PostgreSQL (search/vector.py). The nil UUID means "too much changed".
+    # scored by PostgreSQL (search/planner.py). The nil UUID means "too much changed".
     "embedding_changes": """
         owner_id uuid NOT NULL,
         space_id uuid NOT NULL,

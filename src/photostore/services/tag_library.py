@@ -1,8 +1,8 @@
 """Managing tags: create, rename, delete, and attach them to many images at once.
 
-The naming rules and the per-image helpers live in ``services.tags`` (which uploads use);
+The naming rules and the per-image helpers live in ``services.image_tags`` (which uploads use);
 this service is the tag library of the API. It is a module of its own because listing a
-tag's images builds on ``services.images``, which itself imports ``services.tags``.
+tag's images builds on ``services.images``, which itself imports ``services.image_tags``.
 
 Tag names are words an image is found by, so every change of a tag's name or of the
 images carrying it rebuilds those images' search documents in the same transaction.
@@ -25,11 +25,11 @@ from photostore.errors import Conflict, InvalidInput
 from photostore.ids import new_id
 from photostore.services.context import ServiceContext
 from photostore.services.image_pages import image_page
+from photostore.services.image_tags import clean_tag_names
 from photostore.services.images import MAX_PAGE_SIZE, Page
 from photostore.services.ownership import ensure_all_owned, load_owned
 from photostore.services.pagination import decode_text_cursor, encode_text_cursor
 from photostore.services.search_documents import refresh_search_documents
-from photostore.services.tags import clean_tag_names
 
 
 @dataclass(frozen=True)

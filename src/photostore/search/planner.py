@@ -55,7 +55,7 @@ from photostore.search.cache import CachedSpace, VectorCache
 from photostore.search.filters import TakenRange
 from photostore.search.indexes import ready_index
 from photostore.search.space import SpaceRef
-from photostore.search.vectors import OPERATOR, prepare_query, reported_distance
+from photostore.search.vector_values import OPERATOR, prepare_query, reported_distance
 
 MAX_K = 1000
 
@@ -100,7 +100,7 @@ _CUSTOM_PLANS = text("SELECT set_config('plan_cache_mode', 'force_custom_plan', 
 
 @dataclass(frozen=True)
 class Neighbor:
-    """An image and its distance to the query (smaller is nearer; see ``search.vectors``)."""
+    """An image and its distance to the query (smaller is nearer; see ``search.vector_values``)."""
 
     image_id: uuid.UUID
     distance: float
