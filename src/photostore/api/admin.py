@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from photostore.api.deps import (
     AdminServiceDep,
+    PageLimit,
     ServiceKeyAdmin,
     ServiceKeyServiceDep,
     StatsReader,
@@ -30,7 +31,7 @@ router = APIRouter(prefix="/v1/admin", tags=["admin"], route_class=GuardedRoute)
 async def list_accounts(
     principal: UserAdmin,
     admin: AdminServiceDep,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    limit: PageLimit = 100,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> AccountPage:
     """Every account (id, email, role, created_at), oldest first."""

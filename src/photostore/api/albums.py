@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from photostore.api.deps import AlbumServiceDep, ImagesReader, LibraryWriter
+from photostore.api.deps import AlbumServiceDep, ImagesReader, LibraryWriter, PageLimit
 from photostore.api.routing import GuardedRoute
 from photostore.api.schemas.albums import AlbumCreate, AlbumOut, AlbumPage, AlbumPatch
 from photostore.api.schemas.common import ImageIds
@@ -15,7 +15,6 @@ from photostore.api.schemas.images import ImagePage
 
 router = APIRouter(prefix="/v1/albums", tags=["albums"], route_class=GuardedRoute)
 
-Limit = Annotated[int, Query(ge=1, le=500)]
 Cursor = Annotated[str | None, Query(max_length=512)]
 
 
@@ -28,7 +27,7 @@ async def create_album(
 
 @router.get("", response_model=AlbumPage)
 async def list_albums(
-    principal: ImagesReader, albums: AlbumServiceDep, limit: Limit = 100, cursor: Cursor = None
+    principal: ImagesReader, albums: AlbumServiceDep, limit: PageLimit = 100, cursor: Cursor = None
 ) -> AlbumPage:
     """Albums newest first, with the number of images (not trashed) in each."""
     return AlbumPage.of(await albums.page(principal.user_id, limit, cursor))
@@ -79,7 +78,7 @@ async def album_images(
     album_id: uuid.UUID,
     principal: ImagesReader,
     albums: AlbumServiceDep,
-    limit: Limit = 100,
+    limit: PageLimit = 100,
     cursor: Cursor = None,
 ) -> ImagePage:
     """Images in the album, newest ``taken_at`` first, none from the trash."""

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
-from photostore.api.deps import AnalysisServiceDep, AnalysisWriter, ImagesReader
+from photostore.api.deps import AnalysisServiceDep, AnalysisWriter, ImagesReader, PageLimit
 from photostore.api.routing import GuardedRoute
 from photostore.api.schemas.analysis import AnalysisIn, AnalysisList, AnalysisOut, AnalysisPage
 
@@ -60,7 +60,7 @@ async def analysis_history(
     analyzer: Analyzer,
     principal: ImagesReader,
     analysis: AnalysisServiceDep,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    limit: PageLimit = 100,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> AnalysisPage:
     """Every result of the analyzer, newest first, in keyset pages."""

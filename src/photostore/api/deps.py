@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Generic, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from photostore.auth.apikeys import looks_like_key
@@ -25,6 +25,7 @@ from photostore.services.context import ServiceContext
 from photostore.services.embeddings import EmbeddingService
 from photostore.services.faces import FaceService
 from photostore.services.images import ImageService
+from photostore.services.pagination import MAX_PAGE_SIZE
 from photostore.services.people import PeopleService
 from photostore.services.refresh import RefreshFamilies
 from photostore.services.service_keys import ServiceKeyService
@@ -199,3 +200,7 @@ async def get_login_limiter(request: Request) -> LoginLimiter:
 
 
 LoginLimiterDep = Annotated[LoginLimiter, Depends(get_login_limiter)]
+
+
+PageLimit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
+"""The ``limit`` of a list route: how many rows one page holds."""

@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 from starlette.concurrency import iterate_in_threadpool
 
-from photostore.api.deps import ContextDep, ImageServiceDep, ImagesReader, ImagesWriter
+from photostore.api.deps import ContextDep, ImageServiceDep, ImagesReader, ImagesWriter, PageLimit
 from photostore.api.multipart import receive_upload
 from photostore.api.ranges import parse_range
 from photostore.api.routing import GuardedRoute
@@ -97,7 +97,7 @@ async def list_images(
     tag: Annotated[str | None, Query(max_length=100)] = None,
     favorite: bool | None = None,
     trashed: bool = False,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    limit: PageLimit = 100,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> ImagePage:
     """The timeline, newest ``taken_at`` first, in pages joined by ``next_cursor``."""

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from photostore.api.deps import FacesWriter, ImagesReader, PeopleServiceDep
+from photostore.api.deps import FacesWriter, ImagesReader, PageLimit, PeopleServiceDep
 from photostore.api.routing import GuardedRoute
 from photostore.api.schemas.images import ImagePage
 from photostore.api.schemas.people import (
@@ -22,7 +22,6 @@ from photostore.services.people import PeopleQuery
 
 router = APIRouter(prefix="/v1", tags=["people"], route_class=GuardedRoute)
 
-Limit = Annotated[int, Query(ge=1, le=500)]
 Cursor = Annotated[str | None, Query(max_length=512)]
 
 
@@ -40,7 +39,7 @@ async def list_people(
     people: PeopleServiceDep,
     hidden: bool = False,
     named: bool | None = None,
-    limit: Limit = 100,
+    limit: PageLimit = 100,
     cursor: Cursor = None,
 ) -> PersonPage:
     """People newest first: not hidden (or only hidden ones), optionally named or not."""
@@ -87,7 +86,7 @@ async def person_images(
     person_id: uuid.UUID,
     principal: ImagesReader,
     people: PeopleServiceDep,
-    limit: Limit = 100,
+    limit: PageLimit = 100,
     cursor: Cursor = None,
 ) -> ImagePage:
     """Images showing the person, newest ``taken_at`` first, none from the trash."""

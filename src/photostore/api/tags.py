@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from photostore.api.deps import ImagesReader, LibraryWriter, TagServiceDep
+from photostore.api.deps import ImagesReader, LibraryWriter, PageLimit, TagServiceDep
 from photostore.api.routing import GuardedRoute
 from photostore.api.schemas.common import ImageIds
 from photostore.api.schemas.images import ImagePage
@@ -15,13 +15,12 @@ from photostore.api.schemas.tags import TagIn, TagOut, TagPage
 
 router = APIRouter(prefix="/v1/tags", tags=["tags"], route_class=GuardedRoute)
 
-Limit = Annotated[int, Query(ge=1, le=500)]
 Cursor = Annotated[str | None, Query(max_length=512)]
 
 
 @router.get("", response_model=TagPage)
 async def list_tags(
-    principal: ImagesReader, tags: TagServiceDep, limit: Limit = 100, cursor: Cursor = None
+    principal: ImagesReader, tags: TagServiceDep, limit: PageLimit = 100, cursor: Cursor = None
 ) -> TagPage:
     """Tags by name, ignoring case, with the number of images (not trashed) carrying each."""
     return TagPage.of(await tags.page(principal.user_id, limit, cursor))
@@ -67,7 +66,7 @@ async def tagged_images(
     tag_id: uuid.UUID,
     principal: ImagesReader,
     tags: TagServiceDep,
-    limit: Limit = 100,
+    limit: PageLimit = 100,
     cursor: Cursor = None,
 ) -> ImagePage:
     """Images carrying the tag, newest ``taken_at`` first, none from the trash."""

@@ -12,6 +12,7 @@ from photostore.api.deps import (
     AuditServiceDep,
     LoginLimiterDep,
     OptionalPrincipal,
+    PageLimit,
     RefreshFamiliesDep,
     TokensDep,
     UserServiceDep,
@@ -167,7 +168,7 @@ async def delete_me(principal: AccountHolder, users: UserServiceDep) -> Response
 async def read_my_audit_trail(
     principal: AccountHolder,
     audit: AuditServiceDep,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    limit: PageLimit = 100,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> AuditPageOut:
     """What was done with the account's data, and by whom, newest first."""

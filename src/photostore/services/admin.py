@@ -13,11 +13,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, tuple_
 
 from photostore.db.models import Image, User
-from photostore.errors import InvalidInput
 from photostore.services.context import ServiceContext
-from photostore.services.pagination import decode_cursor, encode_cursor
-
-MAX_PAGE_SIZE = 500
+from photostore.services.pagination import check_limit, decode_cursor, encode_cursor
 
 
 @dataclass(frozen=True)
@@ -40,8 +37,7 @@ class AdminService:
 
     async def users(self, limit: int, cursor: str | None) -> UserPage:
         """Accounts, oldest first, in keyset pages."""
-        if not 1 <= limit <= MAX_PAGE_SIZE:
-            raise InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}")
+        check_limit(limit)
         stmt = select(User)
         if cursor is not None:
             created, last_id = decode_cursor(cursor)

@@ -19,12 +19,12 @@ from photostore.errors import InvalidInput
 from photostore.ids import new_id
 from photostore.services.context import ServiceContext
 from photostore.services.image_pages import image_page
-from photostore.services.images import MAX_PAGE_SIZE, Page
+from photostore.services.images import Page
 from photostore.services.ownership import ensure_all_owned, load_owned
-from photostore.services.pagination import decode_cursor, encode_cursor
+from photostore.services.pagination import check_limit, decode_cursor, encode_cursor
+from photostore.services.text_rules import check_description
 
 MAX_NAME_LENGTH = 200
-MAX_DESCRIPTION_LENGTH = 10_000
 
 
 @dataclass(frozen=True)
@@ -56,18 +56,13 @@ def clean_album_name(name: str | None) -> str:
     return name
 
 
-def _check_description(description: str | None) -> None:
-    if description is not None and len(description) > MAX_DESCRIPTION_LENGTH:
-        raise InvalidInput(f"description must be at most {MAX_DESCRIPTION_LENGTH} characters")
-
-
 class AlbumService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
 
     async def create(self, owner_id: uuid.UUID, name: str, description: str | None) -> AlbumView:
         name = clean_album_name(name)
-        _check_description(description)
+        check_description(description)
         now = self.ctx.clock()
         album = Album(
             owner_id=owner_id,
@@ -90,8 +85,7 @@ class AlbumService:
 
     async def page(self, owner_id: uuid.UUID, limit: int, cursor: str | None) -> AlbumPage:
         """The owner's albums, newest first, in keyset pages."""
-        if not 1 <= limit <= MAX_PAGE_SIZE:
-            raise InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}")
+        check_limit(limit)
         stmt = select(Album, _image_count()).where(Album.owner_id == owner_id)
         if cursor is not None:
             created_at, last_id = decode_cursor(cursor)
@@ -112,7 +106,7 @@ class AlbumService:
         """Rename the album or change (null clears) its description."""
         name = clean_album_name(changes.name) if "name" in changes.fields else None
         if "description" in changes.fields:
-            _check_description(changes.description)
+            check_description(changes.description)
         async with self.ctx.db.for_user(owner_id) as session:
             album = await load_owned(session, Album, owner_id, album_id, "album", for_update=True)
             if name is not None:

@@ -21,12 +21,11 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from photostore.db.models import AnalysisResult, Image, ImageText, Label
-from photostore.errors import InvalidInput, NotFound
+from photostore.errors import NotFound
 from photostore.ids import new_id
 from photostore.services.context import ServiceContext
-from photostore.services.images import MAX_PAGE_SIZE
 from photostore.services.ownership import ensure_all_owned
-from photostore.services.pagination import decode_cursor, encode_cursor
+from photostore.services.pagination import check_limit, decode_cursor, encode_cursor
 from photostore.services.search_documents import refresh_search_documents
 
 
@@ -158,8 +157,7 @@ class AnalysisService:
         cursor: str | None,
     ) -> HistoryPage:
         """Every write of the analyzer about the image, newest first, in keyset pages."""
-        if not 1 <= limit <= MAX_PAGE_SIZE:
-            raise InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}")
+        check_limit(limit)
         stmt = select(AnalysisResult).where(
             AnalysisResult.owner_id == owner_id,
             AnalysisResult.image_id == image_id,

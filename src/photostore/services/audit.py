@@ -17,12 +17,10 @@ from sqlalchemy import bindparam, insert, select, text, tuple_
 from photostore.db.models import AuditEntry
 from photostore.db.request import current_request
 from photostore.db.session import driver_sql
-from photostore.errors import InvalidInput
 from photostore.ids import new_id
 from photostore.services.context import ServiceContext
-from photostore.services.pagination import decode_cursor, encode_cursor
+from photostore.services.pagination import check_limit, decode_cursor, encode_cursor
 
-MAX_PAGE_SIZE = 500
 # Every authenticated request writes a row: a plain INSERT into the table, built once (the
 # ORM's unit of work, or a statement built per call, costs more than the row).
 _AUDIT_TABLE = AuditEntry.metadata.tables[AuditEntry.__tablename__]
@@ -108,8 +106,7 @@ class AuditService:
 
     async def trail(self, owner_id: uuid.UUID, limit: int, cursor: str | None) -> AuditPage:
         """The owner's audit rows, newest first, in keyset pages."""
-        if not 1 <= limit <= MAX_PAGE_SIZE:
-            raise InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}")
+        check_limit(limit)
         stmt = select(AuditEntry).where(AuditEntry.owner_id == owner_id)
         if cursor is not None:
             at, last_id = decode_cursor(cursor)

@@ -12,9 +12,8 @@ from sqlalchemy import Select, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from photostore.db.models import Image
-from photostore.errors import InvalidInput
-from photostore.services.images import MAX_PAGE_SIZE, Page, read_views
-from photostore.services.pagination import decode_cursor, encode_cursor
+from photostore.services.images import Page, read_views
+from photostore.services.pagination import check_limit, decode_cursor, encode_cursor
 
 
 async def image_page(
@@ -25,8 +24,7 @@ async def image_page(
     cursor: str | None,
 ) -> Page:
     """One page of ``owner_id``'s images whose ids ``member_ids`` selects, not trashed."""
-    if not 1 <= limit <= MAX_PAGE_SIZE:
-        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}")
+    check_limit(limit)
     stmt = select(Image).where(
         Image.owner_id == owner_id, Image.trashed_at.is_(None), Image.id.in_(member_ids)
     )

@@ -40,17 +40,16 @@ from photostore.services.context import ServiceContext
 from photostore.services.filenames import display_filename
 from photostore.services.image_tags import clean_tag_names, image_tag_names, set_image_tags
 from photostore.services.ownership import load_owned
-from photostore.services.pagination import decode_cursor, encode_cursor
+from photostore.services.pagination import check_limit, decode_cursor, encode_cursor
 from photostore.services.search_documents import refresh_search_documents
 from photostore.services.staging import StagedUpload
+from photostore.services.text_rules import check_description
 from photostore.storage.base import BlobStore, derivative_key, original_key
 from photostore.threads import clean_up_in_thread
 
 log = logging.getLogger(__name__)
 
 THUMBNAIL_CONTENT_TYPE = "image/webp"
-MAX_DESCRIPTION_LENGTH = 10_000
-MAX_PAGE_SIZE = 500
 
 
 class ImageRecord(Protocol):
@@ -206,7 +205,7 @@ class ImageService:
         """Store a staged upload as an image of ``owner_id``; the staged file is consumed."""
         try:
             tag_names = clean_tag_names(tags)
-            _check_description(description)
+            check_description(description)
             existing = await self._find_by_sha(owner_id, staged.sha256)
             if existing is not None:
                 return IngestResult(view=existing, created=False)
@@ -335,8 +334,7 @@ class ImageService:
             return await view_by_id(driver, owner_id, image_id)
 
     async def timeline(self, owner_id: uuid.UUID, query: TimelineQuery) -> Page:
-        if not 1 <= query.limit <= MAX_PAGE_SIZE:
-            raise InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}")
+        check_limit(query.limit)
         stmt = _timeline_statement(owner_id, query)
         async with self.ctx.db.for_user(owner_id, ends_request=True) as session:
             views = await read_views(session, owner_id, stmt.limit(query.limit + 1))
@@ -409,7 +407,7 @@ class ImageService:
     ) -> ImageView:
         values: dict[str, object] = {}
         if "description" in changes.fields:
-            _check_description(changes.description)
+            check_description(changes.description)
             values["description"] = changes.description
         if "favorite" in changes.fields:
             if changes.favorite is None:
@@ -502,11 +500,6 @@ def _copy_blob(blobs: BlobStore, key: str, target: Path) -> None:
     with open_private(target) as out:
         for chunk in blobs.read_range(key):
             out.write(chunk)
-
-
-def _check_description(description: str | None) -> None:
-    if description is not None and len(description) > MAX_DESCRIPTION_LENGTH:
-        raise InvalidInput(f"description must be at most {MAX_DESCRIPTION_LENGTH} characters")
 
 
 async def _lock_content(session: AsyncSession, owner_id: uuid.UUID, sha256: str) -> None:

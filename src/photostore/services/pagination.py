@@ -7,7 +7,16 @@ import json
 import uuid
 from datetime import datetime
 
-from photostore.errors import BadRequest
+from photostore.errors import BadRequest, InvalidInput
+
+#: The most rows one page of a list holds (a caller's ``limit``), for every list.
+MAX_PAGE_SIZE = 500
+
+
+def check_limit(limit: int, maximum: int = MAX_PAGE_SIZE) -> None:
+    """Refuse a page size outside 1..``maximum``, with the bounds in the message."""
+    if not 1 <= limit <= maximum:
+        raise InvalidInput(f"limit must be between 1 and {maximum}")
 
 
 def encode_cursor(sort_key: datetime, row_id: uuid.UUID) -> str:

@@ -19,9 +19,9 @@ from photostore.errors import InvalidInput
 from photostore.ids import new_id
 from photostore.services.context import ServiceContext
 from photostore.services.image_pages import image_page
-from photostore.services.images import MAX_PAGE_SIZE, Page
+from photostore.services.images import Page
 from photostore.services.ownership import ensure_all_owned, load_owned
-from photostore.services.pagination import decode_cursor, encode_cursor
+from photostore.services.pagination import check_limit, decode_cursor, encode_cursor
 from photostore.services.search_documents import refresh_search_documents
 
 MAX_NAME_LENGTH = 200
@@ -105,8 +105,7 @@ class PeopleService:
 
     async def page(self, owner_id: uuid.UUID, query: PeopleQuery) -> PeoplePage:
         """People newest first, hidden or not, optionally only named or unnamed ones."""
-        if not 1 <= query.limit <= MAX_PAGE_SIZE:
-            raise InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}")
+        check_limit(query.limit)
         stmt = select(Person, _face_count()).where(
             Person.owner_id == owner_id, Person.hidden.is_(query.hidden)
         )

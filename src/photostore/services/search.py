@@ -41,9 +41,14 @@ from photostore.search.text import rank_text
 from photostore.services.context import ServiceContext
 from photostore.services.images import ImageView, read_views, views_by_ids
 from photostore.services.ownership import ensure_all_owned, load_owned
-from photostore.services.pagination import decode_cursor, decode_cursor_json, encode_cursor
+from photostore.services.pagination import (
+    check_limit,
+    decode_cursor,
+    decode_cursor_json,
+    encode_cursor,
+)
 
-MAX_PAGE_SIZE = 100
+MAX_SEARCH_PAGE_SIZE = 100
 # One more than this is asked of each ranking, to know whether a next page exists; the
 # vector planner answers at most 1,000 neighbours.
 MAX_RANKED_RESULTS = 500
@@ -204,8 +209,7 @@ class SearchService:
 
 
 def _validate(request: SearchRequest) -> None:
-    if not 1 <= request.limit <= MAX_PAGE_SIZE:
-        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}")
+    check_limit(request.limit, MAX_SEARCH_PAGE_SIZE)
     if request.text is not None and not request.text.strip():
         raise InvalidInput("text must not be blank")
     if request.text is not None and len(request.text) > MAX_TEXT_LENGTH:

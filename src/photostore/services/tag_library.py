@@ -26,9 +26,9 @@ from photostore.ids import new_id
 from photostore.services.context import ServiceContext
 from photostore.services.image_pages import image_page
 from photostore.services.image_tags import clean_tag_names
-from photostore.services.images import MAX_PAGE_SIZE, Page
+from photostore.services.images import Page
 from photostore.services.ownership import ensure_all_owned, load_owned
-from photostore.services.pagination import decode_text_cursor, encode_text_cursor
+from photostore.services.pagination import check_limit, decode_text_cursor, encode_text_cursor
 from photostore.services.search_documents import refresh_search_documents
 
 
@@ -57,8 +57,7 @@ class TagService:
 
     async def page(self, owner_id: uuid.UUID, limit: int, cursor: str | None) -> TagPage:
         """The owner's tags by name (ignoring case), in keyset pages."""
-        if not 1 <= limit <= MAX_PAGE_SIZE:
-            raise InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}")
+        check_limit(limit)
         sort_key = func.lower(Tag.name)
         stmt = select(Tag, _image_count()).where(Tag.owner_id == owner_id)
         if cursor is not None:

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from photostore.services.images import ImageChanges, ImageView, Page
+from photostore.services.text_rules import MAX_DESCRIPTION_LENGTH
 
 
 class GpsOut(BaseModel):
@@ -99,7 +100,7 @@ class ImagePatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    description: str | None = Field(default=None, max_length=10_000)
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION_LENGTH)
     taken_at: AwareDatetime | None = None
     favorite: bool | None = None
     tags: list[str] | None = Field(default=None, max_length=100)

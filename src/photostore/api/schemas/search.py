@@ -10,7 +10,13 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from photostore.api.schemas.images import ImageOut
 from photostore.search.filters import BoundingBox, SearchFilters
-from photostore.services.search import SearchHit, SearchPage, SearchRequest, VectorQuery
+from photostore.services.search import (
+    MAX_SEARCH_PAGE_SIZE,
+    SearchHit,
+    SearchPage,
+    SearchRequest,
+    VectorQuery,
+)
 
 
 class BoxIn(BaseModel):
@@ -86,7 +92,7 @@ class SearchIn(BaseModel):
     filters: FiltersIn = Field(default_factory=FiltersIn)
     text: str | None = Field(default=None, min_length=1, max_length=500)
     vector: VectorIn | None = None
-    limit: int = Field(default=20, ge=1, le=100)
+    limit: int = Field(default=20, ge=1, le=MAX_SEARCH_PAGE_SIZE)
     cursor: str | None = Field(default=None, max_length=512)
 
     def to_domain(self) -> SearchRequest:
