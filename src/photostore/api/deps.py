@@ -25,6 +25,7 @@ from photostore.services.context import ServiceContext
 from photostore.services.embeddings import EmbeddingService
 from photostore.services.faces import FaceService
 from photostore.services.images import ImageService
+from photostore.services.ingest import IngestService
 from photostore.services.pagination import MAX_PAGE_SIZE
 from photostore.services.people import PeopleService
 from photostore.services.refresh import RefreshFamilies
@@ -80,6 +81,7 @@ class ServiceOf(Generic[S]):
 
 UserServiceDep = Annotated[UserService, Depends(ServiceOf(UserService))]
 ImageServiceDep = Annotated[ImageService, Depends(ServiceOf(ImageService))]
+IngestServiceDep = Annotated[IngestService, Depends(ServiceOf(IngestService))]
 EmbeddingServiceDep = Annotated[EmbeddingService, Depends(ServiceOf(EmbeddingService))]
 AnalysisServiceDep = Annotated[AnalysisService, Depends(ServiceOf(AnalysisService))]
 FaceServiceDep = Annotated[FaceService, Depends(ServiceOf(FaceService))]

@@ -12,7 +12,14 @@ from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 from starlette.concurrency import iterate_in_threadpool
 
-from photostore.api.deps import ContextDep, ImageServiceDep, ImagesReader, ImagesWriter, PageLimit
+from photostore.api.deps import (
+    ContextDep,
+    ImageServiceDep,
+    ImagesReader,
+    ImagesWriter,
+    IngestServiceDep,
+    PageLimit,
+)
 from photostore.api.multipart import receive_upload
 from photostore.api.ranges import parse_range
 from photostore.api.routing import GuardedRoute
@@ -58,7 +65,7 @@ async def upload_image(
     request: Request,
     response: Response,
     principal: ImagesWriter,
-    images: ImageServiceDep,
+    uploads: IngestServiceDep,
     ctx: ContextDep,
 ) -> ImageOut:
     """Store an original (JPEG, PNG, WebP, GIF, TIFF, HEIC), byte-exact.
@@ -75,7 +82,7 @@ async def upload_image(
     )
     descriptions = form.fields.get("description", [])
     tags = [t for value in form.fields.get("tags", []) for t in value.split(",")]
-    result = await images.ingest(
+    result = await uploads.ingest(
         principal.user_id,
         form.staged,
         form.filename,

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import Final
 
+from photostore.config import Settings
 from photostore.errors import DecodersBusy
+from photostore.media.decode import DecodeLimits
 from photostore.services.slots import Slots
 
 #: Seconds a refused upload is asked to wait: a camera photo decodes in 0.1-0.5 s.
@@ -30,3 +32,16 @@ class DecodeSlots(Slots):
 
     def __init__(self, total: int, wait_seconds: float) -> None:
         super().__init__(total, wait_seconds, _busy)
+
+
+def decode_limits(settings: Settings) -> DecodeLimits:
+    """What one decode may take and make, from the settings."""
+    return DecodeLimits(
+        max_pixels=settings.max_image_pixels,
+        max_decode_bytes=settings.max_decode_mb * 1024 * 1024,
+        thumbnail_sizes={
+            "preview": settings.thumbnail_preview_px,
+            "small": settings.thumbnail_small_px,
+        },
+        reject_decoder_warnings=settings.reject_damaged_images,
+    )

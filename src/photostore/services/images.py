@@ -1,15 +1,7 @@
-"""Photos: upload (ingest), read, list, change, trash, restore and purge.
+"""Photos: read, list, change, trash, restore and purge (uploads: ``services.ingest``).
 
-Ingest order, chosen so that a failure loses nothing and leaves nothing behind:
-
-1. the bytes are already staged and hashed (``services.staging``);
-2. the same bytes from the same user → the existing record, nothing written;
-3. the file is identified, checked and decoded once, in a worker thread;
-4. original and thumbnails are written to the blob store (durable before step 5);
-5. the rows commit in one transaction. Steps 4 and 5 run under a transaction-scoped
-   advisory lock on (owner, sha256), so a concurrent upload or purge of the same bytes
-   waits; if anything fails, the files written in step 4 are removed before the lock
-   is released.
+A purge takes the same content lock as an upload of the same bytes (``lock_content``),
+so the two never interleave.
 """
 
 from __future__ import annotations
@@ -25,27 +17,23 @@ from typing import Any, Protocol
 import anyio
 import psycopg
 from sqlalchemy import Select, and_, bindparam, delete, func, select, text, tuple_
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from photostore.db.models import Blob, Derivative, Image, ImageTag, Tag
 from photostore.db.session import driver_rows, driver_sql
 from photostore.errors import InvalidInput, NotFound
 from photostore.ids import new_id
-from photostore.media.analyze import AnalyzedImage, analyze_file
-from photostore.media.decode import DecodeLimits
+from photostore.media.analyze import analyze_file
 from photostore.media.exif import EARLIEST_TAKEN_AT, LATEST_TAKEN_AT, plausible_taken_at
 from photostore.private_files import open_private, private_folder
 from photostore.services.context import ServiceContext
-from photostore.services.filenames import display_filename
+from photostore.services.decoding import decode_limits
 from photostore.services.image_tags import clean_tag_names, image_tag_names, set_image_tags
 from photostore.services.ownership import load_owned
 from photostore.services.pagination import check_limit, decode_cursor, encode_cursor
 from photostore.services.search_documents import refresh_search_documents
-from photostore.services.staging import StagedUpload
 from photostore.services.text_rules import check_description
 from photostore.storage.base import BlobStore, derivative_key, original_key
-from photostore.threads import clean_up_in_thread
 
 log = logging.getLogger(__name__)
 
@@ -132,12 +120,6 @@ async def read_views(
 
 
 @dataclass(frozen=True)
-class IngestResult:
-    view: ImageView
-    created: bool
-
-
-@dataclass(frozen=True)
 class TimelineQuery:
     """Filters and paging of a user's timeline, newest ``taken_at`` first."""
 
@@ -181,151 +163,7 @@ class BlobRef:
 class ImageService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
-        settings = ctx.settings
-        self.limits = DecodeLimits(
-            max_pixels=settings.max_image_pixels,
-            max_decode_bytes=settings.max_decode_mb * 1024 * 1024,
-            thumbnail_sizes={
-                "preview": settings.thumbnail_preview_px,
-                "small": settings.thumbnail_small_px,
-            },
-            reject_decoder_warnings=settings.reject_damaged_images,
-        )
-
-    # -- ingest ---------------------------------------------------------------------
-
-    async def ingest(
-        self,
-        owner_id: uuid.UUID,
-        staged: StagedUpload,
-        filename: str | None,
-        description: str | None = None,
-        tags: Sequence[str] = (),
-    ) -> IngestResult:
-        """Store a staged upload as an image of ``owner_id``; the staged file is consumed."""
-        try:
-            tag_names = clean_tag_names(tags)
-            check_description(description)
-            existing = await self._find_by_sha(owner_id, staged.sha256)
-            if existing is not None:
-                return IngestResult(view=existing, created=False)
-            analyzed = await self.ctx.decode_slots.run(analyze_file, staged.path, self.limits)
-            return await self._store_new(
-                owner_id, staged, analyzed, display_filename(filename), description, tag_names
-            )
-        finally:
-            await clean_up_in_thread(staged.discard)
-
-    async def _find_by_sha(self, owner_id: uuid.UUID, sha256: str) -> ImageView | None:
-        async with self.ctx.db.for_user(owner_id) as session:
-            image = await session.scalar(
-                select(Image).where(Image.owner_id == owner_id, Image.sha256 == sha256)
-            )
-            if image is None:
-                return None
-            return await _view(session, image)
-
-    async def _store_new(
-        self,
-        owner_id: uuid.UUID,
-        staged: StagedUpload,
-        analyzed: AnalyzedImage,
-        filename: str,
-        description: str | None,
-        tag_names: list[str],
-    ) -> IngestResult:
-        image_id = new_id()
-        owner = str(owner_id)
-        blob_key = original_key(owner, staged.sha256)
-        thumb_keys = [derivative_key(owner, str(image_id), kind) for kind in analyzed.thumbnails]
-        blobs = self.ctx.blobs
-        async with self.ctx.db.for_user(owner_id) as session:
-            await _lock_content(session, owner_id, staged.sha256)
-            existing = await session.scalar(
-                select(Image).where(Image.owner_id == owner_id, Image.sha256 == staged.sha256)
-            )
-            if existing is not None:  # the same bytes committed while we decoded them
-                return IngestResult(view=await _view(session, existing), created=False)
-            known = await session.scalar(
-                select(Blob.sha256).where(Blob.owner_id == owner_id, Blob.sha256 == staged.sha256)
-            )
-            wrote: list[str] = []
-            try:
-                await anyio.to_thread.run_sync(blobs.put_file, blob_key, staged.path)
-                if known is None:
-                    wrote.append(blob_key)
-                for key, data in zip(thumb_keys, analyzed.thumbnails.values(), strict=True):
-                    await anyio.to_thread.run_sync(blobs.put_bytes, key, data)
-                    wrote.append(key)
-                image = self._new_image_row(
-                    owner_id, image_id, staged, analyzed, filename, description
-                )
-                await session.execute(
-                    insert(Blob)
-                    .values(owner_id=owner_id, sha256=staged.sha256, byte_size=staged.byte_size)
-                    .on_conflict_do_nothing()
-                )
-                session.add(image)
-                await session.flush()
-                session.add_all(
-                    Derivative(
-                        owner_id=owner_id,
-                        image_id=image_id,
-                        kind=kind,
-                        content_type=THUMBNAIL_CONTENT_TYPE,
-                        byte_size=len(data),
-                    )
-                    for kind, data in analyzed.thumbnails.items()
-                )
-                await set_image_tags(session, owner_id, image_id, tag_names)
-                await session.flush()
-                await refresh_search_documents(session, owner_id, [image_id])
-            except BaseException:
-                # Still inside the transaction, so still under the content lock: no other
-                # upload of these bytes can have started using the files we remove.
-                for key in wrote:
-                    await clean_up_in_thread(blobs.delete, key)
-                raise
-            return IngestResult(
-                view=ImageView(image=image, tags=sorted(tag_names, key=str.lower)), created=True
-            )
-
-    def _new_image_row(
-        self,
-        owner_id: uuid.UUID,
-        image_id: uuid.UUID,
-        staged: StagedUpload,
-        analyzed: AnalyzedImage,
-        filename: str,
-        description: str | None,
-    ) -> Image:
-        meta = analyzed.metadata
-        now = self.ctx.clock()
-        gps = meta.gps
-        return Image(
-            owner_id=owner_id,
-            id=image_id,
-            sha256=staged.sha256,
-            original_filename=filename,
-            content_type=analyzed.content_type,
-            byte_size=staged.byte_size,
-            width=analyzed.width,
-            height=analyzed.height,
-            orientation=analyzed.orientation,
-            taken_at=meta.taken_at or now,
-            taken_at_source=meta.taken_at_source or "upload",
-            taken_at_offset_minutes=meta.taken_at_offset_minutes,
-            uploaded_at=now,
-            updated_at=now,
-            camera_make=meta.camera_make,
-            camera_model=meta.camera_model,
-            latitude=gps.latitude if gps else None,
-            longitude=gps.longitude if gps else None,
-            altitude=gps.altitude if gps else None,
-            exif=meta.exif,
-            description=description,
-            favorite=False,
-        )
+        self.limits = decode_limits(ctx.settings)
 
     # -- reading --------------------------------------------------------------------
 
@@ -438,7 +276,7 @@ class ImageService:
                 setattr(image, name, value)
             await session.flush()
             await refresh_search_documents(session, owner_id, [image_id])
-            return await _view(session, image)
+            return await view_of(session, image)
 
     async def trash(self, owner_id: uuid.UUID, image_id: uuid.UUID) -> ImageView:
         return await self._set_trashed(owner_id, image_id, trashed=True)
@@ -458,7 +296,7 @@ class ImageService:
                 image.trashed_at = None
             image.updated_at = now
             await session.flush()
-            return await _view(session, image)
+            return await view_of(session, image)
 
     async def purge(self, owner_id: uuid.UUID, image_id: uuid.UUID) -> None:
         """Delete an image for good; its original goes when no image references it.
@@ -470,7 +308,7 @@ class ImageService:
         blobs = self.ctx.blobs
         async with self.ctx.db.for_user(owner_id) as session:
             image = await load_owned(session, Image, owner_id, image_id, "image", for_update=True)
-            await _lock_content(session, owner_id, image.sha256)
+            await lock_content(session, owner_id, image.sha256)
             kinds = list(
                 await session.scalars(
                     select(Derivative.kind).where(
@@ -502,7 +340,7 @@ def _copy_blob(blobs: BlobStore, key: str, target: Path) -> None:
             out.write(chunk)
 
 
-async def _lock_content(session: AsyncSession, owner_id: uuid.UUID, sha256: str) -> None:
+async def lock_content(session: AsyncSession, owner_id: uuid.UUID, sha256: str) -> None:
     """Serialize ingest and purge of the same bytes of one owner (until the commit)."""
     await session.execute(
         text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
@@ -510,7 +348,8 @@ async def _lock_content(session: AsyncSession, owner_id: uuid.UUID, sha256: str)
     )
 
 
-async def _view(session: AsyncSession, image: Image) -> ImageView:
+async def view_of(session: AsyncSession, image: Image) -> ImageView:
+    """The view of a loaded image row, its tags read in ``session``."""
     tags = await session.scalar(
         select(image_tag_names(image.owner_id)).where(
             Image.owner_id == image.owner_id, Image.id == image.id

@@ -1,5 +1,8 @@
 """The baseline schema of photostore's first release, created in one revision.
 
+It is long (over 500 lines) by nature: a migration is a frozen snapshot of the whole
+first schema, with its policies and triggers, and is never edited once released.
+
 Every table but ``users`` is a tenant table: its rows belong to one user, ``owner_id``
 is the first column of its primary key, and every foreign key between tenant tables
 includes ``owner_id``, so a row can only point at rows of the same user. The tables, by

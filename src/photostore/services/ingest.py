@@ -1,0 +1,184 @@
+"""Uploads: a staged file becomes an image of its owner, or is the one it already is.
+
+Ingest order, chosen so that a failure loses nothing and leaves nothing behind:
+
+1. the bytes are already staged and hashed (``services.staging``);
+2. the same bytes from the same user → the existing record, nothing written;
+3. the file is identified, checked and decoded once, in a worker thread;
+4. original and thumbnails are written to the blob store (durable before step 5);
+5. the rows commit in one transaction. Steps 4 and 5 run under a transaction-scoped
+   advisory lock on (owner, sha256), so a concurrent upload or purge of the same bytes
+   waits; if anything fails, the files written in step 4 are removed before the lock
+   is released.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import anyio
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+
+from photostore.db.models import Blob, Derivative, Image
+from photostore.ids import new_id
+from photostore.media.analyze import AnalyzedImage, analyze_file
+from photostore.services.context import ServiceContext
+from photostore.services.decoding import decode_limits
+from photostore.services.filenames import display_filename
+from photostore.services.image_tags import clean_tag_names, set_image_tags
+from photostore.services.images import THUMBNAIL_CONTENT_TYPE, ImageView, lock_content, view_of
+from photostore.services.search_documents import refresh_search_documents
+from photostore.services.staging import StagedUpload
+from photostore.services.text_rules import check_description
+from photostore.storage.base import derivative_key, original_key
+from photostore.threads import clean_up_in_thread
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """The image an upload is, and whether this upload created it."""
+
+    view: ImageView
+    created: bool
+
+
+class IngestService:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+        self.limits = decode_limits(ctx.settings)
+
+    async def ingest(
+        self,
+        owner_id: uuid.UUID,
+        staged: StagedUpload,
+        filename: str | None,
+        description: str | None = None,
+        tags: Sequence[str] = (),
+    ) -> IngestResult:
+        """Store a staged upload as an image of ``owner_id``; the staged file is consumed."""
+        try:
+            tag_names = clean_tag_names(tags)
+            check_description(description)
+            existing = await self._find_by_sha(owner_id, staged.sha256)
+            if existing is not None:
+                return IngestResult(view=existing, created=False)
+            analyzed = await self.ctx.decode_slots.run(analyze_file, staged.path, self.limits)
+            return await self._store_new(
+                owner_id, staged, analyzed, display_filename(filename), description, tag_names
+            )
+        finally:
+            await clean_up_in_thread(staged.discard)
+
+    async def _find_by_sha(self, owner_id: uuid.UUID, sha256: str) -> ImageView | None:
+        async with self.ctx.db.for_user(owner_id) as session:
+            image = await session.scalar(
+                select(Image).where(Image.owner_id == owner_id, Image.sha256 == sha256)
+            )
+            if image is None:
+                return None
+            return await view_of(session, image)
+
+    async def _store_new(
+        self,
+        owner_id: uuid.UUID,
+        staged: StagedUpload,
+        analyzed: AnalyzedImage,
+        filename: str,
+        description: str | None,
+        tag_names: list[str],
+    ) -> IngestResult:
+        image_id = new_id()
+        owner = str(owner_id)
+        blob_key = original_key(owner, staged.sha256)
+        thumb_keys = [derivative_key(owner, str(image_id), kind) for kind in analyzed.thumbnails]
+        blobs = self.ctx.blobs
+        async with self.ctx.db.for_user(owner_id) as session:
+            await lock_content(session, owner_id, staged.sha256)
+            existing = await session.scalar(
+                select(Image).where(Image.owner_id == owner_id, Image.sha256 == staged.sha256)
+            )
+            if existing is not None:  # the same bytes committed while we decoded them
+                return IngestResult(view=await view_of(session, existing), created=False)
+            known = await session.scalar(
+                select(Blob.sha256).where(Blob.owner_id == owner_id, Blob.sha256 == staged.sha256)
+            )
+            wrote: list[str] = []
+            try:
+                await anyio.to_thread.run_sync(blobs.put_file, blob_key, staged.path)
+                if known is None:
+                    wrote.append(blob_key)
+                for key, data in zip(thumb_keys, analyzed.thumbnails.values(), strict=True):
+                    await anyio.to_thread.run_sync(blobs.put_bytes, key, data)
+                    wrote.append(key)
+                image = self._new_image_row(
+                    owner_id, image_id, staged, analyzed, filename, description
+                )
+                await session.execute(
+                    insert(Blob)
+                    .values(owner_id=owner_id, sha256=staged.sha256, byte_size=staged.byte_size)
+                    .on_conflict_do_nothing()
+                )
+                session.add(image)
+                await session.flush()
+                session.add_all(
+                    Derivative(
+                        owner_id=owner_id,
+                        image_id=image_id,
+                        kind=kind,
+                        content_type=THUMBNAIL_CONTENT_TYPE,
+                        byte_size=len(data),
+                    )
+                    for kind, data in analyzed.thumbnails.items()
+                )
+                await set_image_tags(session, owner_id, image_id, tag_names)
+                await session.flush()
+                await refresh_search_documents(session, owner_id, [image_id])
+            except BaseException:
+                # Still inside the transaction, so still under the content lock: no other
+                # upload of these bytes can have started using the files we remove.
+                for key in wrote:
+                    await clean_up_in_thread(blobs.delete, key)
+                raise
+            return IngestResult(
+                view=ImageView(image=image, tags=sorted(tag_names, key=str.lower)), created=True
+            )
+
+    def _new_image_row(
+        self,
+        owner_id: uuid.UUID,
+        image_id: uuid.UUID,
+        staged: StagedUpload,
+        analyzed: AnalyzedImage,
+        filename: str,
+        description: str | None,
+    ) -> Image:
+        meta = analyzed.metadata
+        now = self.ctx.clock()
+        gps = meta.gps
+        return Image(
+            owner_id=owner_id,
+            id=image_id,
+            sha256=staged.sha256,
+            original_filename=filename,
+            content_type=analyzed.content_type,
+            byte_size=staged.byte_size,
+            width=analyzed.width,
+            height=analyzed.height,
+            orientation=analyzed.orientation,
+            taken_at=meta.taken_at or now,
+            taken_at_source=meta.taken_at_source or "upload",
+            taken_at_offset_minutes=meta.taken_at_offset_minutes,
+            uploaded_at=now,
+            updated_at=now,
+            camera_make=meta.camera_make,
+            camera_model=meta.camera_model,
+            latitude=gps.latitude if gps else None,
+            longitude=gps.longitude if gps else None,
+            altitude=gps.altitude if gps else None,
+            exif=meta.exif,
+            description=description,
+            favorite=False,
+        )
