@@ -32,6 +32,9 @@ def test_every_kind_of_operation_writes_one_row(
     service_headers: Callable[[Account], dict[str, str]],
     database: ScratchDatabase,
 ) -> None:
+    login = {"username": alice.email, "password": alice.password}
+    assert client.post("/v1/auth/token", data=login).status_code == 200
+    client.get("/v1/users/me", headers=alice.headers)
     created = upload(client, alice, imagegen.make_png(None, 8, 8), description=SECRET_WORDS[0])
     image_id = created.json()["id"]
     client.get(f"/v1/images/{image_id}/content", headers=alice.headers)
@@ -46,8 +49,8 @@ def test_every_kind_of_operation_writes_one_row(
     rows = list(reversed(_trail(client, alice)))
     seen = [(r["action"], r["result"], r["principal_kind"]) for r in rows]
     expected = [
-        ("POST /v1/auth/token", 200, "user"),  # the fixture's login
-        ("GET /v1/users/me", 200, "user"),  # and its look-up of the account's id
+        ("POST /v1/auth/token", 200, "user"),
+        ("GET /v1/users/me", 200, "user"),
         ("POST /v1/images", 201, "user"),
         ("GET /v1/images/{image_id}/content", 200, "user"),
         ("PATCH /v1/images/{image_id}", 200, "user"),
