@@ -8,7 +8,7 @@ from typing import Annotated, Generic, TypeVar
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from photostore.auth.apikeys import looks_like_key
+from photostore.auth.apikeys import ACTING_FOR_HEADER, looks_like_key, parse_acting_for
 from photostore.auth.permissions import Permission
 from photostore.auth.principal import Principal, Role, principal_of_account
 from photostore.auth.ratelimit import LoginLimiter
@@ -19,7 +19,7 @@ from photostore.observability.audit import set_audit_subject
 from photostore.services.admin import AdminService
 from photostore.services.albums import AlbumService
 from photostore.services.analysis import AnalysisService
-from photostore.services.api_keys import ACTING_FOR_HEADER, ApiKeyService
+from photostore.services.api_keys import ApiKeyService
 from photostore.services.audit import AuditService, AuditSubject
 from photostore.services.context import ServiceContext
 from photostore.services.embeddings import EmbeddingService
@@ -133,7 +133,7 @@ async def _authenticate(
     presented = credentials.credentials
     if looks_like_key(presented):
         principal = await ApiKeyService(ctx).principal_for_key(
-            presented, request.headers.get(ACTING_FOR_HEADER)
+            presented, parse_acting_for(request.headers.get(ACTING_FOR_HEADER))
         )
     else:
         claims = tokens.verify(presented)

@@ -19,7 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Update
 from sqlalchemy.sql.schema import Table
 
-from photostore.auth.apikeys import hash_secret, new_key, parse_key, secret_matches
+from photostore.auth.apikeys import (
+    ACTING_FOR_HEADER,
+    hash_secret,
+    new_key,
+    parse_key,
+    secret_matches,
+)
 from photostore.auth.permissions import KEY_SCOPES, Permission
 from photostore.auth.principal import Principal, PrincipalKind, Role, kind_of_role, scopes_of_role
 from photostore.db.models import ApiKey, ServiceKey, User
@@ -34,7 +40,6 @@ MAX_NAME_LENGTH = 100
 # last_used_at is written at most this often per key, so busy keys do not turn every
 # request into a row update.
 LAST_USED_PRECISION = timedelta(minutes=1)
-ACTING_FOR_HEADER = "X-Photostore-User"
 
 _KEYS = ApiKey.metadata.tables[ApiKey.__tablename__]
 _SERVICE_KEYS = ServiceKey.metadata.tables[ServiceKey.__tablename__]
@@ -167,8 +172,10 @@ class ApiKeyService:
             if key.revoked_at is None:
                 key.revoked_at = self.ctx.clock()
 
-    async def principal_for_key(self, token: str, acting_for: str | None) -> Principal:
-        """The principal a presented key stands for; 401 if the key is not usable."""
+    async def principal_for_key(self, token: str, acting_for: uuid.UUID | None) -> Principal:
+        """The principal a presented key stands for, acting for the user ``acting_for``
+        names (``auth.apikeys.parse_acting_for``) if a service key; 401 if the key is not
+        usable."""
         parts = parse_key(token)
         now = self.ctx.clock()
         # The key's owner is unknown until the key is found: the lookup runs in the system
@@ -186,7 +193,7 @@ class ApiKeyService:
                 subject = await _acting_for(session, acting_for)
             elif key.owner_id is None:
                 raise Unauthenticated("the API key is not valid")
-            elif acting_for is not None and acting_for.strip() != str(key.owner_id):
+            elif acting_for is not None and acting_for != key.owner_id:
                 raise BadRequest(f"only service keys act for another user ({ACTING_FOR_HEADER})")
             stale_before = now - LAST_USED_PRECISION
             if key.last_used_at is None or key.last_used_at < stale_before:
@@ -213,20 +220,16 @@ class ApiKeyService:
         )
 
 
-async def _acting_for(session: AsyncSession, header: str | None) -> Account:
+async def _acting_for(session: AsyncSession, user_id: uuid.UUID | None) -> Account:
     """The user a service key's request names.
 
-    A missing or malformed header is the caller's mistake (400). A well-formed id with no
-    user account behind it is 401, not 404: the request cannot be authenticated as
-    anyone, and a 404 would read as "the resource is missing". Admin accounts hold no
-    photo data, so a service cannot act for them either.
+    A missing name is the caller's mistake (400). A user id with no user account behind
+    it is 401, not 404: the request cannot be authenticated as anyone, and a 404 would
+    read as "the resource is missing". Admin accounts hold no photo data, so a service
+    cannot act for them either.
     """
-    if header is None or not header.strip():
+    if user_id is None:
         raise BadRequest(f"a service key must name the user it acts for in {ACTING_FOR_HEADER}")
-    try:
-        user_id = uuid.UUID(header.strip())
-    except ValueError as exc:
-        raise BadRequest(f"{ACTING_FOR_HEADER} must be a user id (a UUID)") from exc
     user = (await session.execute(ACCOUNT_BY_ID, {"user_id": user_id})).first()
     if user is None or user.role != Role.USER:
         raise Unauthenticated(f"{ACTING_FOR_HEADER} names no user account")
