@@ -11,9 +11,9 @@ import pytest
 
 from photostore.errors import BadRequest, InvalidInput, TooLarge
 from photostore.services.filenames import display_filename
-from photostore.services.image_tags import clean_tag_names
 from photostore.services.pagination import decode_cursor, encode_cursor
 from photostore.services.staging import StagingFile
+from photostore.text_rules import clean_tag_names
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 
 from photostore.db.models import AlbumImage, Face, Image, ImageTag, Label, Tag
+from photostore.text_rules import normalize_label
 
 
 @dataclass(frozen=True)
@@ -61,11 +62,6 @@ class SearchFilters:
         if not moments or self != only_dates or any(m.utcoffset() is None for m in moments):
             return None
         return TakenRange(self.taken_after, self.taken_before)
-
-
-def normalize_label(name: str) -> str:
-    """Labels are stored lower-cased with single spaces; queries are folded the same way."""
-    return " ".join(name.split()).lower()
 
 
 def candidate_images(owner_id: uuid.UUID, filters: SearchFilters) -> Select[uuid.UUID]:

@@ -15,16 +15,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from photostore.db.models import Album, AlbumImage, Image
-from photostore.errors import InvalidInput
 from photostore.ids import new_id
 from photostore.services.context import ServiceContext
 from photostore.services.image_pages import image_page
 from photostore.services.images import Page
 from photostore.services.ownership import ensure_all_owned, load_owned
 from photostore.services.pagination import check_limit, decode_cursor, encode_cursor
-from photostore.services.text_rules import check_description
-
-MAX_NAME_LENGTH = 200
+from photostore.text_rules import check_description, clean_album_name
 
 
 @dataclass(frozen=True)
@@ -46,14 +43,6 @@ class AlbumChanges:
     fields: frozenset[str]
     name: str | None = None
     description: str | None = None
-
-
-def clean_album_name(name: str | None) -> str:
-    """The name stripped; it must not be blank or longer than 200 characters."""
-    name = (name or "").strip()
-    if not name or len(name) > MAX_NAME_LENGTH:
-        raise InvalidInput(f"an album name must be 1 to {MAX_NAME_LENGTH} characters")
-    return name
 
 
 class AlbumService:

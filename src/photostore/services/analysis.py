@@ -27,6 +27,7 @@ from photostore.services.context import ServiceContext
 from photostore.services.ownership import ensure_all_owned
 from photostore.services.pagination import check_limit, decode_cursor, encode_cursor
 from photostore.services.search_documents import refresh_search_documents
+from photostore.text_rules import normalize_label
 
 
 @dataclass(frozen=True)
@@ -53,11 +54,6 @@ class AnalysisWrite:
 class HistoryPage:
     items: list[AnalysisResult]
     next_cursor: str | None
-
-
-def normalize_label(name: str) -> str:
-    """``name`` stripped, lower-cased, with runs of whitespace made one space."""
-    return " ".join(name.split()).lower()
 
 
 def merge_labels(labels: list[RawLabel]) -> dict[tuple[str, str], float | None]:

@@ -3,42 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, String, delete, func, select
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from photostore.db.models import Image, ImageTag, Tag
-from photostore.errors import InvalidInput
 from photostore.ids import new_id
-
-MAX_TAG_LENGTH = 100
-MAX_TAGS_PER_REQUEST = 100
-
-
-def clean_tag_names(names: Iterable[str]) -> list[str]:
-    """Stripped, non-empty, de-duplicated (ignoring case) tag names, in order."""
-    seen: set[str] = set()
-    result: list[str] = []
-    for raw in names:
-        name = raw.strip()
-        if not name:
-            continue
-        # Commas separate tags in upload forms, so a name cannot hold one.
-        if len(name) > MAX_TAG_LENGTH or any(
-            ord(ch) < 32 or ord(ch) == 127 or ch == "," for ch in name
-        ):
-            raise InvalidInput(
-                f"a tag must be at most {MAX_TAG_LENGTH} characters, "
-                "without commas or control characters"
-            )
-        if name.lower() not in seen:
-            seen.add(name.lower())
-            result.append(name)
-    if len(result) > MAX_TAGS_PER_REQUEST:
-        raise InvalidInput(f"at most {MAX_TAGS_PER_REQUEST} tags at once")
-    return result
 
 
 async def ensure_tags(

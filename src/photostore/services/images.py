@@ -28,12 +28,12 @@ from photostore.media.exif import EARLIEST_TAKEN_AT, LATEST_TAKEN_AT, plausible_
 from photostore.private_files import open_private, private_folder
 from photostore.services.context import ServiceContext
 from photostore.services.decoding import decode_limits
-from photostore.services.image_tags import clean_tag_names, image_tag_names, set_image_tags
+from photostore.services.image_tags import image_tag_names, set_image_tags
 from photostore.services.ownership import load_owned
 from photostore.services.pagination import check_limit, decode_cursor, encode_cursor
 from photostore.services.search_documents import refresh_search_documents
-from photostore.services.text_rules import check_description
 from photostore.storage.base import BlobStore, derivative_key, original_key
+from photostore.text_rules import check_description, clean_tag_names
 
 log = logging.getLogger(__name__)
 

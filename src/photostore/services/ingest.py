@@ -28,12 +28,12 @@ from photostore.media.analyze import AnalyzedImage, analyze_file
 from photostore.services.context import ServiceContext
 from photostore.services.decoding import decode_limits
 from photostore.services.filenames import display_filename
-from photostore.services.image_tags import clean_tag_names, set_image_tags
+from photostore.services.image_tags import set_image_tags
 from photostore.services.images import THUMBNAIL_CONTENT_TYPE, ImageView, lock_content, view_of
 from photostore.services.search_documents import refresh_search_documents
 from photostore.services.staging import StagedUpload
-from photostore.services.text_rules import check_description
 from photostore.storage.base import derivative_key, original_key
+from photostore.text_rules import check_description, clean_tag_names
 from photostore.threads import clean_up_in_thread
 
 

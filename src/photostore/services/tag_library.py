@@ -25,11 +25,11 @@ from photostore.errors import Conflict, InvalidInput
 from photostore.ids import new_id
 from photostore.services.context import ServiceContext
 from photostore.services.image_pages import image_page
-from photostore.services.image_tags import clean_tag_names
 from photostore.services.images import Page
 from photostore.services.ownership import ensure_all_owned, load_owned
 from photostore.services.pagination import check_limit, decode_text_cursor, encode_text_cursor
 from photostore.services.search_documents import refresh_search_documents
+from photostore.text_rules import clean_tag_names
 
 
 @dataclass(frozen=True)

@@ -9,20 +9,20 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from photostore.services.albums import AlbumChanges, AlbumView
 from photostore.services.albums import AlbumPage as ServiceAlbumPage
-from photostore.services.text_rules import MAX_DESCRIPTION_LENGTH
+from photostore.text_rules import MAX_ALBUM_NAME_LENGTH, MAX_DESCRIPTION_LENGTH
 
 
 class AlbumCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=MAX_ALBUM_NAME_LENGTH)
     description: str | None = Field(default=None, max_length=MAX_DESCRIPTION_LENGTH)
 
 
 class AlbumPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: str | None = Field(default=None, min_length=1, max_length=MAX_ALBUM_NAME_LENGTH)
     description: str | None = Field(default=None, max_length=MAX_DESCRIPTION_LENGTH)
 
     def changes(self) -> AlbumChanges:

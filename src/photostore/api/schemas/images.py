@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from photostore.services.images import ImageChanges, ImageView, Page
-from photostore.services.text_rules import MAX_DESCRIPTION_LENGTH
+from photostore.text_rules import MAX_DESCRIPTION_LENGTH, MAX_TAGS_PER_REQUEST
 
 
 class GpsOut(BaseModel):
@@ -103,7 +103,7 @@ class ImagePatch(BaseModel):
     description: str | None = Field(default=None, max_length=MAX_DESCRIPTION_LENGTH)
     taken_at: AwareDatetime | None = None
     favorite: bool | None = None
-    tags: list[str] | None = Field(default=None, max_length=100)
+    tags: list[str] | None = Field(default=None, max_length=MAX_TAGS_PER_REQUEST)
 
     def changes(self) -> ImageChanges:
         return ImageChanges(

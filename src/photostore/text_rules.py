@@ -1,0 +1,63 @@
+"""Rules for the text a caller stores or searches by: descriptions, album names, tag names
+and analysis labels. One home, read by the services that apply them, by search, and by
+the API's schemas that declare the limits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from photostore.errors import InvalidInput
+
+#: The longest tag name, and the most tags one request may name.
+MAX_TAG_LENGTH = 100
+MAX_TAGS_PER_REQUEST = 100
+
+#: The longest album name, in characters.
+MAX_ALBUM_NAME_LENGTH = 200
+
+#: The longest description of an image or an album, in characters.
+MAX_DESCRIPTION_LENGTH = 10_000
+
+
+def check_description(description: str | None) -> None:
+    """Refuse a description longer than ``MAX_DESCRIPTION_LENGTH``; None clears one."""
+    if description is not None and len(description) > MAX_DESCRIPTION_LENGTH:
+        raise InvalidInput(f"description must be at most {MAX_DESCRIPTION_LENGTH} characters")
+
+
+def clean_tag_names(names: Iterable[str]) -> list[str]:
+    """Stripped, non-empty, de-duplicated (ignoring case) tag names, in order."""
+    seen: set[str] = set()
+    result: list[str] = []
+    for raw in names:
+        name = raw.strip()
+        if not name:
+            continue
+        # Commas separate tags in upload forms, so a name cannot hold one.
+        if len(name) > MAX_TAG_LENGTH or any(
+            ord(ch) < 32 or ord(ch) == 127 or ch == "," for ch in name
+        ):
+            raise InvalidInput(
+                f"a tag must be at most {MAX_TAG_LENGTH} characters, "
+                "without commas or control characters"
+            )
+        if name.lower() not in seen:
+            seen.add(name.lower())
+            result.append(name)
+    if len(result) > MAX_TAGS_PER_REQUEST:
+        raise InvalidInput(f"at most {MAX_TAGS_PER_REQUEST} tags at once")
+    return result
+
+
+def clean_album_name(name: str | None) -> str:
+    """The name stripped; it must not be blank or longer than ``MAX_ALBUM_NAME_LENGTH``."""
+    name = (name or "").strip()
+    if not name or len(name) > MAX_ALBUM_NAME_LENGTH:
+        raise InvalidInput(f"an album name must be 1 to {MAX_ALBUM_NAME_LENGTH} characters")
+    return name
+
+
+def normalize_label(name: str) -> str:
+    """A label as it is stored and searched: stripped, lower-cased, with runs of
+    whitespace made one space."""
+    return " ".join(name.split()).lower()
