@@ -1,7 +1,7 @@
 """Test fixtures: one real embedded PostgreSQL per run, a fresh database per test.
 
 The cluster starts once; a template database is migrated once; every test gets its own
-database cloned from the template (a file copy, a few milliseconds), so tests never share
+database cloned from the template (about 0.1 s with its drop), so tests never share
 rows and need no cleanup order. Tests that need the same costly rows (thousands of
 vectors, an HNSW index) clone a template seeded once per worker (``seeded_template``)
 by overriding the ``database_template`` fixture.

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import SQLCoreOperations
 
 from photostore.db.session import driver_connection
-from photostore.search.matrix import SpaceMatrix
+from photostore.search.matrix import SpaceMatrix, uuid_of
 from photostore.search.space import SpaceRef
 
 # COPY BINARY: an 11-byte signature, 4 bytes of flags, 4 of header extension; each row a
@@ -89,11 +89,6 @@ def packed_uuids(column: SQLCoreOperations[uuid.UUID]) -> ColumnElement[bytes]:
     """An aggregate of ``column`` as one ``bytea`` of 16-byte ids, in no order: numpy
     reads it as an ``S16`` array without one Python object per row."""
     return func.string_agg(func.uuid_send(column), literal(b"", LargeBinary))
-
-
-def uuid_of(raw: bytes) -> uuid.UUID:
-    """An id of an ``S16`` array (numpy drops its trailing zero bytes) as a UUID."""
-    return uuid.UUID(bytes=bytes(raw).ljust(16, b"\0"))
 
 
 def matrix_of_copy(data: bytearray, space: SpaceRef, generation: int) -> SpaceMatrix:

@@ -9,7 +9,7 @@ bandwidth, which is the floor ``bench/search.py`` measures. Spaces with at least
 ``min_vectors`` vectors are held, least recently used first out, within ``budget_bytes``.
 
 Loading never holds a query up. A query that finds its space absent is answered by
-PostgreSQL (``search.planner``'s planner) and schedules a load in the background: at most
+PostgreSQL (the planner, ``search.planner``) and schedules a load in the background: at most
 two at a time, one per space. A space whose matrix the change log still answers for is
 brought up to date at most once per ``refresh_seconds``, by folding the overlay (below)
 into the matrix in a worker thread, without reading the space again; one the log cannot

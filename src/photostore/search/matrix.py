@@ -130,10 +130,9 @@ class SpaceMatrix:
         if count == 0:
             return []
         best = np.argpartition(raw, count - 1)[:count] if count < len(raw) else np.arange(len(raw))
-        ordered = sorted(
-            ((float(raw[i]), bytes(self.image_ids[candidates[i]]).ljust(16, b"\0")) for i in best),
-        )
-        return [(uuid.UUID(bytes=image_id), value) for value, image_id in ordered[:count]]
+        # Ties by id: a UUID orders as its 16 bytes do, as PostgreSQL orders them.
+        ordered = sorted((float(raw[i]), uuid_of(self.image_ids[candidates[i]])) for i in best)
+        return [(image_id, value) for value, image_id in ordered[:count]]
 
     def raw_distances(
         self, query: NDArray[np.float32], rows: NDArray[np.intp] | None
@@ -192,6 +191,11 @@ def _low_keys(ids: NDArray[np.bytes_]) -> NDArray[np.uint64]:
     return (
         np.ascontiguousarray(as_bytes.reshape(-1, 16)[:, 8:]).view(">u8").ravel().astype(np.uint64)
     )
+
+
+def uuid_of(raw: bytes) -> uuid.UUID:
+    """An id of an ``S16`` array (numpy drops its trailing zero bytes) as a UUID."""
+    return uuid.UUID(bytes=bytes(raw).ljust(16, b"\0"))
 
 
 def pg_micros(moment: datetime) -> int:
