@@ -15,11 +15,11 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from photostore.db.models import Album, AlbumImage, Image
+from photostore.db.repositories.ownership import ensure_owned, load_owned
 from photostore.ids import new_id
 from photostore.services.context import ServiceContext
 from photostore.services.image_pages import image_page
 from photostore.services.images import Page
-from photostore.services.ownership import ensure_all_owned, load_owned
 from photostore.services.pagination import check_limit, decode_cursor, encode_cursor
 from photostore.text_rules import check_description, clean_album_name
 
@@ -120,7 +120,7 @@ class AlbumService:
         """Put the images in the album; those already in it stay as they are."""
         async with self.ctx.db.for_user(owner_id) as session:
             album = await load_owned(session, Album, owner_id, album_id, "album", for_update=True)
-            await ensure_all_owned(session, Image.owner_id, Image.id, owner_id, image_ids, "image")
+            await ensure_owned(session, "image", owner_id, image_ids)
             now = self.ctx.clock()
             await session.execute(
                 insert(AlbumImage)
@@ -142,7 +142,7 @@ class AlbumService:
         """Take the images out of the album; those not in it stay as they are."""
         async with self.ctx.db.for_user(owner_id) as session:
             album = await load_owned(session, Album, owner_id, album_id, "album", for_update=True)
-            await ensure_all_owned(session, Image.owner_id, Image.id, owner_id, image_ids, "image")
+            await ensure_owned(session, "image", owner_id, image_ids)
             await session.execute(
                 delete(AlbumImage).where(
                     AlbumImage.owner_id == owner_id,

@@ -20,13 +20,13 @@ from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from photostore.db.models import AnalysisResult, Image, ImageText, Label
+from photostore.db.models import AnalysisResult, ImageText, Label
+from photostore.db.repositories.ownership import ensure_owned
+from photostore.db.repositories.search_documents import refresh_search_documents
 from photostore.errors import NotFound
 from photostore.ids import new_id
 from photostore.services.context import ServiceContext
-from photostore.services.ownership import ensure_all_owned
 from photostore.services.pagination import check_limit, decode_cursor, encode_cursor
-from photostore.services.search_documents import refresh_search_documents
 from photostore.text_rules import normalize_label
 
 
@@ -81,7 +81,7 @@ class AnalysisService:
     ) -> AnalysisResult:
         """Store a write; its labels and texts become the analyzer's current ones."""
         async with self.ctx.db.for_user(owner_id) as session:
-            await ensure_all_owned(session, Image.owner_id, Image.id, owner_id, [image_id], "image")
+            await ensure_owned(session, "image", owner_id, [image_id])
             await session.execute(
                 select(
                     func.pg_advisory_xact_lock(
@@ -107,7 +107,7 @@ class AnalysisService:
     async def current(self, owner_id: uuid.UUID, image_id: uuid.UUID) -> list[AnalysisResult]:
         """The newest result of each analyzer about the image, by analyzer name."""
         async with self.ctx.db.for_user(owner_id) as session:
-            await ensure_all_owned(session, Image.owner_id, Image.id, owner_id, [image_id], "image")
+            await ensure_owned(session, "image", owner_id, [image_id])
             rows = await session.scalars(
                 select(AnalysisResult)
                 .ext(distinct_on(AnalysisResult.analyzer))
@@ -129,7 +129,7 @@ class AnalysisService:
     ) -> AnalysisResult:
         """The analyzer's newest result (of ``model_version`` when given); NotFound if none."""
         async with self.ctx.db.for_user(owner_id) as session:
-            await ensure_all_owned(session, Image.owner_id, Image.id, owner_id, [image_id], "image")
+            await ensure_owned(session, "image", owner_id, [image_id])
             stmt = select(AnalysisResult).where(
                 AnalysisResult.owner_id == owner_id,
                 AnalysisResult.image_id == image_id,
@@ -166,7 +166,7 @@ class AnalysisService:
             )
         stmt = stmt.order_by(AnalysisResult.created_at.desc(), AnalysisResult.id.desc())
         async with self.ctx.db.for_user(owner_id) as session:
-            await ensure_all_owned(session, Image.owner_id, Image.id, owner_id, [image_id], "image")
+            await ensure_owned(session, "image", owner_id, [image_id])
             results = list((await session.scalars(stmt.limit(limit + 1))).all())
         last = results[limit - 1] if len(results) > limit else None
         return HistoryPage(

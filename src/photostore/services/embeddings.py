@@ -23,7 +23,8 @@ from sqlalchemy import delete, literal_column, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from photostore.db.models import Embedding, EmbeddingSpace, Image
+from photostore.db.models import Embedding, EmbeddingSpace
+from photostore.db.repositories.ownership import ensure_owned
 from photostore.errors import Conflict, InvalidInput, NotFound
 from photostore.ids import new_id
 from photostore.search import (
@@ -38,7 +39,6 @@ from photostore.search import (
 from photostore.search.space import METRICS
 from photostore.search.writes import first_missing_image, upsert_vectors
 from photostore.services.context import ServiceContext
-from photostore.services.ownership import ensure_all_owned
 
 SPACE_NAME = re.compile(r"[a-z0-9._-]{1,100}")
 MAX_MODEL_LENGTH = 200
@@ -214,7 +214,7 @@ class EmbeddingService:
         """Store (or replace) the vector of an image in a space."""
         async with self.ctx.db.for_user(owner_id) as session:
             space = await space_by_name(session, owner_id, space_name)
-            await ensure_all_owned(session, Image.owner_id, Image.id, owner_id, [image_id], "image")
+            await ensure_owned(session, "image", owner_id, [image_id])
             vector = prepare_vector(space, values)
             now = self.ctx.clock()
             statement = insert(Embedding).values(
@@ -265,7 +265,7 @@ class EmbeddingService:
     ) -> StoredVector:
         async with self.ctx.db.for_user(owner_id) as session:
             space = await space_by_name(session, owner_id, space_name)
-            await ensure_all_owned(session, Image.owner_id, Image.id, owner_id, [image_id], "image")
+            await ensure_owned(session, "image", owner_id, [image_id])
             row = await session.scalar(
                 select(Embedding).where(
                     Embedding.owner_id == owner_id,
@@ -287,7 +287,7 @@ class EmbeddingService:
     ) -> None:
         async with self.ctx.db.for_user(owner_id) as session:
             space = await space_by_name(session, owner_id, space_name)
-            await ensure_all_owned(session, Image.owner_id, Image.id, owner_id, [image_id], "image")
+            await ensure_owned(session, "image", owner_id, [image_id])
             result = await session.execute(
                 delete(Embedding)
                 .where(
@@ -315,7 +315,7 @@ class EmbeddingService:
             raise InvalidInput(f"limit is between 1 and {MAX_DUPLICATES}")
         async with self.ctx.db.for_user(owner_id) as session:
             space = await space_by_name(session, owner_id, space_name)
-            await ensure_all_owned(session, Image.owner_id, Image.id, owner_id, [image_id], "image")
+            await ensure_owned(session, "image", owner_id, [image_id])
             vector = await vector_of_image(session, owner_id, space, image_id)
             if vector is None:
                 raise NotFound(f"the image has no vector in the space {space_name!r}")

@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from sqlalchemy import ScalarSelect, Select, delete, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from photostore.db.models import Face, Image, Person
+from photostore.db.models import Face, Person
+from photostore.db.repositories.ownership import ensure_owned, load_owned
+from photostore.db.repositories.search_documents import refresh_search_documents
 from photostore.errors import InvalidInput
 from photostore.ids import new_id
 from photostore.services.context import ServiceContext
 from photostore.services.image_pages import image_page
 from photostore.services.images import Page
-from photostore.services.ownership import ensure_all_owned, load_owned
 from photostore.services.pagination import check_limit, decode_cursor, encode_cursor
-from photostore.services.search_documents import refresh_search_documents
 
 MAX_NAME_LENGTH = 200
 
@@ -77,7 +77,7 @@ class PeopleService:
         name = clean_person_name(name)
         now = self.ctx.clock()
         async with self.ctx.db.for_user(owner_id) as session:
-            await ensure_all_owned(session, Face.owner_id, Face.id, owner_id, face_ids, "face")
+            await ensure_owned(session, "face", owner_id, face_ids)
             person = Person(
                 owner_id=owner_id,
                 id=new_id(),
@@ -157,7 +157,7 @@ class PeopleService:
             person = await load_owned(
                 session, Person, owner_id, person_id, "person", for_update=True
             )
-            await ensure_all_owned(session, Person.owner_id, Person.id, owner_id, others, "person")
+            await ensure_owned(session, "person", owner_id, others)
             await session.execute(
                 update(Face)
                 .where(Face.owner_id == owner_id, Face.person_id.in_(set(others)))
@@ -195,7 +195,7 @@ class PeopleService:
     async def of_image(self, owner_id: uuid.UUID, image_id: uuid.UUID) -> list[PersonView]:
         """People with a face in the image (hidden ones too), by name then id."""
         async with self.ctx.db.for_user(owner_id) as session:
-            await ensure_all_owned(session, Image.owner_id, Image.id, owner_id, [image_id], "image")
+            await ensure_owned(session, "image", owner_id, [image_id])
             shown = select(Face.person_id).where(
                 Face.owner_id == owner_id, Face.image_id == image_id
             )

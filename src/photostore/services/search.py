@@ -26,7 +26,8 @@ import numpy as np
 from sqlalchemy import Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from photostore.db.models import Album, Image, Person
+from photostore.db.models import Image
+from photostore.db.repositories.ownership import ensure_owned, load_owned
 from photostore.errors import BadRequest, InvalidInput
 from photostore.search.filters import (
     SearchFilters,
@@ -40,7 +41,6 @@ from photostore.search.space import space_by_name
 from photostore.search.text import rank_text
 from photostore.services.context import ServiceContext
 from photostore.services.images import ImageView, read_views, views_by_ids
-from photostore.services.ownership import ensure_all_owned, load_owned
 from photostore.services.pagination import (
     check_limit,
     decode_cursor,
@@ -263,5 +263,5 @@ async def _require_filter_ids(
     session: AsyncSession, owner_id: uuid.UUID, filters: SearchFilters
 ) -> None:
     """Albums and people named in filters must be the caller's: another's id is a 404."""
-    await ensure_all_owned(session, Album.owner_id, Album.id, owner_id, filters.albums, "album")
-    await ensure_all_owned(session, Person.owner_id, Person.id, owner_id, filters.people, "person")
+    await ensure_owned(session, "album", owner_id, filters.albums)
+    await ensure_owned(session, "person", owner_id, filters.people)

@@ -21,14 +21,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from photostore.db.models import Image, ImageTag, Tag
+from photostore.db.repositories.ownership import ensure_owned, load_owned
+from photostore.db.repositories.search_documents import refresh_search_documents
 from photostore.errors import Conflict, InvalidInput
 from photostore.ids import new_id
 from photostore.services.context import ServiceContext
 from photostore.services.image_pages import image_page
 from photostore.services.images import Page
-from photostore.services.ownership import ensure_all_owned, load_owned
 from photostore.services.pagination import check_limit, decode_text_cursor, encode_text_cursor
-from photostore.services.search_documents import refresh_search_documents
 from photostore.text_rules import clean_tag_names
 
 
@@ -124,7 +124,7 @@ class TagService:
         """Tag the images; those already tagged stay as they are."""
         async with self.ctx.db.for_user(owner_id) as session:
             tag = await load_owned(session, Tag, owner_id, tag_id, "tag", for_update=True)
-            await ensure_all_owned(session, Image.owner_id, Image.id, owner_id, image_ids, "image")
+            await ensure_owned(session, "image", owner_id, image_ids)
             await session.execute(
                 insert(ImageTag)
                 .values(
@@ -144,7 +144,7 @@ class TagService:
         """Untag the images; those not tagged stay as they are."""
         async with self.ctx.db.for_user(owner_id) as session:
             tag = await load_owned(session, Tag, owner_id, tag_id, "tag", for_update=True)
-            await ensure_all_owned(session, Image.owner_id, Image.id, owner_id, image_ids, "image")
+            await ensure_owned(session, "image", owner_id, image_ids)
             await session.execute(
                 delete(ImageTag).where(
                     ImageTag.owner_id == owner_id,

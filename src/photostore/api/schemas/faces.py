@@ -8,8 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from photostore.api.schemas.common import Box, Unit
-from photostore.db.models import Face
-from photostore.services.faces import NewFace
+from photostore.domain.faces import Face, NewFace
 
 # Finite numbers only: NaN or infinity would poison every distance computed from them.
 Coordinate = Annotated[float, Field(allow_inf_nan=False)]
@@ -69,7 +68,7 @@ class FaceOut(BaseModel):
             box=Box(x=face.box_x, y=face.box_y, width=face.box_width, height=face.box_height),
             score=face.score,
             model=face.model,
-            has_embedding=face.embedding is not None,
+            has_embedding=face.has_embedding,
         )
 
 

@@ -9,36 +9,50 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from photostore.db.models import Album, Face, Image, Person, Tag
 from photostore.errors import NotFound
 
+#: What a caller's id may name; also the noun of the 404 ("no such image").
+OwnedKind = Literal["album", "face", "image", "person", "tag"]
 
-async def ensure_all_owned(
+OwnedModel = TypeVar("OwnedModel", Album, Face, Image, Person, Tag)
+
+_MODELS: dict[OwnedKind, type[Album | Face | Image | Person | Tag]] = {
+    "album": Album,
+    "face": Face,
+    "image": Image,
+    "person": Person,
+    "tag": Tag,
+}
+
+
+async def ensure_owned(
     session: AsyncSession,
-    owner_column: InstrumentedAttribute[uuid.UUID],
-    id_column: InstrumentedAttribute[uuid.UUID],
+    kind: OwnedKind,
     owner_id: uuid.UUID,
     ids: Collection[uuid.UUID],
-    noun: str,
+    *,
+    for_update: bool = False,
 ) -> None:
-    """Raise NotFound unless every one of ``ids`` is a row of ``owner_id``."""
+    """Raise NotFound unless every one of ``ids`` names a ``kind`` row of ``owner_id``;
+    with ``for_update``, the rows stay locked to the end of the transaction."""
     wanted = set(ids)
     if not wanted:
         return
-    found = await session.scalar(
-        select(func.count()).where(owner_column == owner_id, id_column.in_(wanted))
-    )
+    model = _MODELS[kind]
+    owned = (model.owner_id == owner_id) & model.id.in_(wanted)
+    if for_update:
+        locked = select(model.id).where(owned).with_for_update().subquery()
+        found = await session.scalar(select(func.count()).select_from(locked))
+    else:
+        found = await session.scalar(select(func.count()).where(owned))
     if found != len(wanted):
-        raise NotFound(f"no such {noun}")
-
-
-OwnedModel = TypeVar("OwnedModel", Album, Face, Image, Person, Tag)
+        raise NotFound(f"no such {kind}")
 
 
 async def load_owned(
