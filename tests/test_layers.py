@@ -17,7 +17,7 @@ SOURCE = Path(__file__).resolve().parents[1] / "src" / "photostore"
 
 # Services that still write their statements themselves (to move behind db/repositories).
 SERVICES_WITH_SQL = frozenset(
-    {"admin", "albums", "analysis", "api_keys", "audit", "deletions", "embeddings",
+    {"admin", "albums", "api_keys", "audit", "deletions", "embeddings",
      "image_pages", "image_tags", "images", "ingest", "key_rotation", "people", "refresh",
      "search", "service_keys", "tag_library", "users"}
 )  # fmt: skip
@@ -25,7 +25,7 @@ SERVICES_WITH_SQL = frozenset(
 # API modules that still read ORM rows or the request's database state, or turn the
 # database library's errors into answers (to become db/'s own error types).
 API_WITH_DB = frozenset(
-    {"deps", "health", "problems", "users", "schemas/analysis", "schemas/security",
+    {"deps", "health", "problems", "users", "schemas/security",
      "schemas/users"}
 )  # fmt: skip
 

@@ -13,41 +13,16 @@ collapsed; a name given twice in one write keeps its highest confidence.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, tuple_
-from sqlalchemy.dialects.postgresql import distinct_on
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from photostore.db.models import AnalysisResult, ImageText, Label
+from photostore.db.repositories.analysis import AnalysisRepository
 from photostore.db.repositories.ownership import ensure_owned
 from photostore.db.repositories.search_documents import refresh_search_documents
+from photostore.domain.analysis import AnalysisResult, AnalysisWrite, RawLabel
 from photostore.errors import NotFound
-from photostore.ids import new_id
 from photostore.services.context import ServiceContext
 from photostore.services.pagination import check_limit, decode_cursor, encode_cursor
 from photostore.text_rules import normalize_label
-
-
-@dataclass(frozen=True)
-class RawLabel:
-    """A label as an analyzer wrote it: kind ``object``, ``scene`` or ``landmark``."""
-
-    kind: str
-    name: str
-    confidence: float | None
-
-
-@dataclass(frozen=True)
-class AnalysisWrite:
-    """One write of an analyzer: the payload as stored, and what is derived from it."""
-
-    model_version: str
-    payload: dict[str, Any]
-    labels: list[RawLabel] = field(default_factory=list)
-    ocr_lines: list[str] = field(default_factory=list)
-    caption: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +47,14 @@ def merge_labels(labels: list[RawLabel]) -> dict[tuple[str, str], float | None]:
     return merged
 
 
+def derived_texts(write: AnalysisWrite) -> dict[str, str]:
+    """The texts a write gives its image, by kind: its OCR lines joined (blank ones left
+    out) and its caption, each only when there is one."""
+    texts = {"ocr": "\n".join(line for line in write.ocr_lines if line.strip())}
+    texts["caption"] = (write.caption or "").strip()
+    return {kind: body for kind, body in texts.items() if body}
+
+
 class AnalysisService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
@@ -82,25 +65,14 @@ class AnalysisService:
         """Store a write; its labels and texts become the analyzer's current ones."""
         async with self.ctx.db.for_user(owner_id) as session:
             await ensure_owned(session, "image", owner_id, [image_id])
-            await session.execute(
-                select(
-                    func.pg_advisory_xact_lock(
-                        func.hashtextextended(f"analysis:{owner_id}:{image_id}:{analyzer}", 0)
-                    )
-                )
+            results = AnalysisRepository(session, owner_id)
+            await results.serialize_writes(image_id, analyzer)
+            result = await results.add(
+                image_id, analyzer, write.model_version, write.payload, self.ctx.clock()
             )
-            result = AnalysisResult(
-                owner_id=owner_id,
-                id=new_id(),
-                image_id=image_id,
-                analyzer=analyzer,
-                model_version=write.model_version,
-                payload=write.payload,
-                created_at=self.ctx.clock(),
+            await results.replace_derived(
+                image_id, analyzer, merge_labels(write.labels), derived_texts(write)
             )
-            session.add(result)
-            await _replace_labels_and_texts(session, owner_id, image_id, analyzer, write)
-            await session.flush()
             await refresh_search_documents(session, owner_id, [image_id])
             return result
 
@@ -108,17 +80,7 @@ class AnalysisService:
         """The newest result of each analyzer about the image, by analyzer name."""
         async with self.ctx.db.for_user(owner_id) as session:
             await ensure_owned(session, "image", owner_id, [image_id])
-            rows = await session.scalars(
-                select(AnalysisResult)
-                .ext(distinct_on(AnalysisResult.analyzer))
-                .where(AnalysisResult.owner_id == owner_id, AnalysisResult.image_id == image_id)
-                .order_by(
-                    AnalysisResult.analyzer,
-                    AnalysisResult.created_at.desc(),
-                    AnalysisResult.id.desc(),
-                )
-            )
-            return list(rows.all())
+            return await AnalysisRepository(session, owner_id).current(image_id)
 
     async def newest(
         self,
@@ -130,16 +92,8 @@ class AnalysisService:
         """The analyzer's newest result (of ``model_version`` when given); NotFound if none."""
         async with self.ctx.db.for_user(owner_id) as session:
             await ensure_owned(session, "image", owner_id, [image_id])
-            stmt = select(AnalysisResult).where(
-                AnalysisResult.owner_id == owner_id,
-                AnalysisResult.image_id == image_id,
-                AnalysisResult.analyzer == analyzer,
-            )
-            if model_version is not None:
-                stmt = stmt.where(AnalysisResult.model_version == model_version)
-            result = await session.scalar(
-                stmt.order_by(AnalysisResult.created_at.desc(), AnalysisResult.id.desc()).limit(1)
-            )
+            repository = AnalysisRepository(session, owner_id)
+            result = await repository.newest(image_id, analyzer, model_version)
             if result is None:
                 raise NotFound("no result of this analyzer for this image")
             return result
@@ -154,61 +108,13 @@ class AnalysisService:
     ) -> HistoryPage:
         """Every write of the analyzer about the image, newest first, in keyset pages."""
         check_limit(limit)
-        stmt = select(AnalysisResult).where(
-            AnalysisResult.owner_id == owner_id,
-            AnalysisResult.image_id == image_id,
-            AnalysisResult.analyzer == analyzer,
-        )
-        if cursor is not None:
-            created_at, last_id = decode_cursor(cursor)
-            stmt = stmt.where(
-                tuple_(AnalysisResult.created_at, AnalysisResult.id) < tuple_(created_at, last_id)
-            )
-        stmt = stmt.order_by(AnalysisResult.created_at.desc(), AnalysisResult.id.desc())
+        before = decode_cursor(cursor) if cursor is not None else None
         async with self.ctx.db.for_user(owner_id) as session:
             await ensure_owned(session, "image", owner_id, [image_id])
-            results = list((await session.scalars(stmt.limit(limit + 1))).all())
+            repository = AnalysisRepository(session, owner_id)
+            results = await repository.history(image_id, analyzer, limit + 1, before)
         last = results[limit - 1] if len(results) > limit else None
         return HistoryPage(
             items=results[:limit],
             next_cursor=encode_cursor(last.created_at, last.id) if last is not None else None,
         )
-
-
-async def _replace_labels_and_texts(
-    session: AsyncSession,
-    owner_id: uuid.UUID,
-    image_id: uuid.UUID,
-    analyzer: str,
-    write: AnalysisWrite,
-) -> None:
-    await session.execute(
-        delete(Label).where(
-            Label.owner_id == owner_id, Label.image_id == image_id, Label.analyzer == analyzer
-        )
-    )
-    await session.execute(
-        delete(ImageText).where(
-            ImageText.owner_id == owner_id,
-            ImageText.image_id == image_id,
-            ImageText.analyzer == analyzer,
-        )
-    )
-    session.add_all(
-        Label(
-            owner_id=owner_id,
-            image_id=image_id,
-            analyzer=analyzer,
-            kind=kind,
-            name=name,
-            confidence=confidence,
-        )
-        for (kind, name), confidence in merge_labels(write.labels).items()
-    )
-    texts = {"ocr": "\n".join(line for line in write.ocr_lines if line.strip())}
-    texts["caption"] = (write.caption or "").strip()
-    session.add_all(
-        ImageText(owner_id=owner_id, image_id=image_id, analyzer=analyzer, kind=kind, body=body)
-        for kind, body in texts.items()
-        if body
-    )

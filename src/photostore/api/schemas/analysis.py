@@ -9,8 +9,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from photostore.api.schemas.common import Box, Unit
-from photostore.db.models import AnalysisResult
-from photostore.services.analysis import AnalysisWrite, HistoryPage, RawLabel
+from photostore.domain.analysis import AnalysisResult, AnalysisWrite, RawLabel
+from photostore.services.analysis import HistoryPage
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
