@@ -18,7 +18,7 @@ SOURCE = Path(__file__).resolve().parents[1] / "src" / "photostore"
 # Services that still write their statements themselves (to move behind db/repositories).
 SERVICES_WITH_SQL = frozenset(
     {"admin", "albums", "api_keys", "audit", "deletions", "embeddings",
-     "image_pages", "image_tags", "images", "ingest", "key_rotation", "people", "refresh",
+     "image_pages", "image_tags", "images", "ingest", "key_rotation", "people",
      "search", "service_keys", "tag_library", "users"}
 )  # fmt: skip
 

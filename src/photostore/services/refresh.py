@@ -19,10 +19,8 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import delete, select, update
-
 from photostore.auth.tokens import RefreshPlace, TokenClaims
-from photostore.db.models import RefreshFamily
+from photostore.db.repositories.refresh_families import RefreshFamilyRepository
 from photostore.errors import Unauthenticated
 from photostore.ids import new_id
 from photostore.services.context import ServiceContext
@@ -36,21 +34,11 @@ class RefreshFamilies:
     async def start(self, user_id: uuid.UUID) -> RefreshPlace:
         """A new family for a login, at generation 0."""
         now = self.ctx.clock()
-        family = RefreshFamily(
-            owner_id=user_id,
-            id=new_id(),
-            generation=0,
-            created_at=now,
-            expires_at=now + self.lifetime,
-        )
+        family_id = new_id()
         async with self.ctx.db.for_user(user_id) as session:
-            await session.execute(
-                delete(RefreshFamily).where(
-                    RefreshFamily.owner_id == user_id, RefreshFamily.expires_at <= now
-                )
-            )
-            session.add(family)
-        return RefreshPlace(family.id, family.generation)
+            families = RefreshFamilyRepository(session, user_id)
+            await families.start(family_id, now, now + self.lifetime)
+        return RefreshPlace(family_id, 0)
 
     async def rotate(self, claims: TokenClaims) -> RefreshPlace:
         """The next place of the family a verified refresh token names; 401 if the token
@@ -60,34 +48,16 @@ class RefreshFamilies:
         user_id, place = claims.user_id, claims.family
         now = self.ctx.clock()
         async with self.ctx.db.for_user(user_id) as session:
-            moved = await session.scalar(
-                update(RefreshFamily)
-                .where(
-                    RefreshFamily.owner_id == user_id,
-                    RefreshFamily.id == place.family_id,
-                    RefreshFamily.generation == place.generation,
-                    RefreshFamily.revoked_at.is_(None),
-                    RefreshFamily.expires_at > now,
-                )
-                .values(generation=RefreshFamily.generation + 1, expires_at=now + self.lifetime)
-                .returning(RefreshFamily.generation)
+            families = RefreshFamilyRepository(session, user_id)
+            moved = await families.advance(
+                place.family_id, place.generation, now, now + self.lifetime
             )
         if moved is not None:
             return RefreshPlace(place.family_id, moved)
         # Not the current token. Committed before answering: the 401 must not undo it.
         async with self.ctx.db.for_user(user_id) as session:
-            family = await session.scalar(
-                select(RefreshFamily)
-                .where(RefreshFamily.owner_id == user_id, RefreshFamily.id == place.family_id)
-                .with_for_update()
-            )
-            reused = (
-                family is not None
-                and family.revoked_at is None
-                and family.generation > place.generation
-            )
-            if reused and family is not None:
-                family.revoked_at = now
+            families = RefreshFamilyRepository(session, user_id)
+            reused = await families.revoke_if_passed(place.family_id, place.generation, now)
         if reused:
             raise Unauthenticated(
                 "this refresh token was already used: every refresh token of its login is revoked; "
