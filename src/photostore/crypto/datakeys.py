@@ -1,9 +1,9 @@
 """Per-user data keys: made on a user's first write, unwrapped on every read.
 
 Blob stores are synchronous (services call them from worker threads), so the keys are
-read through a small synchronous engine on the same service role, inside a transaction
-scoped to the owner like every other query: row-level security fences ``user_keys``
-too. Unwrapped keys are not cached, so destroying a key (crypto-shredding) takes effect
+read through a small synchronous pool on the same service role (``db.sync_session``),
+inside a transaction scoped to the owner like every other query: row-level security
+fences ``user_keys`` too. Unwrapped keys are not cached, so destroying a key (crypto-shredding) takes effect
 at once in every process.
 """
 
@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, create_engine, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from photostore.crypto.masterkeys import KEY_BYTES, MasterKeyring
 from photostore.db.models import UserKey
-from photostore.db.scope import user_scope
+from photostore.db.sync_session import SyncDatabase
 from photostore.errors import Unreadable
 from photostore.ids import new_id
 
@@ -34,30 +32,17 @@ class DataKey:
 class DataKeys:
     """Reads and creates users' data keys (never destroys them: services do that)."""
 
-    def __init__(self, engine: Engine, keyring: MasterKeyring) -> None:
-        self.engine = engine
+    def __init__(self, db: SyncDatabase, keyring: MasterKeyring) -> None:
+        self.db = db
         self.keyring = keyring
 
     @classmethod
     def connect(cls, database_url: str, keyring: MasterKeyring, pool_size: int) -> DataKeys:
-        engine = create_engine(
-            database_url,
-            pool_size=2,
-            max_overflow=pool_size,
-            pool_pre_ping=True,
-            hide_parameters=True,  # wrapped keys never reach a log line
-        )
-        return cls(engine, keyring)
-
-    @contextmanager
-    def _for_user(self, owner_id: uuid.UUID) -> Iterator[Connection]:
-        with self.engine.begin() as conn:
-            conn.exec_driver_sql(user_scope(owner_id))
-            yield conn
+        return cls(SyncDatabase.connect(database_url, 2, overflow=pool_size), keyring)
 
     def for_writing(self, owner_id: uuid.UUID) -> DataKey:
         """The owner's data key, made (random 256 bits) and stored wrapped if missing."""
-        with self._for_user(owner_id) as conn:
+        with self.db.for_user(owner_id) as conn:
             row = conn.execute(select(UserKey).where(UserKey.owner_id == owner_id)).first()
             if row is None:
                 key_id = new_id()
@@ -77,7 +62,7 @@ class DataKeys:
 
     def for_reading(self, owner_id: uuid.UUID, key_id: uuid.UUID) -> DataKey:
         """The data key ``key_id`` of the owner; :class:`Unreadable` if it is gone."""
-        with self._for_user(owner_id) as conn:
+        with self.db.for_user(owner_id) as conn:
             row = conn.execute(
                 select(UserKey).where(UserKey.owner_id == owner_id, UserKey.id == key_id)
             ).first()
@@ -91,4 +76,4 @@ class DataKeys:
         return DataKey(id=key_id, key=self.keyring.unwrap(owner_id, key_id, wrapped, master_id))
 
     def close(self) -> None:
-        self.engine.dispose()
+        self.db.dispose()

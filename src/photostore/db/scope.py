@@ -6,10 +6,11 @@ one user whose rows it may see, or ``app.system``, the context of login and acco
 administration, which sees ``users`` only. ``set_config(..., true)`` ends with the
 transaction, so a pooled connection cannot carry a scope to the next one.
 
-The async data layer (``db.session``), the synchronous data-key reads of the blob store
-(``crypto.datakeys``) and index maintenance (``search.maintenance``) all scope with the
-statements below, sent without parameters (in the simple query protocol, with ``BEGIN``
-where the caller opens the transaction in the same round trip).
+Two classes open every transaction and scope it with the statements below: the async
+data layer (``db.session.Database``) and, for code in worker threads and commands (the
+blob store's data keys, index maintenance), ``db.sync_session.SyncDatabase``. Both send
+them without parameters (the simple query protocol; the async one with ``BEGIN`` in the
+same round trip), and both replace a dead pooled connection instead of pinging it.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from photostore.db.scope import SYSTEM_SCOPE, user_scope
+from photostore.db.sync_session import SyncDatabase
 from photostore.search.indexes import INDEX_PREFIX, create_index_sql, space_id_of_index
 from photostore.search.space import METRICS, SpaceRef
 
@@ -45,16 +45,14 @@ class OptimizeReport:
     kept: list[str]
 
 
-def _spaces(conn: psycopg.Connection) -> list[tuple[SpaceRef, int]]:
+def _spaces(db: SyncDatabase) -> list[tuple[SpaceRef, int]]:
     """Every space of every user with its vector count, read under RLS."""
-    with conn.transaction():
-        conn.execute(SYSTEM_SCOPE)
-        users = [row[0] for row in conn.execute("SELECT id FROM users")]
+    with db.for_system() as conn:
+        users = [row[0] for row in conn.exec_driver_sql("SELECT id FROM users")]
     found: list[tuple[SpaceRef, int]] = []
     for user_id in users:
-        with conn.transaction():
-            conn.execute(user_scope(user_id))
-            for space_id, name, dimension, metric, count in conn.execute(
+        with db.for_user(user_id) as conn:
+            for space_id, name, dimension, metric, count in conn.exec_driver_sql(
                 _SPACES_OF_USER, (user_id,)
             ):
                 assert metric in METRICS, metric
@@ -76,7 +74,14 @@ def optimize(
         conn.execute(
             sql.SQL("SET maintenance_work_mem = {}").format(sql.Literal(maintenance_work_mem))
         )
-        spaces = _spaces(conn)
+        # The counts are read through the scoped transactions every tenant read uses.
+        reads = SyncDatabase.connect(
+            owner_url.replace("postgresql://", "postgresql+psycopg://", 1), 1
+        )
+        try:
+            spaces = _spaces(reads)
+        finally:
+            reads.dispose()
         existing: dict[str, bool] = dict(conn.execute(_OUR_INDEXES, (INDEX_PREFIX + "%",)))
         wanted: dict[uuid.UUID, SpaceRef] = {}
         keep_existing: set[uuid.UUID] = set()
