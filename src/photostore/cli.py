@@ -218,7 +218,7 @@ def service_key_create(
 @service_keys_app.command("list")
 def service_key_list(data_dir: DataDir = None) -> None:
     """Every service key (revoked ones too), newest first; never a secret."""
-    from photostore.db.models import ServiceKey
+    from photostore.domain.keys import ServiceKey
     from photostore.services.service_keys import ServiceKeyService
 
     async def listed(ctx: ServiceContext) -> list[ServiceKey]:

@@ -23,7 +23,7 @@ from photostore.api.schemas.users import SignupAccepted, TokenOut, UserCreate, U
 from photostore.auth.permissions import Permission
 from photostore.auth.principal import Role, kind_of_role
 from photostore.auth.tokens import REFRESH, RefreshPlace, TokenCodec
-from photostore.db.models import User
+from photostore.domain.users import User
 from photostore.errors import Forbidden, InvalidInput, Unauthenticated
 from photostore.observability.audit import request_decoy_audit, set_audit_subject
 from photostore.services.audit import AuditSubject

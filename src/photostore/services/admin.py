@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, tuple_
-
-from photostore.db.models import Image, User
+from photostore.db.repositories.figures import image_totals
+from photostore.db.repositories.users import UserRepository
+from photostore.domain.users import User
 from photostore.services.context import ServiceContext
 from photostore.services.pagination import check_limit, decode_cursor, encode_cursor
 
@@ -38,13 +38,9 @@ class AdminService:
     async def users(self, limit: int, cursor: str | None) -> UserPage:
         """Accounts, oldest first, in keyset pages."""
         check_limit(limit)
-        stmt = select(User)
-        if cursor is not None:
-            created, last_id = decode_cursor(cursor)
-            stmt = stmt.where(tuple_(User.created_at, User.id) > tuple_(created, last_id))
-        stmt = stmt.order_by(User.created_at, User.id).limit(limit + 1)
+        after = decode_cursor(cursor) if cursor is not None else None
         async with self.ctx.db.for_system() as session:
-            rows = list((await session.scalars(stmt)).all())
+            rows = await UserRepository(session).page(limit + 1, after)
         more = len(rows) > limit
         rows = rows[:limit]
         last = rows[-1] if more else None
@@ -55,19 +51,13 @@ class AdminService:
 
     async def stats(self) -> ServiceStats:
         async with self.ctx.db.for_system() as session:
-            accounts = list((await session.execute(select(User.id, User.role))).all())
+            accounts = await UserRepository(session).roles()
         images = image_bytes = 0
         for user_id, _role in accounts:
             async with self.ctx.db.for_user(user_id) as session:
-                count, size = (
-                    await session.execute(
-                        select(func.count(), func.coalesce(func.sum(Image.byte_size), 0)).where(
-                            Image.owner_id == user_id
-                        )
-                    )
-                ).one()
-            images += int(count)
-            image_bytes += int(size)
+                count, size = await image_totals(session, user_id)
+            images += count
+            image_bytes += size
         return ServiceStats(
             users=len(accounts),
             admins=sum(1 for _, role in accounts if role == "admin"),

@@ -12,26 +12,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, insert, select, text, tuple_
-
-from photostore.db.models import AuditEntry
+from photostore.db.repositories.audit import AuditRepository, add_ending_parked, write_nothing
 from photostore.db.request import current_request
-from photostore.db.session import driver_sql
+from photostore.domain.audit import AuditEntry
 from photostore.ids import new_id
 from photostore.services.context import ServiceContext
 from photostore.services.pagination import check_limit, decode_cursor, encode_cursor
-
-# Every authenticated request writes a row: a plain INSERT into the table, built once (the
-# ORM's unit of work, or a statement built per call, costs more than the row).
-_AUDIT_TABLE = AuditEntry.metadata.tables[AuditEntry.__tablename__]
-_INSERT_ROW = insert(_AUDIT_TABLE)
-# The same INSERT as psycopg takes it, for the row committed with a request's unit of
-# work in one pipeline (``Database.end_parked``).
-_INSERT_ROW_SQL = driver_sql(
-    insert(_AUDIT_TABLE).values(
-        {column.name: bindparam(column.name) for column in _AUDIT_TABLE.columns}
-    )
-)
 
 
 @dataclass(frozen=True)
@@ -73,47 +59,40 @@ class AuditService:
     async def record(self, subject: AuditSubject, event: AuditEvent) -> None:
         """Write one row, scoped to the user acted for: in the request's parked unit of
         work if it has one (committing it), else in a transaction of its own."""
-        row = {
-            "owner_id": subject.owner_id,
-            "id": new_id(),
-            "at": self.ctx.clock(),
-            "principal_id": subject.principal_id,
-            "principal_kind": subject.principal_kind,
-            "key_id": subject.key_id,
-            "action": _stored(event.action, 300),
-            "target_type": _stored(event.target_type, 64) if event.target_type else None,
-            "target_id": _stored(event.target_id, 200) if event.target_id else None,
-            "result": event.result,
-            "request_id": event.request_id,
-        }
+        entry = AuditEntry(
+            id=new_id(),
+            at=self.ctx.clock(),
+            principal_id=subject.principal_id,
+            principal_kind=subject.principal_kind,
+            key_id=subject.key_id,
+            action=_stored(event.action, 300),
+            target_type=_stored(event.target_type, 64) if event.target_type else None,
+            target_id=_stored(event.target_id, 200) if event.target_id else None,
+            result=event.result,
+            request_id=event.request_id,
+        )
         request = current_request()
         if request is not None:
             request.parkable = False
             if request.parked is not None and request.audit_owner == subject.owner_id:
-                await self.ctx.db.end_parked(
-                    request, commit=True, statement=_INSERT_ROW_SQL, params=row
-                )
+                await add_ending_parked(self.ctx.db, request, subject.owner_id, entry)
                 return
         async with self.ctx.db.for_user(subject.owner_id) as session:
-            await session.execute(_INSERT_ROW, row)
+            await AuditRepository(session, subject.owner_id).add(entry)
 
     async def decoy(self) -> None:
         """As costly as :meth:`record` (a transaction with a durable commit), writing
         nothing: a failed login for an unknown email must take as long as one for a
         known email, whose failure is recorded."""
         async with self.ctx.db.for_system() as session:
-            await session.execute(text("SELECT pg_current_xact_id()"))
+            await write_nothing(session)
 
     async def trail(self, owner_id: uuid.UUID, limit: int, cursor: str | None) -> AuditPage:
         """The owner's audit rows, newest first, in keyset pages."""
         check_limit(limit)
-        stmt = select(AuditEntry).where(AuditEntry.owner_id == owner_id)
-        if cursor is not None:
-            at, last_id = decode_cursor(cursor)
-            stmt = stmt.where(tuple_(AuditEntry.at, AuditEntry.id) < tuple_(at, last_id))
-        stmt = stmt.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit + 1)
+        before = decode_cursor(cursor) if cursor is not None else None
         async with self.ctx.db.for_user(owner_id) as session:
-            rows = list((await session.scalars(stmt)).all())
+            rows = await AuditRepository(session, owner_id).page(limit + 1, before)
         more = len(rows) > limit
         rows = rows[:limit]
         last = rows[-1] if more else None

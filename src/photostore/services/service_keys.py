@@ -15,12 +15,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-
 from photostore.auth.apikeys import hash_secret, new_key
 from photostore.auth.permissions import KEY_SCOPES, Permission
-from photostore.db.models import ServiceKey
-from photostore.errors import InvalidInput, NotFound
+from photostore.db.repositories.service_keys import ServiceKeyRepository
+from photostore.domain.keys import NewKey, ServiceKey
+from photostore.errors import InvalidInput
 from photostore.ids import new_id
 from photostore.services.context import ServiceContext
 
@@ -70,26 +69,22 @@ class ServiceKeyService:
         if expires_at is not None and expires_at <= now:
             raise InvalidInput("expires_at must be in the future")
         parts = new_key(new_id())
-        key = ServiceKey(
+        new = NewKey(
             id=parts.key_id,
             name=name,
             prefix=parts.prefix,
             secret_sha256=hash_secret(parts.secret),
-            scopes=sorted(s.value for s in scopes),
-            created_at=now,
+            scopes=tuple(sorted(s.value for s in scopes)),
             expires_at=expires_at,
         )
         async with self.ctx.db.for_system() as session:
-            session.add(key)
+            key = await ServiceKeyRepository(session).add(new, now)
         return CreatedServiceKey(key=key, token=parts.token)
 
     async def list(self) -> list[ServiceKey]:
         """Every service key, revoked ones included, newest first."""
         async with self.ctx.db.for_system() as session:
-            rows = await session.scalars(
-                select(ServiceKey).order_by(ServiceKey.created_at.desc(), ServiceKey.id.desc())
-            )
-            return list(rows)
+            return await ServiceKeyRepository(session).list()
 
     async def revoke(self, key_id: uuid.UUID, by_admin: uuid.UUID | None = None) -> ServiceKey:
         """Revoke a service key (idempotent: the first revocation is kept); 404 if none.
@@ -97,10 +92,4 @@ class ServiceKeyService:
         ``by_admin`` is the admin revoking it, None for the operator's command.
         """
         async with self.ctx.db.for_system() as session:
-            key = await session.get(ServiceKey, key_id, with_for_update=True)
-            if key is None:
-                raise NotFound("no such service key")
-            if key.revoked_at is None:
-                key.revoked_at = self.ctx.clock()
-                key.revoked_by_admin_id = by_admin
-            return key
+            return await ServiceKeyRepository(session).revoke(key_id, self.ctx.clock(), by_admin)

@@ -6,40 +6,21 @@ import re
 import unicodedata
 import uuid
 from dataclasses import dataclass
-from typing import Protocol
 
 import anyio
-from sqlalchemy import bindparam, delete, select, update
-from sqlalchemy.exc import IntegrityError
 
 from photostore.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from photostore.auth.principal import Principal, Role, principal_of_account
 from photostore.crypto.deletion_log import deletion_log_path, record_deletion
-from photostore.db.models import ApiKey, User, UserKey
-from photostore.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from photostore.db.repositories.api_keys import ApiKeyRepository
+from photostore.db.repositories.users import UserRepository
+from photostore.domain.users import User
+from photostore.errors import Conflict, Forbidden, InvalidInput, Unauthenticated
 from photostore.ids import new_id
 from photostore.services.context import ServiceContext
 from photostore.storage.base import BlobStore
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
-
-
-class Account(Protocol):
-    """The columns of an account a principal is made of (a row of ``ACCOUNT_BY_ID``)."""
-
-    id: uuid.UUID
-    email: str
-    role: str
-    token_version: int
-
-
-_USERS = User.metadata.tables[User.__tablename__]
-# The columns of an account a principal is made of, by ``user_id``. Every authenticated
-# request reads them, so the statement is built once, of table columns (a mapped User
-# loaded per request cost 0.3 ms more).
-ACCOUNT_BY_ID = select(_USERS.c.id, _USERS.c.email, _USERS.c.role, _USERS.c.token_version).where(
-    _USERS.c.id == bindparam("user_id")
-)
 
 
 def normalize_email(email: str) -> str:
@@ -86,13 +67,8 @@ class UserService:
         email = normalize_email(email)
         check_password_policy(password)
         password_hash = await self.ctx.passwords.hash(password)
-        user = User(id=new_id(), email=email, password_hash=password_hash, role=role.value)
-        try:
-            async with self.ctx.db.for_system() as session:
-                session.add(user)
-        except IntegrityError as exc:
-            raise Conflict("an account with this email already exists") from exc
-        return user
+        async with self.ctx.db.for_system() as session:
+            return await UserRepository(session).add(new_id(), email, password_hash, role.value)
 
     async def sign_up(self, email: str, password: str) -> str:
         """Open sign-up: create a user account unless the email is taken, and say the same
@@ -117,21 +93,18 @@ class UserService:
         except InvalidInput:
             email = ""
         async with self.ctx.db.for_system() as session:
-            user = await session.scalar(select(User).where(User.email == email))
-        ok = await self.ctx.passwords.verify(password, user.password_hash if user else None)
-        return LoginAttempt(user=user, ok=ok and user is not None)
+            found = await UserRepository(session).credentials_by_email(email)
+        ok = await self.ctx.passwords.verify(password, found.password_hash if found else None)
+        return LoginAttempt(user=found.user if found else None, ok=ok and found is not None)
 
     async def get(self, user_id: uuid.UUID) -> User:
         async with self.ctx.db.for_user(user_id) as session:
-            user = await session.get(User, user_id)
-        if user is None:
-            raise NotFound("no such user")
-        return user
+            return await UserRepository(session).get(user_id)
 
     async def principal_for_token(self, user_id: uuid.UUID, token_version: int) -> Principal:
         """The principal a verified token names, if the user still exists and it is not revoked."""
         async with self.ctx.db.for_user(user_id) as session:
-            user = (await session.execute(ACCOUNT_BY_ID, {"user_id": user_id})).first()
+            user = await UserRepository(session).account(user_id)
         if user is None or user.token_version != token_version:
             raise Unauthenticated("the token has been revoked")
         return principal_of_account(user.id, Role(user.role))
@@ -139,34 +112,21 @@ class UserService:
     async def revoke_tokens(self, user_id: uuid.UUID) -> None:
         """Invalidate every token issued to the user so far (logout everywhere)."""
         async with self.ctx.db.for_user(user_id) as session:
-            await session.execute(
-                update(User).where(User.id == user_id).values(token_version=User.token_version + 1)
-            )
+            await UserRepository(session).revoke_tokens(user_id)
 
     async def change_password(self, user_id: uuid.UUID, current: str, new: str) -> None:
         """Set a new password after checking the current one; revokes every token and the
         user's own API keys (an attacker who knew the old password may have made some)."""
         check_password_policy(new)
-        user = await self.get(user_id)
-        if not await self.ctx.passwords.verify(current, user.password_hash):
+        async with self.ctx.db.for_user(user_id) as session:
+            held = await UserRepository(session).credentials(user_id)
+        if not await self.ctx.passwords.verify(current, held.password_hash):
             raise Forbidden("the current password is not correct")
         new_hash = await self.ctx.passwords.hash(new)
         now = self.ctx.clock()
         async with self.ctx.db.for_user(user_id) as session:
-            await session.execute(
-                update(User)
-                .where(User.id == user_id)
-                .values(password_hash=new_hash, token_version=User.token_version + 1)
-            )
-            await session.execute(
-                update(ApiKey)
-                .where(
-                    ApiKey.owner_id == user_id,
-                    ApiKey.kind == "user",
-                    ApiKey.revoked_at.is_(None),
-                )
-                .values(revoked_at=now)
-            )
+            await UserRepository(session).set_password(user_id, new_hash)
+            await ApiKeyRepository(session, user_id).revoke_all(now)
 
     async def delete(self, user_id: uuid.UUID) -> None:
         """Delete an account: logged first, then its data key, its rows, its files.
@@ -184,7 +144,7 @@ class UserService:
         log_path = deletion_log_path(self.ctx.settings)
         await anyio.to_thread.run_sync(record_deletion, log_path, user_id, self.ctx.clock())
         async with self.ctx.db.for_user(user_id) as session:
-            await session.execute(delete(UserKey).where(UserKey.owner_id == user_id))
+            await UserRepository(session).delete_data_key(user_id)
         async with self.ctx.db.for_user(user_id) as session:
-            await session.execute(delete(User).where(User.id == user_id))
+            await UserRepository(session).delete(user_id)
         await anyio.to_thread.run_sync(delete_blobs_of, self.ctx.blobs, user_id)

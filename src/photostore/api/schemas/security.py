@@ -9,7 +9,8 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from photostore.auth.permissions import Permission
-from photostore.db.models import ApiKey, AuditEntry, ServiceKey
+from photostore.domain.audit import AuditEntry
+from photostore.domain.keys import ApiKey, ServiceKey
 from photostore.services.admin import ServiceStats, UserPage
 from photostore.services.audit import AuditPage
 

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from photostore.db.models import User
+from photostore.domain.users import User
 
 
 class UserCreate(BaseModel):
