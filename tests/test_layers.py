@@ -17,16 +17,15 @@ SOURCE = Path(__file__).resolve().parents[1] / "src" / "photostore"
 
 # Services that still write their statements themselves (to move behind db/repositories).
 SERVICES_WITH_SQL = frozenset(
-    {"admin", "albums", "api_keys", "audit", "deletions", "embeddings",
-     "image_pages", "image_tags", "images", "ingest", "key_rotation", "people",
-     "search", "service_keys", "tag_library", "users"}
+    {"albums", "embeddings",
+     "image_pages", "image_tags", "images", "ingest", "people",
+     "search", "tag_library"}
 )  # fmt: skip
 
 # API modules that still read ORM rows or the request's database state, or turn the
 # database library's errors into answers (to become db/'s own error types).
 API_WITH_DB = frozenset(
-    {"deps", "health", "problems", "users", "schemas/security",
-     "schemas/users"}
+    {"deps", "health", "problems"}
 )  # fmt: skip
 
 _DATABASE_PACKAGES = ("sqlalchemy", "psycopg")

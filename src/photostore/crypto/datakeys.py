@@ -3,8 +3,8 @@
 Blob stores are synchronous (services call them from worker threads), so the keys are
 read through a small synchronous pool on the same service role (``db.sync_session``),
 inside a transaction scoped to the owner like every other query: row-level security
-fences ``user_keys`` too. Unwrapped keys are not cached, so destroying a key (crypto-shredding) takes effect
-at once in every process.
+fences ``user_keys`` too. Unwrapped keys are not cached, so destroying a key
+(crypto-shredding) takes effect at once in every process.
 """
 
 from __future__ import annotations

@@ -18,10 +18,9 @@ import uuid
 from dataclasses import dataclass
 
 import anyio
-from sqlalchemy import select
 
 from photostore.crypto.deletion_log import Deletion, deletion_log_path, read_deletions
-from photostore.db.models import User
+from photostore.db.repositories.users import UserRepository
 from photostore.services.context import ServiceContext
 from photostore.services.users import UserService, delete_blobs_of
 
@@ -48,7 +47,7 @@ async def reapply_deletions(ctx: ServiceContext) -> Reapplied:
     if not logged:
         return Reapplied(accounts=(), logged=0)
     async with ctx.db.for_system() as session:
-        present = list(await session.scalars(select(User.id).where(User.id.in_(logged))))
+        present = await UserRepository(session).ids(among=logged)
     users = UserService(ctx)
     for user_id in present:
         log.warning("deleting again account %s: deleted, then brought back by a restore", user_id)

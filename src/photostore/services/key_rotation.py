@@ -7,10 +7,9 @@ so rotation needs no access beyond what the service role already has.
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from photostore.crypto.masterkeys import MasterKeyring
-from photostore.db.models import User, UserKey
+from photostore.db.repositories.data_keys import DataKeyRepository
+from photostore.db.repositories.users import UserRepository
 from photostore.services.context import ServiceContext
 
 
@@ -21,18 +20,17 @@ async def rewrap_data_keys(ctx: ServiceContext, ring: MasterKeyring) -> int:
     skipped.
     """
     async with ctx.db.for_system() as session:
-        user_ids = list(await session.scalars(select(User.id).order_by(User.id)))
+        user_ids = await UserRepository(session).ids()
     changed = 0
     for user_id in user_ids:
         async with ctx.db.for_user(user_id) as session:
-            rows = await session.scalars(
-                select(UserKey).where(UserKey.owner_id == user_id).with_for_update()
-            )
-            for row in rows:
-                if row.master_key_id == ring.current_id:
+            keys = DataKeyRepository(session, user_id)
+            for key in await keys.locked():
+                if key.master_key_id == ring.current_id:
                     continue
-                data_key = ring.unwrap(row.owner_id, row.id, row.wrapped_key, row.master_key_id)
-                row.wrapped_key = ring.wrap(row.owner_id, row.id, data_key)
-                row.master_key_id = ring.current_id
+                data_key = ring.unwrap(key.owner_id, key.id, key.wrapped_key, key.master_key_id)
+                await keys.rewrap(
+                    key.id, ring.wrap(key.owner_id, key.id, data_key), ring.current_id
+                )
                 changed += 1
     return changed

@@ -5,6 +5,7 @@ user's own for everything the account does to itself."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, RowMapping, bindparam, delete, insert, select, tuple_, update
@@ -88,6 +89,13 @@ class UserRepository:
             stmt = stmt.where(tuple_(models.User.created_at, models.User.id) > tuple_(*after))
         stmt = stmt.order_by(models.User.created_at, models.User.id).limit(limit)
         return [_user(row._mapping) for row in await self._session.execute(stmt)]
+
+    async def ids(self, among: Collection[uuid.UUID] | None = None) -> list[uuid.UUID]:
+        """Every account's id (of those ``among``, when given), in id order."""
+        stmt = select(models.User.id).order_by(models.User.id)
+        if among is not None:
+            stmt = stmt.where(models.User.id.in_(set(among)))
+        return list(await self._session.scalars(stmt))
 
     async def roles(self) -> list[tuple[uuid.UUID, str]]:
         """Every account's id and role."""
