@@ -135,8 +135,7 @@ def load(conn: psycopg.Connection, users: list[BenchUser], password_hash: str) -
                     )
                 )
         with cur.copy(
-            "COPY embeddings (owner_id, space_id, image_id, dimension, metric, embedding) "
-            "FROM STDIN (FORMAT BINARY)"
+            "COPY embeddings (owner_id, space_id, image_id, embedding) FROM STDIN (FORMAT BINARY)"
         ) as copy:
             copy.write(b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") * 2)
             for user in users:
@@ -152,22 +151,16 @@ def _binary_rows(user: BenchUser, dim: int) -> bytes:
             ("l_owner", ">i4"), ("owner", "V16"),
             ("l_space", ">i4"), ("space", "V16"),
             ("l_image", ">i4"), ("image", "V16"),
-            ("l_dim", ">i4"), ("dim", ">i4"),
-            ("l_metric", ">i4"), ("metric", "S6"),
             ("l_vec", ">i4"), ("vdim", ">i2"), ("unused", ">i2"), ("values", ">f4", (dim,)),
         ]
     )  # fmt: skip
     n = len(user.image_ids)
     rows = np.zeros(n, dtype=row)
-    rows["fields"] = 6
+    rows["fields"] = 4
     rows["l_owner"] = rows["l_space"] = rows["l_image"] = 16
     rows["owner"] = np.void(user.id.bytes)
     rows["space"] = np.void(user.space_id.bytes)
     rows["image"] = np.frombuffer(b"".join(i.bytes for i in user.image_ids), dtype="V16")
-    rows["l_dim"] = 4
-    rows["dim"] = dim
-    rows["l_metric"] = 6
-    rows["metric"] = b"cosine"
     rows["l_vec"] = 4 + 4 * dim
     rows["vdim"] = dim
     rows["values"] = user.vectors

@@ -98,8 +98,6 @@ def _floor_batch(
             {
                 "owner_id": space.owner_id,
                 "space_id": space.id,
-                "dimension": space.dimension,
-                "metric": space.metric,
                 "now": datetime.now(UTC),
                 "image_ids": image_ids,
                 "vectors": BinaryArray(vector_array(vector_oid, unit)),

@@ -332,3 +332,81 @@ def test_the_migrations_build_the_tables_the_models_declare(database: ScratchDat
     finally:
         engine.dispose()
     assert differences == [], "\n".join(map(str, differences))
+
+
+def _embedding_columns(conn: psycopg.Connection) -> dict[str, str]:
+    rows = conn.execute(
+        "SELECT column_name, is_nullable FROM information_schema.columns "
+        "WHERE table_name = 'embeddings'"
+    ).fetchall()
+    return dict(rows)
+
+
+def test_embeddings_lose_the_space_copies_and_the_downgrade_fills_them_from_the_space(
+    pg_cluster: EmbeddedCluster, fresh_database: str
+) -> None:
+    config = alembic_config(pg_cluster.url(OWNER_ROLE, fresh_database))
+    superuser = pg_cluster.url("postgres", fresh_database, driver="")
+    command.upgrade(config, "0006_nfc_emails")
+    with psycopg.connect(superuser, autocommit=True) as conn:
+        conn.execute(
+            f"INSERT INTO users (id, email, password_hash) VALUES ('{_OWNER}', 'a@b', 'x')"
+        )
+        for n, (dimension, metric) in enumerate([(2, "l2"), (3, "cosine")], start=1):
+            conn.execute(
+                "INSERT INTO embedding_spaces (owner_id, id, name, model, dimension, metric) "
+                f"VALUES ('{_OWNER}', '00000000-0000-4000-8000-00000000001{n}', 's{n}', 'm', "
+                f"{dimension}, '{metric}')"
+            )
+            conn.execute(
+                "INSERT INTO blobs (owner_id, sha256, byte_size) "
+                f"VALUES ('{_OWNER}', repeat('{n}', 64), 1)"
+            )
+            conn.execute(
+                "INSERT INTO images (owner_id, id, sha256, original_filename, content_type, "
+                "byte_size, width, height, taken_at, taken_at_source) VALUES "
+                f"('{_OWNER}', '00000000-0000-4000-8000-00000000000{n}', repeat('{n}', 64), "
+                "'a.jpg', 'image/jpeg', 1, 1, 1, now(), 'upload')"
+            )
+            values = ",".join(["1"] * dimension)
+            conn.execute(
+                "INSERT INTO embeddings (owner_id, space_id, image_id, dimension, metric, "
+                f"embedding) VALUES ('{_OWNER}', '00000000-0000-4000-8000-00000000001{n}', "
+                f"'00000000-0000-4000-8000-00000000000{n}', {dimension}, '{metric}', "
+                f"'[{values}]')"
+            )
+    read_vectors = "SELECT space_id::text, embedding::text FROM embeddings ORDER BY 1"
+    with psycopg.connect(superuser, autocommit=True) as conn:
+        vectors = conn.execute(read_vectors).fetchall()
+    command.upgrade(config, "0007_embedding_copies")
+    with psycopg.connect(superuser, autocommit=True) as conn:
+        assert "dimension" not in _embedding_columns(conn)
+        assert "metric" not in _embedding_columns(conn)
+        assert conn.execute(read_vectors).fetchall() == vectors
+        changes = conn.execute("SELECT count(*) FROM embedding_changes").fetchone()
+
+    command.downgrade(config, "0006_nfc_emails")  # as the owner, whom RLS binds too
+    with psycopg.connect(superuser, autocommit=True) as conn:
+        columns = _embedding_columns(conn)
+        assert (columns["dimension"], columns["metric"]) == ("NO", "NO")
+        filled = conn.execute(
+            "SELECT space_id::text, dimension, metric FROM embeddings ORDER BY 1"
+        ).fetchall()
+        assert filled == [
+            ("00000000-0000-4000-8000-000000000011", 2, "l2"),
+            ("00000000-0000-4000-8000-000000000012", 3, "cosine"),
+        ]
+        assert conn.execute(read_vectors).fetchall() == vectors
+        # The fill is not a change of the vectors: the log did not move.
+        assert conn.execute("SELECT count(*) FROM embedding_changes").fetchone() == changes
+        forced = conn.execute(
+            "SELECT relname, relforcerowsecurity FROM pg_class "
+            "WHERE relname IN ('embeddings', 'embedding_spaces') ORDER BY 1"
+        ).fetchall()
+        assert forced == [("embedding_spaces", True), ("embeddings", True)]
+        disabled = conn.execute(
+            "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'embeddings'::regclass "
+            "AND NOT tgisinternal AND tgenabled = 'D'"
+        ).fetchone()
+        assert disabled == (0,)
+    command.upgrade(config, "head")

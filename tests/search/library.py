@@ -102,8 +102,6 @@ async def _seed(settings: Settings, owner_id: uuid.UUID, vectors: NDArray[np.flo
                         "owner_id": owner_id,
                         "space_id": space_id,
                         "image_id": image_id,
-                        "dimension": dim,
-                        "metric": "cosine",
                         "embedding": vector.tolist(),
                     }
                     for image_id, vector in zip(ids, vectors, strict=True)

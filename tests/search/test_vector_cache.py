@@ -560,8 +560,6 @@ async def _add_images(
                     "owner_id": owner,
                     "space_id": library.space.id,
                     "image_id": image_id,
-                    "dimension": DIM,
-                    "metric": "cosine",
                     "embedding": (v / np.linalg.norm(v)).tolist(),
                 }
                 for image_id, v in zip(ids, vectors, strict=True)

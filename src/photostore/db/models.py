@@ -373,16 +373,13 @@ class EmbeddingSpace(Base):
 
 
 class Embedding(Base):
-    """One vector of an image in a space. ``dimension`` and ``metric`` repeat the space's,
-    so partial vector indexes can be declared per (dimension, metric)."""
+    """One vector of an image in a space (the space says its dimension and metric)."""
 
     __tablename__ = "embeddings"
 
     owner_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     space_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     image_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    dimension: Mapped[int] = mapped_column(Integer)
-    metric: Mapped[str] = mapped_column(String(8))
     embedding: Mapped[list[float]] = mapped_column(Vector())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
 

@@ -46,9 +46,8 @@ from photostore.search.space import SpaceRef
 UPSERT_SQL = """
 WITH written AS (
     INSERT INTO embeddings AS e
-        (owner_id, space_id, image_id, dimension, metric, embedding, updated_at)
-    SELECT %(owner_id)s, %(space_id)s, i.id, %(dimension)s, %(metric)s, v.embedding,
-           %(now)s
+        (owner_id, space_id, image_id, embedding, updated_at)
+    SELECT %(owner_id)s, %(space_id)s, i.id, v.embedding, %(now)s
     FROM unnest(%(image_ids)b::uuid[], %(vectors)b::vector[]) AS v (image_id, embedding)
     CROSS JOIN LATERAL (
         SELECT i.id FROM images i
@@ -111,8 +110,6 @@ async def upsert_vectors(
             {
                 "owner_id": space.owner_id,
                 "space_id": space.id,
-                "dimension": space.dimension,
-                "metric": space.metric,
                 "now": now,
                 "image_ids": list(image_ids),
                 "vectors": BinaryArray(vector_array(vector_oid, vectors)),

@@ -221,8 +221,6 @@ class EmbeddingService:
                 owner_id=owner_id,
                 space_id=space.id,
                 image_id=image_id,
-                dimension=space.dimension,
-                metric=space.metric,
                 embedding=vector,
                 updated_at=now,
             )
