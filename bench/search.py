@@ -100,7 +100,7 @@ def exact_top_k(vectors: np.ndarray, ids: list[Any], query: np.ndarray) -> tuple
 def _naive_sql(dim: int) -> Any:
     return text(
         "SELECT e.image_id FROM embeddings e "
-        f"WHERE e.owner_id = :owner AND e.dimension = {dim} AND e.metric = 'cosine' "
+        "WHERE e.owner_id = :owner "
         "AND e.image_id IN (SELECT id FROM images WHERE owner_id = :owner "
         "AND taken_at >= :after AND taken_at < :before AND trashed_at IS NULL) "
         f"ORDER BY e.embedding::vector({dim}) <#> CAST(:q AS vector({dim})) LIMIT {K}"
@@ -462,8 +462,7 @@ def run(args: argparse.Namespace) -> int:
                         "building the naive global HNSW index",
                         lambda: conn.execute(
                             f"CREATE INDEX bench_global_hnsw ON embeddings USING hnsw "
-                            f"((embedding::vector({args.dim})) vector_ip_ops) "
-                            f"WHERE dimension = {args.dim} AND metric = 'cosine'"
+                            f"((embedding::vector({args.dim})) vector_ip_ops)"
                         ),
                     )
                 ours_bytes = _index_bytes(conn, "ix_embeddings_hnsw_%")
