@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from photostore.db.models import Blob, Derivative, Image, ImageTag, Tag
 from photostore.db.repositories.ownership import load_owned
 from photostore.db.repositories.search_documents import refresh_search_documents
+from photostore.db.repositories.tags import image_tag_names, set_image_tags
 from photostore.db.session import driver_rows, driver_sql
 from photostore.errors import InvalidInput, NotFound
 from photostore.ids import new_id
@@ -30,7 +31,6 @@ from photostore.media.exif import EARLIEST_TAKEN_AT, LATEST_TAKEN_AT, plausible_
 from photostore.private_files import open_private, private_folder
 from photostore.services.context import ServiceContext
 from photostore.services.decoding import decode_limits
-from photostore.services.image_tags import image_tag_names, set_image_tags
 from photostore.services.pagination import check_limit, decode_cursor, encode_cursor
 from photostore.storage.base import BlobStore, derivative_key, original_key
 from photostore.text_rules import check_description, clean_tag_names

@@ -24,12 +24,12 @@ from sqlalchemy.dialects.postgresql import insert
 
 from photostore.db.models import Blob, Derivative, Image
 from photostore.db.repositories.search_documents import refresh_search_documents
+from photostore.db.repositories.tags import set_image_tags
 from photostore.ids import new_id
 from photostore.media.analyze import AnalyzedImage, analyze_file
 from photostore.services.context import ServiceContext
 from photostore.services.decoding import decode_limits
 from photostore.services.filenames import display_filename
-from photostore.services.image_tags import set_image_tags
 from photostore.services.images import THUMBNAIL_CONTENT_TYPE, ImageView, lock_content, view_of
 from photostore.services.staging import StagedUpload
 from photostore.storage.base import derivative_key, original_key

@@ -1,8 +1,8 @@
 """Managing tags: create, rename, delete, and attach them to many images at once.
 
-The naming rules and the per-image helpers live in ``services.image_tags`` (which uploads use);
-this service is the tag library of the API. It is a module of its own because listing a
-tag's images builds on ``services.images``, which itself imports ``services.image_tags``.
+This service is the tag library of the API. The per-image statements that uploads and
+image edits use (``set_image_tags``, ``image_tag_names``) live with the tag library's own
+in ``db.repositories.tags``; listing a tag's images builds on ``services.image_pages``.
 
 Tag names are words an image is found by, so every change of a tag's name or of the
 images carrying it rebuilds those images' search documents in the same transaction.
@@ -15,16 +15,11 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ScalarSelect, Select, and_, delete, func, select, tuple_
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from photostore.db.models import Image, ImageTag, Tag
-from photostore.db.repositories.ownership import ensure_owned, load_owned
+from photostore.db.repositories.ownership import ensure_owned
 from photostore.db.repositories.search_documents import refresh_search_documents
+from photostore.db.repositories.tags import TagRepository
+from photostore.domain.tags import Tag
 from photostore.errors import Conflict, InvalidInput
-from photostore.ids import new_id
 from photostore.services.context import ServiceContext
 from photostore.services.image_pages import image_page
 from photostore.services.images import Page
@@ -33,14 +28,8 @@ from photostore.text_rules import clean_tag_names
 
 
 @dataclass(frozen=True)
-class TagView:
-    tag: Tag
-    image_count: int
-
-
-@dataclass(frozen=True)
 class TagPage:
-    items: list[TagView]
+    items: list[Tag]
     next_cursor: str | None
 
 
@@ -58,136 +47,76 @@ class TagService:
     async def page(self, owner_id: uuid.UUID, limit: int, cursor: str | None) -> TagPage:
         """The owner's tags by name (ignoring case), in keyset pages."""
         check_limit(limit)
-        sort_key = func.lower(Tag.name)
-        stmt = select(Tag, _image_count()).where(Tag.owner_id == owner_id)
-        if cursor is not None:
-            last_name, last_id = decode_text_cursor(cursor)
-            stmt = stmt.where(tuple_(sort_key, Tag.id) > tuple_(last_name, last_id))
-        stmt = stmt.order_by(sort_key, Tag.id).limit(limit + 1)
+        after = decode_text_cursor(cursor) if cursor is not None else None
         async with self.ctx.db.for_user(owner_id) as session:
-            rows = (await session.execute(stmt)).all()
-        views = [TagView(tag=t, image_count=c) for t, c in rows[:limit]]
-        last = views[-1].tag if len(rows) > limit else None
+            tags = await TagRepository(session, owner_id).page(after, limit)
+        last = tags.items[-1] if tags.more else None
         return TagPage(
-            items=views,
+            items=tags.items,
             next_cursor=encode_text_cursor(last.name.lower(), last.id) if last else None,
         )
 
-    async def create(self, owner_id: uuid.UUID, name: str) -> TagView:
+    async def create(self, owner_id: uuid.UUID, name: str) -> Tag:
         """A new tag; Conflict if the owner has one of that name, ignoring case."""
         name = _one_name(name)
         async with self.ctx.db.for_user(owner_id) as session:
-            created = await session.scalar(
-                insert(Tag)
-                .values(owner_id=owner_id, id=new_id(), name=name, created_at=self.ctx.clock())
-                .on_conflict_do_nothing(index_elements=[Tag.owner_id, func.lower(Tag.name)])
-                .returning(Tag.id)
-            )
+            created = await TagRepository(session, owner_id).add(name, self.ctx.clock())
             if created is None:
                 raise Conflict("a tag of that name exists")
-            return await _view(session, await load_owned(session, Tag, owner_id, created, "tag"))
+            return created
 
-    async def rename(self, owner_id: uuid.UUID, tag_id: uuid.UUID, name: str) -> TagView:
+    async def rename(self, owner_id: uuid.UUID, tag_id: uuid.UUID, name: str) -> Tag:
         """Rename a tag (a change of case only is allowed); Conflict if the name is taken."""
         name = _one_name(name)
         async with self.ctx.db.for_user(owner_id) as session:
-            tag = await load_owned(session, Tag, owner_id, tag_id, "tag", for_update=True)
-            clash = await session.scalar(
-                select(Tag.id).where(
-                    Tag.owner_id == owner_id, func.lower(Tag.name) == name.lower(), Tag.id != tag_id
-                )
-            )
-            if clash is not None:
+            await ensure_owned(session, "tag", owner_id, [tag_id], for_update=True)
+            repository = TagRepository(session, owner_id)
+            if await repository.name_taken(name, but=tag_id):
                 raise Conflict("a tag of that name exists")
-            tag.name = name
-            try:
-                await session.flush()
-            except IntegrityError as exc:  # a concurrent request took the name meanwhile
-                raise Conflict("a tag of that name exists") from exc
-            await refresh_search_documents(
-                session, owner_id, await _tagged(session, owner_id, tag_id)
-            )
-            return await _view(session, tag)
+            tag = await repository.rename(tag_id, name)
+            await refresh_search_documents(session, owner_id, await repository.tagged(tag_id))
+            return tag
 
     async def delete(self, owner_id: uuid.UUID, tag_id: uuid.UUID) -> None:
         """Delete a tag; the images stay, without it."""
         async with self.ctx.db.for_user(owner_id) as session:
-            tag = await load_owned(session, Tag, owner_id, tag_id, "tag", for_update=True)
-            image_ids = await _tagged(session, owner_id, tag_id)
-            await session.delete(tag)
-            await session.flush()
+            # Locked first, so that no image is tagged between reading the images and the
+            # delete: each of them loses the tag's name from its search document.
+            await ensure_owned(session, "tag", owner_id, [tag_id], for_update=True)
+            repository = TagRepository(session, owner_id)
+            image_ids = await repository.tagged(tag_id)
+            await repository.delete(tag_id)
             await refresh_search_documents(session, owner_id, image_ids)
 
     async def add_images(
         self, owner_id: uuid.UUID, tag_id: uuid.UUID, image_ids: Sequence[uuid.UUID]
-    ) -> TagView:
+    ) -> Tag:
         """Tag the images; those already tagged stay as they are."""
         async with self.ctx.db.for_user(owner_id) as session:
-            tag = await load_owned(session, Tag, owner_id, tag_id, "tag", for_update=True)
+            await ensure_owned(session, "tag", owner_id, [tag_id], for_update=True)
             await ensure_owned(session, "image", owner_id, image_ids)
-            await session.execute(
-                insert(ImageTag)
-                .values(
-                    [
-                        {"owner_id": owner_id, "image_id": i, "tag_id": tag_id}
-                        for i in set(image_ids)
-                    ]
-                )
-                .on_conflict_do_nothing()
-            )
+            repository = TagRepository(session, owner_id)
+            await repository.add_images(tag_id, image_ids)
             await refresh_search_documents(session, owner_id, image_ids)
-            return await _view(session, tag)
+            return await repository.get(tag_id)
 
     async def remove_images(
         self, owner_id: uuid.UUID, tag_id: uuid.UUID, image_ids: Sequence[uuid.UUID]
-    ) -> TagView:
+    ) -> Tag:
         """Untag the images; those not tagged stay as they are."""
         async with self.ctx.db.for_user(owner_id) as session:
-            tag = await load_owned(session, Tag, owner_id, tag_id, "tag", for_update=True)
+            await ensure_owned(session, "tag", owner_id, [tag_id], for_update=True)
             await ensure_owned(session, "image", owner_id, image_ids)
-            await session.execute(
-                delete(ImageTag).where(
-                    ImageTag.owner_id == owner_id,
-                    ImageTag.tag_id == tag_id,
-                    ImageTag.image_id.in_(set(image_ids)),
-                )
-            )
+            repository = TagRepository(session, owner_id)
+            await repository.remove_images(tag_id, image_ids)
             await refresh_search_documents(session, owner_id, image_ids)
-            return await _view(session, tag)
+            return await repository.get(tag_id)
 
     async def images(
         self, owner_id: uuid.UUID, tag_id: uuid.UUID, limit: int, cursor: str | None
     ) -> Page:
         """Images carrying the tag, timeline order, none from the trash."""
         async with self.ctx.db.for_user(owner_id) as session:
-            await load_owned(session, Tag, owner_id, tag_id, "tag")
-            return await image_page(session, owner_id, _tagged_ids(owner_id, tag_id), limit, cursor)
-
-
-def _image_count() -> ScalarSelect[int]:
-    return (
-        select(func.count())
-        .select_from(ImageTag)
-        .join(Image, and_(Image.owner_id == ImageTag.owner_id, Image.id == ImageTag.image_id))
-        .where(
-            ImageTag.owner_id == Tag.owner_id,
-            ImageTag.tag_id == Tag.id,
-            Image.trashed_at.is_(None),
-        )
-        .scalar_subquery()
-    )
-
-
-def _tagged_ids(owner_id: uuid.UUID, tag_id: uuid.UUID) -> Select[uuid.UUID]:
-    return select(ImageTag.image_id).where(ImageTag.owner_id == owner_id, ImageTag.tag_id == tag_id)
-
-
-async def _tagged(session: AsyncSession, owner_id: uuid.UUID, tag_id: uuid.UUID) -> list[uuid.UUID]:
-    return list(await session.scalars(_tagged_ids(owner_id, tag_id)))
-
-
-async def _view(session: AsyncSession, tag: Tag) -> TagView:
-    count = await session.scalar(
-        select(_image_count()).where(Tag.owner_id == tag.owner_id, Tag.id == tag.id)
-    )
-    return TagView(tag=tag, image_count=count or 0)
+            await ensure_owned(session, "tag", owner_id, [tag_id])
+            tagged = TagRepository(session, owner_id).image_ids(tag_id)
+            return await image_page(session, owner_id, tagged, limit, cursor)

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from photostore.services.albums import AlbumChanges, AlbumView
+from photostore.domain.albums import Album, AlbumChanges
 from photostore.services.albums import AlbumPage as ServiceAlbumPage
 from photostore.text_rules import MAX_ALBUM_NAME_LENGTH, MAX_DESCRIPTION_LENGTH
 
@@ -40,13 +40,12 @@ class AlbumOut(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def of(cls, view: AlbumView) -> AlbumOut:
-        album = view.album
+    def of(cls, album: Album) -> AlbumOut:
         return cls(
             id=album.id,
             name=album.name,
             description=album.description,
-            image_count=view.image_count,
+            image_count=album.image_count,
             created_at=album.created_at,
             updated_at=album.updated_at,
         )
@@ -58,4 +57,4 @@ class AlbumPage(BaseModel):
 
     @classmethod
     def of(cls, page: ServiceAlbumPage) -> AlbumPage:
-        return cls(items=[AlbumOut.of(v) for v in page.items], next_cursor=page.next_cursor)
+        return cls(items=[AlbumOut.of(a) for a in page.items], next_cursor=page.next_cursor)

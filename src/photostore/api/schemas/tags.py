@@ -7,8 +7,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from photostore.domain.tags import Tag
 from photostore.services.tag_library import TagPage as ServiceTagPage
-from photostore.services.tag_library import TagView
 
 
 class TagIn(BaseModel):
@@ -26,13 +26,8 @@ class TagOut(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, view: TagView) -> TagOut:
-        return cls(
-            id=view.tag.id,
-            name=view.tag.name,
-            image_count=view.image_count,
-            created_at=view.tag.created_at,
-        )
+    def of(cls, tag: Tag) -> TagOut:
+        return cls(id=tag.id, name=tag.name, image_count=tag.image_count, created_at=tag.created_at)
 
 
 class TagPage(BaseModel):
@@ -41,4 +36,4 @@ class TagPage(BaseModel):
 
     @classmethod
     def of(cls, page: ServiceTagPage) -> TagPage:
-        return cls(items=[TagOut.of(v) for v in page.items], next_cursor=page.next_cursor)
+        return cls(items=[TagOut.of(t) for t in page.items], next_cursor=page.next_cursor)
