@@ -17,9 +17,9 @@ SOURCE = Path(__file__).resolve().parents[1] / "src" / "photostore"
 
 # Services that still write their statements themselves (to move behind db/repositories).
 SERVICES_WITH_SQL = frozenset(
-    {"albums", "embeddings",
-     "image_pages", "image_tags", "images", "ingest", "people",
-     "search", "tag_library"}
+    {"embeddings",
+     "image_pages", "images", "ingest", "people",
+     "search"}
 )  # fmt: skip
 
 # API modules that still read ORM rows or the request's database state, or turn the
