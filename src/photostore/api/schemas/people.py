@@ -8,7 +8,8 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from photostore.api.schemas.common import MAX_BULK_IDS
-from photostore.services.people import PeoplePage, PersonChanges, PersonView
+from photostore.domain.people import Person, PersonChanges
+from photostore.services.people import PeoplePage
 
 
 class PersonCreate(BaseModel):
@@ -45,13 +46,12 @@ class PersonOut(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def of(cls, view: PersonView) -> PersonOut:
-        person = view.person
+    def of(cls, person: Person) -> PersonOut:
         return cls(
             id=person.id,
             name=person.name,
             hidden=person.hidden,
-            face_count=view.face_count,
+            face_count=person.face_count,
             created_at=person.created_at,
             updated_at=person.updated_at,
         )
@@ -61,8 +61,8 @@ class PersonList(BaseModel):
     items: list[PersonOut]
 
     @classmethod
-    def of(cls, views: list[PersonView]) -> PersonList:
-        return cls(items=[PersonOut.of(v) for v in views])
+    def of(cls, people: list[Person]) -> PersonList:
+        return cls(items=[PersonOut.of(p) for p in people])
 
 
 class PersonPage(BaseModel):
@@ -71,4 +71,4 @@ class PersonPage(BaseModel):
 
     @classmethod
     def of(cls, page: PeoplePage) -> PersonPage:
-        return cls(items=[PersonOut.of(v) for v in page.items], next_cursor=page.next_cursor)
+        return cls(items=[PersonOut.of(p) for p in page.items], next_cursor=page.next_cursor)
