@@ -14,11 +14,9 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     RowMapping,
-    ScalarSelect,
     Select,
     and_,
     delete,
-    func,
     select,
     update,
 )
@@ -26,40 +24,20 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from photostore.db import models
+from photostore.db.repositories.image_counts import untrashed_image_count
 from photostore.db.repositories.keyset import keyset_page
 from photostore.domain.albums import Album, AlbumChanges
 from photostore.domain.pages import Slice
 from photostore.errors import NotFound
 from photostore.ids import new_id
 
-
-def _image_count() -> ScalarSelect[int]:
-    """The album's images not in the trash, as a column of a statement on ``albums``."""
-    return (
-        select(func.count())
-        .select_from(models.AlbumImage)
-        .join(
-            models.Image,
-            and_(
-                models.Image.owner_id == models.AlbumImage.owner_id,
-                models.Image.id == models.AlbumImage.image_id,
-            ),
-        )
-        .where(
-            models.AlbumImage.owner_id == models.Album.owner_id,
-            models.AlbumImage.album_id == models.Album.id,
-            models.Image.trashed_at.is_(None),
-        )
-        .correlate(models.Album)
-        .scalar_subquery()
-    )
-
-
 _COLUMNS = (
     models.Album.id,
     models.Album.name,
     models.Album.description,
-    _image_count().label("image_count"),
+    untrashed_image_count(models.AlbumImage, models.AlbumImage.album_id, models.Album).label(
+        "image_count"
+    ),
     models.Album.created_at,
     models.Album.updated_at,
 )

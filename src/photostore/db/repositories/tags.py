@@ -14,7 +14,6 @@ from datetime import datetime
 from sqlalchemy import (
     ColumnElement,
     RowMapping,
-    ScalarSelect,
     Select,
     String,
     and_,
@@ -28,39 +27,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from photostore.db import models
+from photostore.db.repositories.image_counts import untrashed_image_count
 from photostore.db.repositories.keyset import keyset_page
 from photostore.domain.pages import Slice
 from photostore.domain.tags import Tag
 from photostore.errors import Conflict, NotFound
 from photostore.ids import new_id
 
-
-def _image_count() -> ScalarSelect[int]:
-    """The tag's images not in the trash, as a column of a statement on ``tags``."""
-    return (
-        select(func.count())
-        .select_from(models.ImageTag)
-        .join(
-            models.Image,
-            and_(
-                models.Image.owner_id == models.ImageTag.owner_id,
-                models.Image.id == models.ImageTag.image_id,
-            ),
-        )
-        .where(
-            models.ImageTag.owner_id == models.Tag.owner_id,
-            models.ImageTag.tag_id == models.Tag.id,
-            models.Image.trashed_at.is_(None),
-        )
-        .correlate(models.Tag)
-        .scalar_subquery()
-    )
-
-
 _COLUMNS = (
     models.Tag.id,
     models.Tag.name,
-    _image_count().label("image_count"),
+    untrashed_image_count(models.ImageTag, models.ImageTag.tag_id, models.Tag).label("image_count"),
     models.Tag.created_at,
 )
 
