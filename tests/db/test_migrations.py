@@ -185,6 +185,19 @@ def test_a_database_of_the_retired_chain_is_refused_with_what_to_do(
 _OWNER = "00000000-0000-4000-8000-000000000001"
 
 
+def _insert_image(conn: psycopg.Connection, n: int) -> None:
+    """Image ``...0n`` of ``_OWNER`` (n of one digit) and its blob, of any revision's schema."""
+    conn.execute(
+        f"INSERT INTO blobs (owner_id, sha256, byte_size) VALUES ('{_OWNER}', repeat('{n}', 64), 1)"
+    )
+    conn.execute(
+        "INSERT INTO images (owner_id, id, sha256, original_filename, content_type, "
+        "byte_size, width, height, taken_at, taken_at_source) VALUES "
+        f"('{_OWNER}', '00000000-0000-4000-8000-00000000000{n}', repeat('{n}', 64), "
+        "'a.jpg', 'image/jpeg', 1, 1, 1, now(), 'upload')"
+    )
+
+
 def _write_two_vectors(superuser: str) -> list[tuple[Any, ...]]:
     """Two images and one statement writing their vectors; the change log's rows after."""
     with psycopg.connect(superuser, autocommit=True) as conn:
@@ -196,16 +209,7 @@ def _write_two_vectors(superuser: str) -> list[tuple[Any, ...]]:
             f"VALUES ('{_OWNER}', '{_OWNER}', 'clip', 'm', 2, 'l2')"
         )
         for n in (1, 2):
-            conn.execute(
-                "INSERT INTO blobs (owner_id, sha256, byte_size) "
-                f"VALUES ('{_OWNER}', repeat('{n}', 64), 1)"
-            )
-            conn.execute(
-                "INSERT INTO images (owner_id, id, sha256, original_filename, content_type, "
-                "byte_size, width, height, taken_at, taken_at_source) VALUES "
-                f"('{_OWNER}', '00000000-0000-4000-8000-00000000000{n}', repeat('{n}', 64), "
-                "'a.jpg', 'image/jpeg', 1, 1, 1, now(), 'upload')"
-            )
+            _insert_image(conn, n)
         conn.execute(
             "INSERT INTO embeddings (owner_id, space_id, image_id, dimension, metric, embedding, "
             f"updated_at) SELECT '{_OWNER}', '{_OWNER}', id, 2, 'l2', '[1,2]', now() "
@@ -358,16 +362,7 @@ def test_embeddings_lose_the_space_copies_and_the_downgrade_fills_them_from_the_
                 f"VALUES ('{_OWNER}', '00000000-0000-4000-8000-00000000001{n}', 's{n}', 'm', "
                 f"{dimension}, '{metric}')"
             )
-            conn.execute(
-                "INSERT INTO blobs (owner_id, sha256, byte_size) "
-                f"VALUES ('{_OWNER}', repeat('{n}', 64), 1)"
-            )
-            conn.execute(
-                "INSERT INTO images (owner_id, id, sha256, original_filename, content_type, "
-                "byte_size, width, height, taken_at, taken_at_source) VALUES "
-                f"('{_OWNER}', '00000000-0000-4000-8000-00000000000{n}', repeat('{n}', 64), "
-                "'a.jpg', 'image/jpeg', 1, 1, 1, now(), 'upload')"
-            )
+            _insert_image(conn, n)
             values = ",".join(["1"] * dimension)
             conn.execute(
                 "INSERT INTO embeddings (owner_id, space_id, image_id, dimension, metric, "
