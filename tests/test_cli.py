@@ -273,3 +273,55 @@ def test_service_keys_come_from_the_operator_command(
             pg_cluster.url("postgres", "postgres", driver=""), autocommit=True
         ) as conn:
             conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def test_a_folder_without_its_key_refuses_to_start_until_the_keys_are_imported(
+    data_dir: Path,
+) -> None:
+    passphrase = {"PHOTOSTORE_KEYS_PASSPHRASE": "correct horse battery staple"}
+    email, password = "ada@example.org", "ada password"
+    made = run_cli(
+        "user", "create", "--data-dir", str(data_dir), "--email", email, "--password", password
+    )
+    assert made.returncode == 0, made.stderr
+    photo = imagegen.make_png(None, 40, 30, seed=2)
+    with serving(data_dir) as base:
+        headers = _token(base, email, password)
+        stored = httpx.post(f"{base}/v1/images", headers=headers, files={"file": ("a.png", photo)})
+        assert stored.status_code == 201, stored.text
+    export = data_dir.parent / "keys.json"
+    exported = run_cli(
+        "keys", "export", "--data-dir", str(data_dir), "--to", str(export), env=passphrase
+    )
+    assert exported.returncode == 0, exported.stderr
+    key_folder = data_dir.parent / f"{data_dir.name}-keys"
+    key_file = key_folder / "master.json"
+    key_file.unlink()
+
+    refused = run_cli("service-keys", "list", "--data-dir", str(data_dir))
+    assert refused.returncode != 0
+    assert refused.stderr.startswith("error: the database holds data keys"), refused.stderr
+    assert "keys import" in refused.stderr
+    refused_serve = run_cli("serve", "--data-dir", str(data_dir), "--port", str(_free_port()))
+    assert refused_serve.returncode == 1
+    assert "error: the database holds data keys" in refused_serve.stderr, refused_serve.stderr
+    assert not key_file.exists(), "a refused start made a new key"
+
+    wrong = run_cli(
+        "keys",
+        "import",
+        "--data-dir",
+        str(data_dir),
+        "--from",
+        str(export),
+        env={"PHOTOSTORE_KEYS_PASSPHRASE": "not the passphrase at all"},
+    )
+    assert wrong.returncode == 1 and "passphrase is wrong" in wrong.stderr
+    imported = run_cli(
+        "keys", "import", "--data-dir", str(data_dir), "--from", str(export), env=passphrase
+    )
+    assert imported.returncode == 0, imported.stderr
+    with serving(data_dir) as base:
+        headers = _token(base, email, password)
+        got = httpx.get(f"{base}/v1/images/{stored.json()['id']}/content", headers=headers)
+        assert got.status_code == 200 and got.content == photo

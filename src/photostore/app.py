@@ -32,7 +32,7 @@ from photostore.auth.signing import signing_key_for
 from photostore.auth.tokens import TokenCodec
 from photostore.config import Settings
 from photostore.crypto.datakeys import DataKeys
-from photostore.crypto.masterkeys import keyring_for
+from photostore.crypto.masterkeys import MasterKeyring, keyring_for
 from photostore.db.checks import refuse_unfit_database
 from photostore.db.session import Database, make_engine
 from photostore.media.decode import configure_vips
@@ -41,6 +41,7 @@ from photostore.observability.middleware import Metrics, RequestContextMiddlewar
 from photostore.search.cache import VectorCache
 from photostore.services.context import ServiceContext
 from photostore.services.deletions import reapply_deletions
+from photostore.services.master_keys import checked_keyring
 from photostore.services.staging import remove_stale_staging_files
 from photostore.storage.base import BlobStore
 from photostore.storage.encrypted import EncryptedBlobStore
@@ -52,24 +53,29 @@ log = logging.getLogger(__name__)
 STALE_STAGING_SECONDS = 6 * 3600
 
 
-def build_blob_store(settings: Settings) -> tuple[BlobStore, tuple[Callable[[], None], ...]]:
-    """The blob store the settings name (encrypting unless turned off), and its closers."""
+def build_blob_store(
+    settings: Settings, keyring: MasterKeyring | None = None
+) -> tuple[BlobStore, tuple[Callable[[], None], ...]]:
+    """The blob store the settings name (encrypting unless turned off), and its closers.
+
+    ``keyring`` is the checked one of :func:`open_context`; without it the settings'
+    keyring is read (and its key file made if missing).
+    """
     store = LocalBlobStore(settings.resolved_blob_dir)
     if not settings.encrypt_blobs:
         return store, ()
     assert settings.database_url is not None
-    keys = DataKeys.connect(
-        settings.database_url, keyring_for(settings), settings.database_pool_size
-    )
+    ring = keyring if keyring is not None else keyring_for(settings)
+    keys = DataKeys.connect(settings.database_url, ring, settings.database_pool_size)
     return EncryptedBlobStore(store, keys), (keys.close,)
 
 
-def build_context(settings: Settings) -> ServiceContext:
+def build_context(settings: Settings, keyring: MasterKeyring | None = None) -> ServiceContext:
     """Database and blob store for ``settings``: the one provider for API, CLI and jobs."""
     if settings.database_url is None:
         raise ValueError("settings.database_url is not set; start the embedded database first")
     engine = make_engine(settings.database_url, settings.database_pool_size)
-    blobs, closers = build_blob_store(settings)
+    blobs, closers = build_blob_store(settings, keyring)
     db = Database(engine)
     cache = (
         VectorCache(
@@ -86,13 +92,22 @@ def build_context(settings: Settings) -> ServiceContext:
     )
 
 
-async def _refuse_unfit_database(ctx: ServiceContext) -> None:
-    """Stop the start, in every environment, on a database photostore must not run on."""
+async def open_context(settings: Settings) -> ServiceContext:
+    """:func:`build_context` after the start's checks: the database is one photostore may
+    run on (``db.checks``), and every master key its data keys need is configured
+    (``services.master_keys``: no key file is made for a database that holds data keys).
+    """
+    if settings.database_url is None:
+        raise ValueError("settings.database_url is not set; start the embedded database first")
+    engine = make_engine(settings.database_url, 1)
     try:
-        await refuse_unfit_database(ctx.db.engine)
-    except BaseException:
-        await ctx.close()
-        raise
+        await refuse_unfit_database(engine)
+        keyring = (
+            await checked_keyring(settings, Database(engine)) if settings.encrypt_blobs else None
+        )
+    finally:
+        await engine.dispose()
+    return build_context(settings, keyring)
 
 
 class PhotostoreApp(FastAPI):
@@ -116,8 +131,7 @@ def create_app(settings: Settings) -> FastAPI:
         if removed:
             log.info("removed %d staging files left by an earlier crash", removed)
         signing = signing_key_for(settings)
-        ctx = build_context(settings)
-        await _refuse_unfit_database(ctx)
+        ctx = await open_context(settings)
         # Before the first request: a database restored from a backup must not serve an
         # account deleted since the backup was taken (services.deletions).
         reapplied = await reapply_deletions(ctx)

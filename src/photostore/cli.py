@@ -15,6 +15,7 @@ from urllib.parse import quote
 import typer
 
 from photostore.auth.principal import Role
+from photostore.cli_common import DataDir, fail, passphrase, settings_from
 from photostore.config import Settings
 from photostore.db.embedded import DATABASE, OWNER_ROLE, SUPERUSER, running_cluster_socket
 from photostore.errors import PhotostoreError
@@ -42,28 +43,6 @@ deletions_app = typer.Typer(
     help="Deleted accounts, kept deleted across restores.", no_args_is_help=True
 )
 app.add_typer(deletions_app, name="deletions")
-
-# Options that stand for a setting default to None: unset, the setting's own default or
-# PHOTOSTORE_ variable applies, so that each default is written once, in Settings.
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir",
-        help="Folder of the embedded database, blobs and staging files "
-        f"(default: PHOTOSTORE_DATA_DIR, else {Settings.model_fields['data_dir'].default})",
-        show_default=False,
-    ),
-]
-
-
-def _settings(data_dir: Path | None, **options: object) -> Settings:
-    """The settings from the environment, with the options given on the command line."""
-    given = {name: value for name, value in options.items() if value is not None}
-    if data_dir is not None:
-        given["data_dir"] = data_dir
-    settings = Settings(**given)  # type: ignore[arg-type]
-    # Resolved once, so that a change of folder later in the process changes nothing.
-    return settings.model_copy(update={"data_dir": settings.data_dir.resolve()})
 
 
 @app.command()
@@ -93,7 +72,7 @@ def serve(
     from photostore.observability.logging import configure_logging
     from photostore.runtime import database_runtime
 
-    settings = _settings(data_dir, host=host, port=port)
+    settings = settings_from(data_dir, host=host, port=port)
     configure_logging(settings.log_level)
     # uvicorn shuts down gracefully on SIGINT/SIGTERM and then raises the signal again;
     # turning that into an exception lets the embedded PostgreSQL stop cleanly after it.
@@ -101,6 +80,7 @@ def serve(
         signal.signal(sig, _raise_stop)
     try:
         with database_runtime(settings) as ready:
+            _refuse_missing_keys(ready)
             uvicorn.run(
                 create_app(ready),
                 host=settings.host,
@@ -117,6 +97,21 @@ def serve(
         typer.echo("photostore stopped", err=True)
 
 
+def _refuse_missing_keys(settings: Settings) -> None:
+    """Stop with the reason, before the server starts, when a master key is missing (the
+    app's start checks it too, but uvicorn would bury the message in a traceback)."""
+    from photostore.app import open_context
+    from photostore.services.master_keys import MasterKeysMissing
+
+    async def check() -> None:
+        await (await open_context(settings)).close()
+
+    try:
+        asyncio.run(check())
+    except MasterKeysMissing as exc:
+        fail(str(exc))
+
+
 class _StopRequested(Exception):
     """SIGINT or SIGTERM arrived: stop serving, then release the database."""
 
@@ -130,7 +125,7 @@ def migrate(data_dir: DataDir = None) -> None:
     """Apply the database migrations and exit."""
     from photostore.runtime import database_runtime
 
-    with database_runtime(_settings(data_dir)):
+    with database_runtime(settings_from(data_dir)):
         typer.echo("the database schema is up to date")
 
 
@@ -142,36 +137,26 @@ def user_create(
     admin: Annotated[bool, typer.Option("--admin", help="Give the admin role.")] = False,
 ) -> None:
     """Create an account (works whether or not `serve` runs on the same folder)."""
-    from photostore.app import build_context
-    from photostore.runtime import database_runtime
     from photostore.services.users import UserService
 
-    async def create(settings: Settings) -> tuple[str, str]:
-        ctx = build_context(settings)
-        try:
-            role = Role.ADMIN if admin else Role.USER
-            user = await UserService(ctx).create(email, password, role)
-        finally:
-            await ctx.close()
+    async def create(ctx: ServiceContext) -> tuple[str, str]:
+        role = Role.ADMIN if admin else Role.USER
+        user = await UserService(ctx).create(email, password, role)
         return user.email, str(user.id)
 
-    with database_runtime(_settings(data_dir)) as ready:
-        try:
-            stored_email, user_id = asyncio.run(create(ready))
-        except PhotostoreError as exc:
-            typer.echo(f"error: {exc.detail}", err=True)
-            raise typer.Exit(code=1) from exc
+    stored_email, user_id = _run_with_context(settings_from(data_dir), create)
     typer.echo(f"created {'admin' if admin else 'user'} {stored_email} ({user_id})")
 
 
 def _run_with_context(settings: Settings, work: Callable[[ServiceContext], Awaitable[T]]) -> T:
     """Run ``work`` with a service context on ``settings``' database (started if embedded);
     a photostore error is printed and exits 1."""
-    from photostore.app import build_context
+    from photostore.app import open_context
     from photostore.runtime import database_runtime
+    from photostore.services.master_keys import MasterKeysMissing
 
     async def run(ready: Settings) -> T:
-        ctx = build_context(ready)
+        ctx = await open_context(ready)
         try:
             return await work(ctx)
         finally:
@@ -181,8 +166,9 @@ def _run_with_context(settings: Settings, work: Callable[[ServiceContext], Await
         try:
             return asyncio.run(run(ready))
         except PhotostoreError as exc:
-            typer.echo(f"error: {exc.detail}", err=True)
-            raise typer.Exit(code=1) from exc
+            fail(exc.detail)
+        except MasterKeysMissing as exc:
+            fail(str(exc))
 
 
 @service_keys_app.command("create")
@@ -210,7 +196,7 @@ def service_key_create(
         created = await service.create(name, parse_scopes(scope), expires)
         return str(created.key.id), created.token
 
-    key_id, token = _run_with_context(_settings(data_dir), create)
+    key_id, token = _run_with_context(settings_from(data_dir), create)
     typer.echo(f"created service key {key_id}; it is shown once:", err=True)
     typer.echo(token)
 
@@ -224,7 +210,7 @@ def service_key_list(data_dir: DataDir = None) -> None:
     async def listed(ctx: ServiceContext) -> list[ServiceKey]:
         return await ServiceKeyService(ctx).list()
 
-    for key in _run_with_context(_settings(data_dir), listed):
+    for key in _run_with_context(settings_from(data_dir), listed):
         state = "revoked" if key.revoked_at is not None else "active"
         typer.echo(f"{key.id}\t{state}\t{key.name}\t{','.join(key.scopes)}")
 
@@ -240,7 +226,7 @@ def service_key_revoke(
     async def revoke(ctx: ServiceContext) -> None:
         await ServiceKeyService(ctx).revoke(key_id)
 
-    _run_with_context(_settings(data_dir), revoke)
+    _run_with_context(settings_from(data_dir), revoke)
     typer.echo(f"revoked service key {key_id}")
 
 
@@ -249,7 +235,7 @@ def db_url(data_dir: DataDir = None) -> None:
     """Print a psql connection URL for the running embedded database (superuser)."""
     from urllib.parse import quote
 
-    settings = _settings(data_dir)
+    settings = settings_from(data_dir)
     where = running_cluster_socket(settings.embedded_pgdata)
     if where is None:
         typer.echo(
@@ -278,7 +264,7 @@ def search_optimize(
     from photostore.runtime import database_runtime
     from photostore.search.maintenance import optimize
 
-    settings = _settings(data_dir)
+    settings = settings_from(data_dir)
     with database_runtime(settings) as ready:
         owner_url = _owner_libpq_url(settings, ready)
         report = optimize(
@@ -319,7 +305,7 @@ def keys_rotate(data_dir: DataDir = None) -> None:
     """
     from photostore.runtime import database_runtime
 
-    settings = _settings(data_dir)
+    settings = settings_from(data_dir)
     if settings.uses_embedded_database and running_cluster_socket(settings.embedded_pgdata):
         typer.echo("stop `photostore serve` on this folder before rotating keys", err=True)
         raise typer.Exit(code=1)
@@ -363,6 +349,50 @@ async def _rotate(settings: Settings) -> int:
     return changed
 
 
+@keys_app.command("export")
+def keys_export(
+    to: Annotated[Path, typer.Option("--to", help="The file to write (mode 0600).")],
+    data_dir: DataDir = None,
+) -> None:
+    """Write the folder's master keys and deletion log to a file sealed by a passphrase.
+
+    Keep the file apart from the backups it opens (docs/operations.md, "Encryption keys").
+    The passphrase is PHOTOSTORE_KEYS_PASSPHRASE, or asked for twice.
+    """
+    from photostore.crypto.key_export import KeyFileRefused
+    from photostore.crypto.key_transfer import export_keys
+    from photostore.crypto.masterkeys import NoMasterKey
+
+    settings = settings_from(data_dir)
+    try:
+        key_ids = export_keys(settings, to, passphrase(settings, confirm=True))
+    except (KeyFileRefused, NoMasterKey) as exc:
+        fail(str(exc))
+    typer.echo(f"exported master keys {', '.join(key_ids)} to {to}")
+
+
+@keys_app.command("import")
+def keys_import(
+    source: Annotated[Path, typer.Option("--from", help="A file of `photostore keys export`.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Add the master keys and deletion log of an export file to this folder's; nothing
+    the folder holds is dropped. The passphrase is PHOTOSTORE_KEYS_PASSPHRASE, or asked for.
+    """
+    from photostore.crypto.key_export import KeyFileRefused
+    from photostore.crypto.key_transfer import import_keys, read_export
+
+    settings = settings_from(data_dir)
+    try:
+        done = import_keys(settings, read_export(source, passphrase(settings, confirm=False)))
+    except KeyFileRefused as exc:
+        fail(str(exc))
+    added = ", ".join(done.key_ids) or "none (the folder held them all)"
+    typer.echo(
+        f"imported master keys: {added}; deleted accounts added to the log: {done.deletions}"
+    )
+
+
 @deletions_app.command("apply")
 def deletions_apply(data_dir: DataDir = None) -> None:
     """Delete again every account of the deletion log that a restore brought back.
@@ -376,7 +406,7 @@ def deletions_apply(data_dir: DataDir = None) -> None:
     async def apply(ctx: ServiceContext) -> Reapplied:
         return await reapply_deletions(ctx)
 
-    done = _run_with_context(_settings(data_dir), apply)
+    done = _run_with_context(settings_from(data_dir), apply)
     for user_id in done.accounts:
         typer.echo(f"deleted again {user_id}")
     typer.echo(f"{len(done.accounts)} accounts deleted again; the log holds {done.logged}")

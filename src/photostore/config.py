@@ -87,6 +87,12 @@ class Settings(BaseSettings):
         "`<data dir>-keys` beside the data folder (never inside it).",
     )
 
+    keys_passphrase: SecretStr | None = Field(
+        default=None,
+        description="Passphrase of `photostore keys export` / `keys import` / `restore "
+        "--keys` files; unset = asked for on the terminal.",
+    )
+
     allow_signup: bool = False
     max_upload_bytes: int = 200 * 1024 * 1024
     max_vector_batch_bytes: int = Field(

@@ -105,7 +105,7 @@ def test_the_service_role_is_not_privileged(database: ScratchDatabase) -> None:
             conn.execute("ALTER TABLE images DISABLE ROW LEVEL SECURITY")
 
 
-def test_the_tenant_table_list_names_every_table_but_users_and_service_keys(
+def test_the_tenant_table_list_names_every_table_but_the_system_ones(
     database: ScratchDatabase,
 ) -> None:
     with database.superuser_connect() as conn:
@@ -115,8 +115,10 @@ def test_the_tenant_table_list_names_every_table_but_users_and_service_keys(
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
             ).fetchall()
         }
-    # service_keys belong to no user: only the system context reaches them.
-    assert tables - {"users", "service_keys", "alembic_version"} == set(TENANT_TABLES)
+    # service_keys and master_key_uses belong to no user: only the system context
+    # reaches them.
+    system = {"users", "service_keys", "master_key_uses", "alembic_version"}
+    assert tables - system == set(TENANT_TABLES)
 
 
 def test_every_tenant_table_forces_row_level_security(database: ScratchDatabase) -> None:
@@ -136,7 +138,7 @@ def test_with_no_user_set_the_service_role_sees_no_rows(
 ) -> None:
     _seed_two_users(client, alice, bob)
     with database.app_connect() as conn:
-        for table in [*TENANT_TABLES, "users", "service_keys"]:
+        for table in [*TENANT_TABLES, "users", "service_keys", "master_key_uses"]:
             assert conn.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,), table
 
 

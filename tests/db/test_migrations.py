@@ -16,7 +16,7 @@ from psycopg import sql
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
-from photostore.db.embedded import OWNER_ROLE, EmbeddedCluster, ensure_database
+from photostore.db.embedded import APP_ROLE, OWNER_ROLE, EmbeddedCluster, ensure_database
 from photostore.db.migrate import RetiredSchema, alembic_config, upgrade_to_head
 from photostore.db.models import LOGGED_GENERATIONS, TENANT_TABLES, Base
 from tests.conftest import ScratchDatabase
@@ -405,3 +405,53 @@ def test_embeddings_lose_the_space_copies_and_the_downgrade_fills_them_from_the_
         ).fetchone()
         assert disabled == (0,)
     command.upgrade(config, "head")
+
+
+def test_master_key_uses_are_counted_from_the_data_keys_and_kept_by_the_trigger(
+    pg_cluster: EmbeddedCluster, fresh_database: str
+) -> None:
+    owner_url = pg_cluster.url(OWNER_ROLE, fresh_database)
+    config = alembic_config(owner_url)
+    superuser = pg_cluster.url("postgres", fresh_database, driver="")
+    command.upgrade(config, "0007_embedding_copies")
+    with psycopg.connect(superuser, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO users (id, email, password_hash, role) VALUES "
+            f"('{_ADMIN}', 'root@example.org', 'x', 'user'), "
+            f"('{_OWNER}', 'ada@example.org', 'x', 'user')"
+        )
+        conn.execute(
+            "INSERT INTO user_keys (owner_id, id, wrapped_key, master_key_id) VALUES "
+            f"('{_ADMIN}', gen_random_uuid(), 'w', 'old'), "
+            f"('{_OWNER}', gen_random_uuid(), 'w', 'old')"
+        )
+    before = _snapshot(pg_cluster, fresh_database)
+    command.upgrade(config, "0008_master_key_uses")
+
+    def counts(conn: psycopg.Connection[Any]) -> list[tuple[str, int]]:
+        return conn.execute(
+            "SELECT master_key_id, data_keys FROM master_key_uses ORDER BY 1"
+        ).fetchall()
+
+    with psycopg.connect(superuser, autocommit=True) as conn:
+        assert counts(conn) == [("old", 2)]
+    app = pg_cluster.url(APP_ROLE, fresh_database, driver="")
+    with psycopg.connect(app) as conn:
+        # A rotation in one user's transaction moves that user's count, and leaves the
+        # transaction's context as it was.
+        conn.execute("SELECT set_config('app.user_id', %s, true)", (_OWNER,))
+        conn.execute("UPDATE user_keys SET master_key_id = 'new'")
+        assert conn.execute("SELECT current_setting('app.system', true)").fetchone() == ("",)
+        conn.commit()
+        conn.execute("SELECT set_config('app.system', 'on', true)")
+        assert counts(conn) == [("new", 1), ("old", 1)]
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("INSERT INTO master_key_uses VALUES ('forged', 1)")
+        conn.rollback()
+        assert counts(conn) == [], "outside the system context no row is visible"
+    with psycopg.connect(superuser, autocommit=True) as conn:
+        conn.execute(f"DELETE FROM users WHERE id = '{_ADMIN}'")  # cascades to its data key
+        assert counts(conn) == [("new", 1)]
+
+    command.downgrade(config, "0007_embedding_copies")
+    assert _snapshot(pg_cluster, fresh_database) == before

@@ -101,3 +101,19 @@ def record_deletion(path: Path, user_id: uuid.UUID, deleted_at: datetime) -> Non
             os.fsync(folder)
         finally:
             os.close(folder)
+
+
+def merge_deletions(path: Path, deletions: list[Deletion]) -> int:
+    """Append each of ``deletions`` the log at ``path`` lacks; return how many were added.
+
+    For ``photostore keys import``: the deletion log travels with the keys, and a log
+    that only grows never brings an account back.
+    """
+    known = {d.user_id for d in read_deletions(path)}
+    added = 0
+    for deletion in deletions:
+        if deletion.user_id not in known:
+            record_deletion(path, deletion.user_id, deletion.deleted_at)
+            known.add(deletion.user_id)
+            added += 1
+    return added

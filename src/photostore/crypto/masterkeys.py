@@ -72,6 +72,11 @@ class MasterKeyring:
     def current_id(self) -> str:
         return master_key_id(self.current)
 
+    @property
+    def key_ids(self) -> frozenset[str]:
+        """The ids of every key held, current and retired."""
+        return frozenset(master_key_id(k) for k in (self.current, *self.retired))
+
     def _by_id(self, key_id: str) -> bytes:
         for key in (self.current, *self.retired):
             if master_key_id(key) == key_id:
@@ -139,6 +144,26 @@ def load_or_create_key_file(path: Path) -> MasterKeyring:
     return read_key_file(path)
 
 
+def merge_into_key_file(path: Path, current: bytes, others: tuple[bytes, ...]) -> MasterKeyring:
+    """Add keys to the key file at ``path`` without ever dropping one it holds.
+
+    With no file yet, ``current`` becomes its current key (a restored folder then wraps
+    new data keys under the key its backup's keys were under); otherwise the file's
+    current key stays current and the new keys are kept as retired ones, which unwrap.
+    """
+    if path.exists():
+        held = read_key_file(path)
+        base_current, base_retired = held.current, held.retired
+    else:
+        base_current, base_retired = current, ()
+    retired = tuple(
+        dict.fromkeys(k for k in (*base_retired, current, *others) if k != base_current)
+    )
+    ring = MasterKeyring(current=base_current, retired=retired)
+    write_key_file(path, ring)
+    return ring
+
+
 class KeyFilesDisagree(RuntimeError):
     """The old and the new place of the key file both hold a keyring, and they differ."""
 
@@ -173,10 +198,15 @@ def move_legacy_key_file(legacy: Path, path: Path) -> None:
     )
 
 
-def keyring_for(settings: Settings) -> MasterKeyring:
+class NoMasterKey(RuntimeError):
+    """No master key is configured and none may be made (the database holds data keys)."""
+
+
+def keyring_for(settings: Settings, *, create: bool = True) -> MasterKeyring:
     """The keyring the settings name: ``master_key`` if set, else the key file (made on
-    first start). Retired keys from the settings, and the key file's keys when the
-    current key comes from the settings, are kept for unwrapping."""
+    first start, unless ``create`` is false: then :class:`NoMasterKey`). Retired keys
+    from the settings, and the key file's keys when the current key comes from the
+    settings, are kept for unwrapping."""
     listed = settings.retired_master_keys
     parts = listed.get_secret_value().split(",") if listed is not None else []
     retired = [decode_key(part) for part in parts if part.strip()]
@@ -189,6 +219,8 @@ def keyring_for(settings: Settings) -> MasterKeyring:
             from_file = read_key_file(path)
             retired.extend((from_file.current, *from_file.retired))
     else:
+        if not create and not path.exists():
+            raise NoMasterKey(f"no master key is configured and {path} does not exist")
         from_file = load_or_create_key_file(path)
         current = from_file.current
         retired.extend(from_file.retired)

@@ -497,6 +497,19 @@ class ServiceKey(Base):
     """The admin who revoked it; None when the operator's command did."""
 
 
+class MasterKeyUse(Base):
+    """How many data keys are wrapped under one master key (migration 0008): a trigger on
+    ``user_keys`` keeps the count, the service role only reads it (system context), and a
+    start refuses when a counted master key is not configured."""
+
+    __tablename__ = "master_key_uses"
+
+    master_key_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data_keys: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (CheckConstraint("data_keys >= 0", name="data_keys"),)
+
+
 class RefreshFamily(Base):
     """The refresh tokens of one login: each refresh replaces the family's one valid
     token with the next ``generation``; presenting an older one revokes the family."""

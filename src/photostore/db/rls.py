@@ -83,6 +83,11 @@ def enable_system_only_rls(op: Any, table: str) -> None:
     )
 
 
+def grant_app_read_only(op: Any, table: str) -> None:
+    """Let the service role read rows of ``table``; only triggers of its owner write them."""
+    op.execute(f"GRANT SELECT ON {table} TO {_app_role(op)}")
+
+
 def grant_app_no_delete(op: Any, table: str) -> None:
     """Let the service role read, add and change rows of ``table``, never remove them."""
     op.execute(f"GRANT SELECT, INSERT, UPDATE ON {table} TO {_app_role(op)}")
