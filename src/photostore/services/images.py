@@ -30,8 +30,8 @@ from photostore.services.pagination import check_limit, decode_cursor
 from photostore.storage.base import BlobStore, derivative_key, original_key
 from photostore.text_rules import check_description, clean_tag_names
 
-# services.search still reads image views through these names until it moves behind a
-# repository of its own.
+# ImageView, read_views and views_by_ids are re-exported: services.search reads image
+# views through them until it moves behind a repository of its own.
 __all__ = [
     "THUMBNAIL_CONTENT_TYPE",
     "BlobRef",
