@@ -18,7 +18,6 @@ SOURCE = Path(__file__).resolve().parents[1] / "src" / "photostore"
 # Services that still write their statements themselves (to move behind db/repositories).
 SERVICES_WITH_SQL = frozenset(
     {"embeddings",
-     "image_pages", "images", "ingest",
      "search"}
 )  # fmt: skip
 

@@ -95,6 +95,16 @@ def test_trash_and_restore(client: TestClient, alice: Account, image_id: str) ->
     assert [i["id"] for i in timeline] == [image_id]
 
 
+def test_trashing_again_keeps_the_first_trashed_at(
+    client: TestClient, alice: Account, image_id: str
+) -> None:
+    first = client.delete(f"/v1/images/{image_id}", headers=alice.headers).json()
+    again = client.delete(f"/v1/images/{image_id}", headers=alice.headers).json()
+    assert again["trashed_at"] == first["trashed_at"]
+    assert again["updated_at"] > first["updated_at"]
+    assert client.get(f"/v1/images/{image_id}", headers=alice.headers).json() == again
+
+
 def test_purge_deletes_rows_and_files(
     client: TestClient, alice: Account, image_id: str, settings: Settings, database: ScratchDatabase
 ) -> None:

@@ -24,7 +24,8 @@ from photostore.api.multipart import receive_upload
 from photostore.api.ranges import parse_range
 from photostore.api.routing import GuardedRoute
 from photostore.api.schemas.images import ImageOut, ImagePage, ImagePatch
-from photostore.services.images import BlobRef, TimelineQuery
+from photostore.domain.images import TimelineFilters
+from photostore.services.images import BlobRef
 
 router = APIRouter(prefix="/v1/images", tags=["images"], route_class=GuardedRoute)
 
@@ -108,16 +109,14 @@ async def list_images(
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> ImagePage:
     """The timeline, newest ``taken_at`` first, in pages joined by ``next_cursor``."""
-    query = TimelineQuery(
+    filters = TimelineFilters(
         taken_after=taken_after,
         taken_before=taken_before,
         tag=tag,
         favorite=favorite,
         trashed=trashed,
-        limit=limit,
-        cursor=cursor,
     )
-    return ImagePage.of(await images.timeline(principal.user_id, query))
+    return ImagePage.of(await images.timeline(principal.user_id, filters, limit, cursor))
 
 
 @router.get("/{image_id}", response_model=ImageOut)

@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from photostore.db.repositories.albums import AlbumRepository
+from photostore.db.repositories.images import ImageRepository
 from photostore.db.repositories.ownership import ensure_owned
 from photostore.domain.albums import Album, AlbumChanges
+from photostore.domain.images import InAlbum
 from photostore.services.context import ServiceContext
-from photostore.services.image_pages import image_page
-from photostore.services.images import Page
+from photostore.services.image_pages import Page, image_page
 from photostore.services.pagination import check_limit, decode_cursor, encode_cursor
 from photostore.text_rules import check_description, clean_album_name
 
@@ -101,5 +102,5 @@ class AlbumService:
         """Images in the album, timeline order, none from the trash."""
         async with self.ctx.db.for_user(owner_id) as session:
             await ensure_owned(session, "album", owner_id, [album_id])
-            members = AlbumRepository(session, owner_id).image_ids(album_id)
-            return await image_page(session, owner_id, members, limit, cursor)
+            images = ImageRepository(session, owner_id)
+            return await image_page(images, InAlbum(album_id), limit, cursor)

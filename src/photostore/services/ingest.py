@@ -19,18 +19,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import anyio
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 
-from photostore.db.models import Blob, Derivative, Image
+from photostore.db.repositories.images import ImageRepository
 from photostore.db.repositories.search_documents import refresh_search_documents
 from photostore.db.repositories.tags import set_image_tags
+from photostore.domain.images import Image, ImageView, Thumbnail
 from photostore.ids import new_id
 from photostore.media.analyze import AnalyzedImage, analyze_file
 from photostore.services.context import ServiceContext
 from photostore.services.decoding import decode_limits
 from photostore.services.filenames import display_filename
-from photostore.services.images import THUMBNAIL_CONTENT_TYPE, ImageView, lock_content, view_of
+from photostore.services.images import THUMBNAIL_CONTENT_TYPE
 from photostore.services.staging import StagedUpload
 from photostore.storage.base import derivative_key, original_key
 from photostore.text_rules import check_description, clean_tag_names
@@ -74,12 +73,7 @@ class IngestService:
 
     async def _find_by_sha(self, owner_id: uuid.UUID, sha256: str) -> ImageView | None:
         async with self.ctx.db.for_user(owner_id) as session:
-            image = await session.scalar(
-                select(Image).where(Image.owner_id == owner_id, Image.sha256 == sha256)
-            )
-            if image is None:
-                return None
-            return await view_of(session, image)
+            return await ImageRepository(session, owner_id).view_by_content(sha256)
 
     async def _store_new(
         self,
@@ -96,45 +90,32 @@ class IngestService:
         thumb_keys = [derivative_key(owner, str(image_id), kind) for kind in analyzed.thumbnails]
         blobs = self.ctx.blobs
         async with self.ctx.db.for_user(owner_id) as session:
-            await lock_content(session, owner_id, staged.sha256)
-            existing = await session.scalar(
-                select(Image).where(Image.owner_id == owner_id, Image.sha256 == staged.sha256)
-            )
+            images = ImageRepository(session, owner_id)
+            await images.lock_content(staged.sha256)
+            existing = await images.view_by_content(staged.sha256)
             if existing is not None:  # the same bytes committed while we decoded them
-                return IngestResult(view=await view_of(session, existing), created=False)
-            known = await session.scalar(
-                select(Blob.sha256).where(Blob.owner_id == owner_id, Blob.sha256 == staged.sha256)
-            )
+                return IngestResult(view=existing, created=False)
+            known = await images.holds_original(staged.sha256)
             wrote: list[str] = []
             try:
                 await anyio.to_thread.run_sync(blobs.put_file, blob_key, staged.path)
-                if known is None:
+                if not known:
                     wrote.append(blob_key)
                 for key, data in zip(thumb_keys, analyzed.thumbnails.values(), strict=True):
                     await anyio.to_thread.run_sync(blobs.put_bytes, key, data)
                     wrote.append(key)
-                image = self._new_image_row(
-                    owner_id, image_id, staged, analyzed, filename, description
-                )
-                await session.execute(
-                    insert(Blob)
-                    .values(owner_id=owner_id, sha256=staged.sha256, byte_size=staged.byte_size)
-                    .on_conflict_do_nothing()
-                )
-                session.add(image)
-                await session.flush()
-                session.add_all(
-                    Derivative(
-                        owner_id=owner_id,
-                        image_id=image_id,
-                        kind=kind,
-                        content_type=THUMBNAIL_CONTENT_TYPE,
-                        byte_size=len(data),
-                    )
-                    for kind, data in analyzed.thumbnails.items()
+                image = self._new_image(image_id, staged, analyzed, filename, description)
+                await images.add(image)
+                await images.put_thumbnails(
+                    image_id,
+                    [
+                        Thumbnail(
+                            kind=kind, content_type=THUMBNAIL_CONTENT_TYPE, byte_size=len(data)
+                        )
+                        for kind, data in analyzed.thumbnails.items()
+                    ],
                 )
                 await set_image_tags(session, owner_id, image_id, tag_names)
-                await session.flush()
                 await refresh_search_documents(session, owner_id, [image_id])
             except BaseException:
                 # Still inside the transaction, so still under the content lock: no other
@@ -146,9 +127,8 @@ class IngestService:
                 view=ImageView(image=image, tags=sorted(tag_names, key=str.lower)), created=True
             )
 
-    def _new_image_row(
+    def _new_image(
         self,
-        owner_id: uuid.UUID,
         image_id: uuid.UUID,
         staged: StagedUpload,
         analyzed: AnalyzedImage,
@@ -159,7 +139,6 @@ class IngestService:
         now = self.ctx.clock()
         gps = meta.gps
         return Image(
-            owner_id=owner_id,
             id=image_id,
             sha256=staged.sha256,
             original_filename=filename,
@@ -181,4 +160,5 @@ class IngestService:
             exif=meta.exif,
             description=description,
             favorite=False,
+            trashed_at=None,
         )

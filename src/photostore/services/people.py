@@ -11,14 +11,15 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from photostore.db.repositories.images import ImageRepository
 from photostore.db.repositories.ownership import ensure_owned
 from photostore.db.repositories.people import PersonRepository
 from photostore.db.repositories.search_documents import refresh_search_documents
+from photostore.domain.images import ShowingPerson
 from photostore.domain.people import Person, PersonChanges
 from photostore.errors import InvalidInput
 from photostore.services.context import ServiceContext
-from photostore.services.image_pages import image_page
-from photostore.services.images import Page
+from photostore.services.image_pages import Page, image_page
 from photostore.services.pagination import check_limit, decode_cursor, encode_cursor
 
 MAX_NAME_LENGTH = 200
@@ -140,8 +141,8 @@ class PeopleService:
         """Images showing the person, timeline order, none from the trash."""
         async with self.ctx.db.for_user(owner_id) as session:
             await ensure_owned(session, "person", owner_id, [person_id])
-            shown = PersonRepository(session, owner_id).image_ids(person_id)
-            return await image_page(session, owner_id, shown, limit, cursor)
+            images = ImageRepository(session, owner_id)
+            return await image_page(images, ShowingPerson(person_id), limit, cursor)
 
     async def of_image(self, owner_id: uuid.UUID, image_id: uuid.UUID) -> list[Person]:
         """People with a face in the image (hidden ones too), by name then id."""

@@ -15,14 +15,15 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from photostore.db.repositories.images import ImageRepository
 from photostore.db.repositories.ownership import ensure_owned
 from photostore.db.repositories.search_documents import refresh_search_documents
 from photostore.db.repositories.tags import TagRepository
+from photostore.domain.images import TaggedWith
 from photostore.domain.tags import Tag
 from photostore.errors import Conflict, InvalidInput
 from photostore.services.context import ServiceContext
-from photostore.services.image_pages import image_page
-from photostore.services.images import Page
+from photostore.services.image_pages import Page, image_page
 from photostore.services.pagination import check_limit, decode_text_cursor, encode_text_cursor
 from photostore.text_rules import clean_tag_names
 
@@ -118,5 +119,5 @@ class TagService:
         """Images carrying the tag, timeline order, none from the trash."""
         async with self.ctx.db.for_user(owner_id) as session:
             await ensure_owned(session, "tag", owner_id, [tag_id])
-            tagged = TagRepository(session, owner_id).image_ids(tag_id)
-            return await image_page(session, owner_id, tagged, limit, cursor)
+            images = ImageRepository(session, owner_id)
+            return await image_page(images, TaggedWith(tag_id), limit, cursor)

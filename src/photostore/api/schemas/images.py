@@ -8,7 +8,8 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from photostore.services.images import ImageChanges, ImageView, Page
+from photostore.domain.images import ImageChanges, ImageView
+from photostore.services.image_pages import Page
 from photostore.text_rules import MAX_DESCRIPTION_LENGTH, MAX_TAGS_PER_REQUEST
 
 

@@ -148,12 +148,6 @@ class AlbumRepository:
             )
         )
 
-    def image_ids(self, album_id: uuid.UUID) -> Select[uuid.UUID]:
-        """The ids of the album's images, as a subquery for a page of images."""
-        return select(models.AlbumImage.image_id).where(
-            models.AlbumImage.owner_id == self._owner_id, models.AlbumImage.album_id == album_id
-        )
-
     async def _set(self, album_id: uuid.UUID, values: dict[str, Any]) -> Album:
         row = (
             await self._session.execute(
@@ -170,3 +164,10 @@ class AlbumRepository:
 
 def _album(row: RowMapping) -> Album:
     return Album(**row)
+
+
+def album_image_ids(owner_id: uuid.UUID, album_id: uuid.UUID) -> Select[uuid.UUID]:
+    """The ids of the album's images, as a subquery for a page of images."""
+    return select(models.AlbumImage.image_id).where(
+        models.AlbumImage.owner_id == owner_id, models.AlbumImage.album_id == album_id
+    )

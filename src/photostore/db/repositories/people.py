@@ -180,17 +180,9 @@ class PersonRepository:
             )
         )
 
-    def image_ids(self, person_id: uuid.UUID) -> Select[uuid.UUID]:
-        """The ids of the images showing the person, each once, as a subquery."""
-        return (
-            select(models.Face.image_id)
-            .where(models.Face.owner_id == self._owner_id, models.Face.person_id == person_id)
-            .distinct()
-        )
-
     async def shown_in(self, person_id: uuid.UUID) -> list[uuid.UUID]:
         """The ids of the images showing the person."""
-        return list(await self._session.scalars(self.image_ids(person_id)))
+        return list(await self._session.scalars(person_image_ids(self._owner_id, person_id)))
 
     async def _set(self, person_id: uuid.UUID, values: dict[str, Any]) -> Person:
         row = (
@@ -208,3 +200,12 @@ class PersonRepository:
 
 def _person(row: RowMapping) -> Person:
     return Person(**row)
+
+
+def person_image_ids(owner_id: uuid.UUID, person_id: uuid.UUID) -> Select[uuid.UUID]:
+    """The ids of the images showing the person, each once, as a subquery."""
+    return (
+        select(models.Face.image_id)
+        .where(models.Face.owner_id == owner_id, models.Face.person_id == person_id)
+        .distinct()
+    )

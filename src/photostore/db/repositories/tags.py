@@ -146,15 +146,9 @@ class TagRepository:
             )
         )
 
-    def image_ids(self, tag_id: uuid.UUID) -> Select[uuid.UUID]:
-        """The ids of the images carrying the tag, as a subquery for a page of images."""
-        return select(models.ImageTag.image_id).where(
-            models.ImageTag.owner_id == self._owner_id, models.ImageTag.tag_id == tag_id
-        )
-
     async def tagged(self, tag_id: uuid.UUID) -> list[uuid.UUID]:
         """The ids of the images carrying the tag, trashed ones too."""
-        return list(await self._session.scalars(self.image_ids(tag_id)))
+        return list(await self._session.scalars(tag_image_ids(self._owner_id, tag_id)))
 
     def _is(self, tag_id: uuid.UUID) -> ColumnElement[bool]:
         return and_(models.Tag.owner_id == self._owner_id, models.Tag.id == tag_id)
@@ -162,6 +156,13 @@ class TagRepository:
 
 def _tag(row: RowMapping) -> Tag:
     return Tag(**row)
+
+
+def tag_image_ids(owner_id: uuid.UUID, tag_id: uuid.UUID) -> Select[uuid.UUID]:
+    """The ids of the images carrying the tag, as a subquery for a page of images."""
+    return select(models.ImageTag.image_id).where(
+        models.ImageTag.owner_id == owner_id, models.ImageTag.tag_id == tag_id
+    )
 
 
 async def ensure_tags(
