@@ -22,10 +22,9 @@ SERVICES_WITH_SQL = frozenset(
      "search"}
 )  # fmt: skip
 
-# API modules that still read ORM rows or the request's database state, or turn the
-# database library's errors into answers (to become db/'s own error types).
+# API modules that still read the request's database state.
 API_WITH_DB = frozenset(
-    {"deps", "health", "problems"}
+    {"deps"}
 )  # fmt: skip
 
 _DATABASE_PACKAGES = ("sqlalchemy", "psycopg")
