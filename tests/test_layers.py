@@ -22,11 +22,6 @@ SERVICES_WITH_SQL = frozenset(
      "search"}
 )  # fmt: skip
 
-# API modules that still read the request's database state.
-API_WITH_DB = frozenset(
-    {"deps"}
-)  # fmt: skip
-
 _DATABASE_PACKAGES = ("sqlalchemy", "psycopg")
 
 
@@ -66,10 +61,7 @@ def test_services_write_no_sql(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(_modules("api")))
 def test_api_imports_no_database_module(name: str) -> None:
     reaches_db = _reaches(_imports(_modules("api")[name]), ("photostore.db", *_DATABASE_PACKAGES))
-    if name in API_WITH_DB:
-        assert reaches_db, f"api/{name} no longer imports photostore.db: strike it off the list"
-    else:
-        assert not reaches_db, f"api/{name} imports a database module"
+    assert not reaches_db, f"api/{name} imports a database module"
 
 
 def test_domain_types_hold_no_database_type() -> None:

@@ -10,10 +10,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from photostore.auth.apikeys import ACTING_FOR_HEADER, looks_like_key, parse_acting_for
 from photostore.auth.permissions import Permission
-from photostore.auth.principal import Principal, Role, principal_of_account
+from photostore.auth.principal import Principal
 from photostore.auth.ratelimit import LoginLimiter
-from photostore.auth.tokens import TokenClaims, TokenCodec
-from photostore.db.request import RevocationCheck, defer_revocation_check
+from photostore.auth.tokens import TokenCodec
 from photostore.errors import Forbidden, Unauthenticated
 from photostore.observability.audit import set_audit_subject
 from photostore.services.admin import AdminService
@@ -136,8 +135,7 @@ async def _authenticate(
             presented, parse_acting_for(request.headers.get(ACTING_FOR_HEADER))
         )
     else:
-        claims = tokens.verify(presented)
-        principal = await _principal_for_claims(claims, ctx)
+        principal = await UserService(ctx).principal_for_access_token(tokens.verify(presented))
     set_audit_subject(
         request.state,
         AuditSubject(
@@ -148,17 +146,6 @@ async def _authenticate(
         ),
     )
     return principal
-
-
-async def _principal_for_claims(claims: TokenClaims, ctx: ServiceContext) -> Principal:
-    """The principal a verified access token names. The database's part of the check (the
-    account exists, the version is current, the role unchanged) rides with the request's
-    first transaction (``db.request``); a token without a role is checked at once."""
-    if claims.role is not None and claims.role in set(Role):
-        check = RevocationCheck(claims.user_id, claims.token_version, claims.role)
-        if defer_revocation_check(check):
-            return principal_of_account(claims.user_id, Role(claims.role))
-    return await UserService(ctx).principal_for_token(claims.user_id, claims.token_version)
 
 
 async def current_principal(request: Request, credentials: Credentials) -> Principal:

@@ -11,9 +11,11 @@ import anyio
 
 from photostore.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from photostore.auth.principal import Principal, Role, principal_of_account
+from photostore.auth.tokens import TokenClaims
 from photostore.crypto.deletion_log import deletion_log_path, record_deletion
 from photostore.db.repositories.api_keys import ApiKeyRepository
 from photostore.db.repositories.users import UserRepository
+from photostore.db.request import RevocationCheck, defer_revocation_check
 from photostore.domain.users import User
 from photostore.errors import Conflict, Forbidden, InvalidInput, Unauthenticated
 from photostore.ids import new_id
@@ -100,6 +102,17 @@ class UserService:
     async def get(self, user_id: uuid.UUID) -> User:
         async with self.ctx.db.for_user(user_id) as session:
             return await UserRepository(session).get(user_id)
+
+    async def principal_for_access_token(self, claims: TokenClaims) -> Principal:
+        """The principal a verified access token names. The database's part of the check
+        (the account exists, the version is current, the role unchanged) rides with the
+        request's first transaction (``db.request``); a token without a role, or one
+        checked outside a request, is checked at once."""
+        if claims.role is not None and claims.role in set(Role):
+            check = RevocationCheck(claims.user_id, claims.token_version, claims.role)
+            if defer_revocation_check(check):
+                return principal_of_account(claims.user_id, Role(claims.role))
+        return await self.principal_for_token(claims.user_id, claims.token_version)
 
     async def principal_for_token(self, user_id: uuid.UUID, token_version: int) -> Principal:
         """The principal a verified token names, if the user still exists and it is not revoked."""
