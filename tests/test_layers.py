@@ -64,6 +64,15 @@ def test_api_imports_no_database_module(name: str) -> None:
     assert not reaches_db, f"api/{name} imports a database module"
 
 
+@pytest.mark.parametrize("name", [f"{p}/{m}" for p in ("crypto", "auth") for m in _modules(p)])
+def test_keys_and_credentials_write_no_sql(name: str) -> None:
+    # Data keys are read and made through db/repositories/data_keys.py like any other rows.
+    package, module = name.split("/", 1)
+    imports = _imports(_modules(package)[module])
+    assert not _reaches(imports, _DATABASE_PACKAGES), f"{name} imports a database library"
+    assert "photostore.db.models" not in imports, f"{name} imports ORM models"
+
+
 def test_domain_types_hold_no_database_type() -> None:
     for name, path in _modules("domain").items():
         imports = _imports(path)
