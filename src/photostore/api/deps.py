@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from photostore.auth.apikeys import ACTING_FOR_HEADER, looks_like_key, parse_acting_for
+from photostore.auth.apikeys import ACTING_FOR_HEADER, looks_like_key
 from photostore.auth.permissions import Permission
 from photostore.auth.principal import Principal
-from photostore.auth.ratelimit import LoginLimiter
 from photostore.auth.tokens import TokenCodec
-from photostore.errors import Forbidden, Unauthenticated
+from photostore.errors import BadRequest, Forbidden, Unauthenticated
 from photostore.observability.audit import set_audit_subject
 from photostore.services.admin import AdminService
 from photostore.services.albums import AlbumService
@@ -25,6 +25,7 @@ from photostore.services.embeddings import EmbeddingService
 from photostore.services.faces import FaceService
 from photostore.services.images import ImageService
 from photostore.services.ingest import IngestService
+from photostore.services.logins import LoginService
 from photostore.services.pagination import MAX_PAGE_SIZE
 from photostore.services.people import PeopleService
 from photostore.services.refresh import RefreshFamilies
@@ -79,6 +80,7 @@ class ServiceOf(Generic[S]):
 
 
 UserServiceDep = Annotated[UserService, Depends(ServiceOf(UserService))]
+LoginServiceDep = Annotated[LoginService, Depends(ServiceOf(LoginService))]
 ImageServiceDep = Annotated[ImageService, Depends(ServiceOf(ImageService))]
 IngestServiceDep = Annotated[IngestService, Depends(ServiceOf(IngestService))]
 EmbeddingServiceDep = Annotated[EmbeddingService, Depends(ServiceOf(EmbeddingService))]
@@ -132,7 +134,7 @@ async def _authenticate(
     presented = credentials.credentials
     if looks_like_key(presented):
         principal = await ApiKeyService(ctx).principal_for_key(
-            presented, parse_acting_for(request.headers.get(ACTING_FOR_HEADER))
+            presented, _acting_for(request.headers.get(ACTING_FOR_HEADER))
         )
     else:
         principal = await UserService(ctx).principal_for_access_token(tokens.verify(presented))
@@ -146,6 +148,17 @@ async def _authenticate(
         ),
     )
     return principal
+
+
+def _acting_for(header: str | None) -> uuid.UUID | None:
+    """The user id an ``ACTING_FOR_HEADER`` value names; None when the header is absent or
+    blank, a 400 when it is not a user id."""
+    if header is None or not header.strip():
+        return None
+    try:
+        return uuid.UUID(header.strip())
+    except ValueError as exc:
+        raise BadRequest(f"{ACTING_FOR_HEADER} must be a user id (a UUID)") from exc
 
 
 async def current_principal(request: Request, credentials: Credentials) -> Principal:
@@ -181,14 +194,6 @@ AccountHolder = Annotated[Principal, Depends(Requires(Permission.ACCOUNT))]
 UserAdmin = Annotated[Principal, Depends(Requires(Permission.ADMIN_USERS))]
 StatsReader = Annotated[Principal, Depends(Requires(Permission.ADMIN_STATS))]
 ServiceKeyAdmin = Annotated[Principal, Depends(Requires(Permission.ADMIN_SERVICE_KEYS))]
-
-
-async def get_login_limiter(request: Request) -> LoginLimiter:
-    limiter: LoginLimiter = request.app.state.login_limiter
-    return limiter
-
-
-LoginLimiterDep = Annotated[LoginLimiter, Depends(get_login_limiter)]
 
 
 PageLimit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]

@@ -102,8 +102,8 @@ class ApiKeyService:
 
     async def principal_for_key(self, token: str, acting_for: uuid.UUID | None) -> Principal:
         """The principal a presented key stands for, acting for the user ``acting_for``
-        names (``auth.apikeys.parse_acting_for``) if a service key; 401 if the key is not
-        usable."""
+        (from the ``ACTING_FOR_HEADER``, which the API reads) if a service key; 401 if
+        the key is not usable."""
         parts = parse_key(token)
         now = self.ctx.clock()
         # The key's owner is unknown until the key is found: the lookup runs in the system

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import anyio
 
 from photostore.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from photostore.auth.permissions import Permission
 from photostore.auth.principal import Principal, Role, principal_of_account
 from photostore.auth.tokens import TokenClaims
 from photostore.crypto.deletion_log import deletion_log_path, record_deletion
@@ -53,6 +54,15 @@ class LoginAttempt:
     ok: bool
 
 
+@dataclass(frozen=True)
+class Registration:
+    """An account an admin created (``user``), or an open sign-up's answer (``user``
+    None): the email as stored, the same whether or not it was free."""
+
+    email: str
+    user: User | None = None
+
+
 def delete_blobs_of(blobs: BlobStore, user_id: uuid.UUID) -> None:
     """Remove every original and derivative of ``user_id`` from the blob store."""
     for prefix in (f"originals/{user_id}/", f"derivatives/{user_id}/"):
@@ -71,6 +81,23 @@ class UserService:
         password_hash = await self.ctx.passwords.hash(password)
         async with self.ctx.db.for_system() as session:
             return await UserRepository(session).add(new_id(), email, password_hash, role.value)
+
+    async def register(
+        self, caller: Principal | None, email: str, password: str, role: Role
+    ) -> Registration:
+        """Create an account: admins always (a :class:`Conflict` for an email in use);
+        anyone when sign-up is open (``allow_signup``), role user only, answered alike
+        whether or not the email was free (:meth:`sign_up`)."""
+        if caller is not None and caller.can(Permission.ADMIN_USERS):
+            user = await self.create(email, password, role)
+            return Registration(email=user.email, user=user)
+        if not self.ctx.settings.allow_signup:
+            if caller is None:
+                raise Unauthenticated("creating accounts needs an admin's access token")
+            raise Forbidden("only admins create accounts")
+        if role != Role.USER:
+            raise Forbidden("only admins create admin accounts")
+        return Registration(email=await self.sign_up(email, password))
 
     async def sign_up(self, email: str, password: str) -> str:
         """Open sign-up: create a user account unless the email is taken, and say the same
