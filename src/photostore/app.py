@@ -27,7 +27,6 @@ from photostore.api import (
 )
 from photostore.api.headers import SecurityHeadersMiddleware
 from photostore.api.problems import install_problem_handlers, refusal_response
-from photostore.auth.ratelimit import LoginLimiter
 from photostore.auth.signing import signing_key_for
 from photostore.auth.tokens import TokenCodec
 from photostore.config import Settings
@@ -149,12 +148,6 @@ def create_app(settings: Settings) -> FastAPI:
             timedelta(minutes=settings.access_token_minutes),
             refresh_lifetime=timedelta(days=settings.refresh_token_days),
             key_id=signing.key_id,
-        )
-        # Per application instance, never module-global: each app counts its own logins.
-        app.state.login_limiter = LoginLimiter(
-            settings.login_max_failures,
-            settings.login_max_failures_per_address,
-            settings.login_window_seconds,
         )
         try:
             yield

@@ -256,7 +256,11 @@ def search_optimize(
     min_vectors: Annotated[
         int | None,
         typer.Option(
-            help="Index spaces with this many vectors (PHOTOSTORE_VECTOR_INDEX_MIN_VECTORS)."
+            min=1,
+            help="Index spaces with at least this many vectors (default: "
+            "PHOTOSTORE_VECTOR_INDEX_MIN_VECTORS, else "
+            f"{Settings.model_fields['vector_index_min_vectors'].default})",
+            show_default=False,
         ),
     ] = None,
 ) -> None:
@@ -264,12 +268,12 @@ def search_optimize(
     from photostore.runtime import database_runtime
     from photostore.search.maintenance import optimize
 
-    settings = settings_from(data_dir)
+    settings = settings_from(data_dir, vector_index_min_vectors=min_vectors)
     with database_runtime(settings) as ready:
         owner_url = _owner_libpq_url(settings, ready)
         report = optimize(
             owner_url,
-            min_vectors or ready.vector_index_min_vectors,
+            ready.vector_index_min_vectors,
             progress=lambda line: typer.echo(line, err=True),
         )
     typer.echo(

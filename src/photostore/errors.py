@@ -7,8 +7,10 @@ type to an HTTP status and an RFC 9457 problem type in one table
     PhotostoreError                 base; ``type`` is the stable problem slug
     ├── BadRequest                  400  a request that cannot be understood
     ├── InvalidInput                422  well-formed but wrong values
-    │   └── InvalidImage            422  truncated, corrupt, lying header
-    │       └── ImageTooLarge       422  more pixels or decode memory than allowed
+    │   ├── InvalidImage            422  truncated, corrupt, lying header
+    │   │   └── ImageTooLarge       422  more pixels or decode memory than allowed
+    │   ├── NulInText               422  a NUL character, which PostgreSQL cannot store
+    │   └── OverDatabaseLimit       422  a value over a limit of PostgreSQL
     ├── Unauthenticated             401  no or bad credentials
     ├── Forbidden                   403  authenticated, but missing a permission
     ├── NotFound                    404  absent, or somebody else's
@@ -20,10 +22,17 @@ type to an HTTP status and an RFC 9457 problem type in one table
     ├── Unreadable                  500  stored data fails its integrity check or its
     │                                    key is gone (moved, tampered, crypto-shredded)
     └── ServiceUnavailable          503  a dependency (database, blob store) is down
+        ├── DatabaseUnavailable     503  the database could not serve the request;
+        │                                carries ``retry_after``
         └── Busy                    503  every slot of a kind of work taken; carries
             │                            ``retry_after``
             ├── DecodersBusy        503  every decode slot taken
             └── PasswordChecksBusy  503  every password-hashing slot taken
+
+The database library's errors never reach a caller as they are: ``db.errors`` turns
+those a caller can act on into ``NulInText``, ``OverDatabaseLimit`` and
+``DatabaseUnavailable`` where statements run. A subclass without a ``type`` of its own
+answers with its parent's.
 """
 
 from __future__ import annotations
@@ -53,6 +62,15 @@ class InvalidInput(PhotostoreError):
 class InvalidImage(InvalidInput):
     type = "invalid-image"
     title = "Invalid image"
+
+
+class NulInText(InvalidInput):
+    """Text holding U+0000, which PostgreSQL cannot store in ``text`` or ``jsonb``."""
+
+
+class OverDatabaseLimit(InvalidInput):
+    """A value over one of PostgreSQL's limits (a tsvector over 1 MiB, an index row over
+    2,704 bytes): the same value fails the same way every time, so never a 503."""
 
 
 class ImageTooLarge(InvalidImage):
@@ -121,6 +139,16 @@ class Unreadable(PhotostoreError):
 class ServiceUnavailable(PhotostoreError):
     type = "service-unavailable"
     title = "Service unavailable"
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database could not serve the request (not reachable, a dropped connection, no
+    pooled connection in time, a statement cancelled): the same request may succeed
+    after ``retry_after`` seconds."""
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 class Busy(ServiceUnavailable):

@@ -1,6 +1,6 @@
-"""Rules for the text a caller stores or searches by: descriptions, album names, tag names
-and analysis labels. One home, read by the services that apply them, by search, and by
-the API's schemas that declare the limits."""
+"""Rules for the text a caller stores or searches by: descriptions, album, tag, person and
+key names, and analysis labels. One home, read by the services that apply them, by
+search, and by the API's schemas that declare the limits."""
 
 from __future__ import annotations
 
@@ -17,6 +17,15 @@ MAX_ALBUM_NAME_LENGTH = 200
 
 #: The longest description of an image or an album, in characters.
 MAX_DESCRIPTION_LENGTH = 10_000
+
+#: The longest name of a person, in characters (after runs of whitespace become one space).
+MAX_PERSON_NAME_LENGTH = 200
+
+#: The longest name of an API or service key, in characters.
+MAX_KEY_NAME_LENGTH = 100
+
+#: The longest label (an object, a scene, a landmark) an analyzer may write, in characters.
+MAX_LABEL_LENGTH = 200
 
 
 def check_description(description: str | None) -> None:
@@ -54,6 +63,24 @@ def clean_album_name(name: str | None) -> str:
     name = (name or "").strip()
     if not name or len(name) > MAX_ALBUM_NAME_LENGTH:
         raise InvalidInput(f"an album name must be 1 to {MAX_ALBUM_NAME_LENGTH} characters")
+    return name
+
+
+def clean_person_name(name: str | None) -> str | None:
+    """The name with runs of whitespace made one space; blank means no name."""
+    if name is None:
+        return None
+    name = " ".join(name.split())
+    if len(name) > MAX_PERSON_NAME_LENGTH:
+        raise InvalidInput(f"a name must be at most {MAX_PERSON_NAME_LENGTH} characters")
+    return name or None
+
+
+def clean_key_name(name: str) -> str:
+    """The name stripped; it must not be blank or longer than ``MAX_KEY_NAME_LENGTH``."""
+    name = name.strip()
+    if not 1 <= len(name) <= MAX_KEY_NAME_LENGTH:
+        raise InvalidInput(f"name must be 1 to {MAX_KEY_NAME_LENGTH} characters")
     return name
 
 

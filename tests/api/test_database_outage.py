@@ -12,9 +12,10 @@ from fastapi.testclient import TestClient
 from psycopg import sql
 from sqlalchemy import exc as sa_exc
 
-from photostore.api.problems import database_unavailable
 from photostore.app import create_app
 from photostore.config import Settings
+from photostore.db.errors import database_unavailable, translate
+from photostore.errors import DatabaseUnavailable, NulInText, OverDatabaseLimit
 from tests.conftest import Account, ScratchDatabase, create_account
 
 
@@ -112,3 +113,14 @@ def test_which_errors_mean_the_database_is_unavailable() -> None:
     assert not database_unavailable(sa_exc.IntegrityError("INSERT", {}, clash))
     assert not database_unavailable(sa_exc.InterfaceError("SELECT 1", {}, Exception("x")))
     assert not database_unavailable(ValueError("not a database error"))
+
+
+def test_the_database_errors_a_caller_can_act_on_become_photostore_errors() -> None:
+    dropped = sa_exc.OperationalError("SELECT 1", {}, psycopg.OperationalError("gone"))
+    assert isinstance(translate(dropped), DatabaseUnavailable)
+    nul = psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
+    assert isinstance(translate(sa_exc.DataError("INSERT", {}, nul)), NulInText)
+    limit = psycopg.errors.ProgramLimitExceeded("string is too long for tsvector")
+    assert isinstance(translate(limit), OverDatabaseLimit)
+    clash = psycopg.errors.UniqueViolation("duplicate key")
+    assert translate(sa_exc.IntegrityError("INSERT", {}, clash)) is None

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Connection
-from sqlalchemy import exc as sa_exc
 
 from photostore.db.sync_session import SyncDatabase
+from photostore.errors import DatabaseUnavailable
 from tests.conftest import ScratchDatabase
 
 
@@ -67,7 +67,7 @@ def test_a_database_that_refuses_connections_is_an_error_not_a_retry_loop(
 ) -> None:
     db = SyncDatabase.connect(database.app_url.replace(database.name, "no_such_db"), 1)
     try:
-        with pytest.raises(sa_exc.OperationalError), db.for_system():
+        with pytest.raises(DatabaseUnavailable), db.for_system():
             pass
     finally:
         db.dispose()

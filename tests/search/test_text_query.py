@@ -8,7 +8,7 @@ import psycopg
 import pytest
 from psycopg import errors as pg_errors
 
-from photostore.api.problems import database_unavailable, over_a_database_limit
+from photostore.db.errors import database_unavailable, over_a_database_limit
 from photostore.search.text import MAX_NEGATIONS, web_query
 from tests.conftest import ScratchDatabase
 

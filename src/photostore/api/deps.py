@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from photostore.auth.apikeys import ACTING_FOR_HEADER, looks_like_key, parse_acting_for
+from photostore.auth.apikeys import ACTING_FOR_HEADER, looks_like_key
 from photostore.auth.permissions import Permission
-from photostore.auth.principal import Principal, Role, principal_of_account
-from photostore.auth.ratelimit import LoginLimiter
-from photostore.auth.tokens import TokenClaims, TokenCodec
-from photostore.db.request import RevocationCheck, defer_revocation_check
-from photostore.errors import Forbidden, Unauthenticated
+from photostore.auth.principal import Principal
+from photostore.auth.tokens import TokenCodec
+from photostore.errors import BadRequest, Forbidden, Unauthenticated
 from photostore.observability.audit import set_audit_subject
 from photostore.services.admin import AdminService
 from photostore.services.albums import AlbumService
@@ -26,6 +25,7 @@ from photostore.services.embeddings import EmbeddingService
 from photostore.services.faces import FaceService
 from photostore.services.images import ImageService
 from photostore.services.ingest import IngestService
+from photostore.services.logins import LoginService
 from photostore.services.pagination import MAX_PAGE_SIZE
 from photostore.services.people import PeopleService
 from photostore.services.refresh import RefreshFamilies
@@ -80,6 +80,7 @@ class ServiceOf(Generic[S]):
 
 
 UserServiceDep = Annotated[UserService, Depends(ServiceOf(UserService))]
+LoginServiceDep = Annotated[LoginService, Depends(ServiceOf(LoginService))]
 ImageServiceDep = Annotated[ImageService, Depends(ServiceOf(ImageService))]
 IngestServiceDep = Annotated[IngestService, Depends(ServiceOf(IngestService))]
 EmbeddingServiceDep = Annotated[EmbeddingService, Depends(ServiceOf(EmbeddingService))]
@@ -133,11 +134,10 @@ async def _authenticate(
     presented = credentials.credentials
     if looks_like_key(presented):
         principal = await ApiKeyService(ctx).principal_for_key(
-            presented, parse_acting_for(request.headers.get(ACTING_FOR_HEADER))
+            presented, _acting_for(request.headers.get(ACTING_FOR_HEADER))
         )
     else:
-        claims = tokens.verify(presented)
-        principal = await _principal_for_claims(claims, ctx)
+        principal = await UserService(ctx).principal_for_access_token(tokens.verify(presented))
     set_audit_subject(
         request.state,
         AuditSubject(
@@ -150,15 +150,15 @@ async def _authenticate(
     return principal
 
 
-async def _principal_for_claims(claims: TokenClaims, ctx: ServiceContext) -> Principal:
-    """The principal a verified access token names. The database's part of the check (the
-    account exists, the version is current, the role unchanged) rides with the request's
-    first transaction (``db.request``); a token without a role is checked at once."""
-    if claims.role is not None and claims.role in set(Role):
-        check = RevocationCheck(claims.user_id, claims.token_version, claims.role)
-        if defer_revocation_check(check):
-            return principal_of_account(claims.user_id, Role(claims.role))
-    return await UserService(ctx).principal_for_token(claims.user_id, claims.token_version)
+def _acting_for(header: str | None) -> uuid.UUID | None:
+    """The user id an ``ACTING_FOR_HEADER`` value names; None when the header is absent or
+    blank, a 400 when it is not a user id."""
+    if header is None or not header.strip():
+        return None
+    try:
+        return uuid.UUID(header.strip())
+    except ValueError as exc:
+        raise BadRequest(f"{ACTING_FOR_HEADER} must be a user id (a UUID)") from exc
 
 
 async def current_principal(request: Request, credentials: Credentials) -> Principal:
@@ -194,14 +194,6 @@ AccountHolder = Annotated[Principal, Depends(Requires(Permission.ACCOUNT))]
 UserAdmin = Annotated[Principal, Depends(Requires(Permission.ADMIN_USERS))]
 StatsReader = Annotated[Principal, Depends(Requires(Permission.ADMIN_STATS))]
 ServiceKeyAdmin = Annotated[Principal, Depends(Requires(Permission.ADMIN_SERVICE_KEYS))]
-
-
-async def get_login_limiter(request: Request) -> LoginLimiter:
-    limiter: LoginLimiter = request.app.state.login_limiter
-    return limiter
-
-
-LoginLimiterDep = Annotated[LoginLimiter, Depends(get_login_limiter)]
 
 
 PageLimit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]

@@ -26,6 +26,7 @@ from photostore.api.routing import GuardedRoute
 from photostore.api.schemas.images import ImageOut, ImagePage, ImagePatch
 from photostore.domain.images import TimelineFilters
 from photostore.services.images import BlobRef
+from photostore.text_rules import MAX_TAG_LENGTH
 
 router = APIRouter(prefix="/v1/images", tags=["images"], route_class=GuardedRoute)
 
@@ -102,7 +103,7 @@ async def list_images(
     images: ImageServiceDep,
     taken_after: AwareDatetime | None = None,
     taken_before: AwareDatetime | None = None,
-    tag: Annotated[str | None, Query(max_length=100)] = None,
+    tag: Annotated[str | None, Query(max_length=MAX_TAG_LENGTH)] = None,
     favorite: bool | None = None,
     trashed: bool = False,
     limit: PageLimit = 100,

@@ -11,11 +11,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
@@ -25,8 +23,6 @@ log = logging.getLogger(__name__)
 
 PROBLEM_BASE = "https://photostore.dev/problems/"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
-# Seconds a caller is asked to wait before retrying when the database is unavailable.
-DATABASE_RETRY_AFTER = 1
 
 STATUS_BY_ERROR: dict[type[errors.PhotostoreError], int] = {
     errors.BadRequest: 400,
@@ -75,13 +71,14 @@ def problem_response(
 async def _photostore_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.PhotostoreError)
     status = status_of(exc)
-    if status >= 500:
-        # Server-side faults (a blob failing its integrity check) are for operators to see.
+    # Server-side faults (a blob failing its integrity check) are for operators to see;
+    # an unavailable database was logged, as a warning, where it was met (db.errors).
+    if status >= 500 and not isinstance(exc, errors.DatabaseUnavailable):
         log.error("%s: %s", exc.type, exc.detail, exc_info=exc)
     headers: dict[str, str] = {}
     if isinstance(exc, errors.Unauthenticated):
         headers["WWW-Authenticate"] = "Bearer"
-    if isinstance(exc, errors.RateLimited | errors.Busy):
+    if isinstance(exc, errors.RateLimited | errors.Busy | errors.DatabaseUnavailable):
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, errors.RangeNotSatisfiable):
         headers["Content-Range"] = f"bytes */{exc.size}"
@@ -123,74 +120,12 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def database_unavailable(exc: BaseException) -> bool:
-    """Whether ``exc`` says the database could not serve the request (not reachable, a
-    dropped connection, no pooled connection in time, a statement cancelled or a
-    transaction rolled back by the server): the same request may succeed when retried."""
-    if over_a_database_limit(exc):
-        return False
-    # The vector cache's COPY reads through psycopg itself: its errors come unwrapped.
-    if isinstance(exc, sa_exc.TimeoutError | psycopg.OperationalError):
-        return True
-    return isinstance(exc, sa_exc.DBAPIError) and (
-        exc.connection_invalidated or isinstance(exc, sa_exc.OperationalError)
-    )
-
-
-def over_a_database_limit(exc: BaseException) -> bool:
-    """Whether ``exc`` is PostgreSQL refusing a value over one of its limits (SQLSTATE
-    class 54, "program limit exceeded": a tsvector over 1 MiB, an index row over 2,704
-    bytes). psycopg files these under OperationalError, as if the server were down, but
-    the same request fails the same way every time: retrying cannot help."""
-    cause = exc.orig if isinstance(exc, sa_exc.DBAPIError) else exc
-    return isinstance(cause, psycopg.errors.ProgramLimitExceeded)
-
-
-def nul_in_text(exc: BaseException) -> bool:
-    """Whether ``exc`` is PostgreSQL refusing a NUL character in a text or jsonb value:
-    psycopg refuses it in a text parameter before sending, the server refuses ``\\u0000``
-    in jsonb (SQLSTATE 22P05, untranslatable character)."""
-    cause = exc.orig if isinstance(exc, sa_exc.DBAPIError) else exc
-    if not isinstance(cause, psycopg.DataError):
-        return False
-    return cause.sqlstate == "22P05" or "NUL (0x00)" in str(cause)
-
-
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    # Reached from the route (a handler of the exception middleware) and from outside it
-    # (an audit row that could not be written): both answer alike.
-    if nul_in_text(exc):
-        # The one place every text input ends up is PostgreSQL, which cannot store NUL;
-        # mapping its refusal covers every field of every route, present and future, and
-        # the transaction it happened in is rolled back whole.
-        return problem_response(
-            request,
-            422,
-            errors.InvalidInput.type,
-            errors.InvalidInput.title,
-            "text must not contain NUL characters (U+0000)",
-        )
-    if over_a_database_limit(exc):
-        # A backstop: the places that can meet a limit (the search document) say which
-        # one; any other is still the caller's value, never a reason to retry.
-        log.warning("a value over a database limit: %s", exc.__class__.__name__)
-        return problem_response(
-            request,
-            422,
-            errors.InvalidInput.type,
-            errors.InvalidInput.title,
-            "a value of the request is over a size limit of the database; send less",
-        )
-    if database_unavailable(exc):
-        log.warning("database unavailable: %s", exc)
-        return problem_response(
-            request,
-            503,
-            errors.ServiceUnavailable.type,
-            errors.ServiceUnavailable.title,
-            "the database is unavailable; retry shortly",
-            {"Retry-After": str(DATABASE_RETRY_AFTER)},
-        )
+    # Reached from outside the routes too (an audit row that could not be written): a
+    # photostore error there, the database unavailable as the row is written, answers
+    # as it would from a route.
+    if isinstance(exc, errors.PhotostoreError):
+        return await _photostore_error(request, exc)
     log.error("unexpected error", exc_info=exc)
     return problem_response(
         request,
@@ -205,7 +140,4 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(errors.PhotostoreError, _photostore_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(sa_exc.DBAPIError, _unexpected_error)
-    app.add_exception_handler(sa_exc.TimeoutError, _unexpected_error)
-    app.add_exception_handler(psycopg.OperationalError, _unexpected_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from photostore.api.deps import (
     AccountHolder,
     AuditServiceDep,
-    LoginLimiterDep,
+    LoginServiceDep,
     OptionalPrincipal,
     PageLimit,
     RefreshFamiliesDep,
@@ -20,14 +20,11 @@ from photostore.api.deps import (
 from photostore.api.routing import GuardedRoute
 from photostore.api.schemas.security import AuditPageOut, PasswordChange
 from photostore.api.schemas.users import SignupAccepted, TokenOut, UserCreate, UserOut
-from photostore.auth.permissions import Permission
 from photostore.auth.principal import Role, kind_of_role
 from photostore.auth.tokens import REFRESH, RefreshPlace, TokenCodec
 from photostore.domain.users import User
-from photostore.errors import Forbidden, InvalidInput, Unauthenticated
 from photostore.observability.audit import request_decoy_audit, set_audit_subject
 from photostore.services.audit import AuditSubject
-from photostore.services.users import normalize_email
 
 router = APIRouter(prefix="/v1", tags=["users"], route_class=GuardedRoute)
 
@@ -44,33 +41,23 @@ router = APIRouter(prefix="/v1", tags=["users"], route_class=GuardedRoute)
     },
 )
 async def create_user(
-    body: UserCreate, request: Request, caller: OptionalPrincipal, users: UserServiceDep
+    body: UserCreate, caller: OptionalPrincipal, users: UserServiceDep
 ) -> UserOut | JSONResponse:
     """Create an account: admins always (201 with the account, 409 for an email in use);
     anyone when sign-up is open (role user only; 202, the same for an email in use)."""
-    is_admin = caller is not None and caller.can(Permission.ADMIN_USERS)
-    if not is_admin:
-        if not request.app.state.ctx.settings.allow_signup:
-            if caller is None:
-                raise Unauthenticated("creating accounts needs an admin's access token")
-            raise Forbidden("only admins create accounts")
-        if body.role != "user":
-            raise Forbidden("only admins create admin accounts")
-        email = await users.sign_up(body.email, body.password)
-        accepted = SignupAccepted(email=email)
+    registered = await users.register(caller, body.email, body.password, Role(body.role))
+    if registered.user is None:
+        accepted = SignupAccepted(email=registered.email)
         return JSONResponse(accepted.model_dump(), status_code=status.HTTP_202_ACCEPTED)
-    user = await users.create(body.email, body.password, Role(body.role))
-    return UserOut.of(user)
+    return UserOut.of(registered.user)
 
 
 @router.post("/auth/token", response_model=TokenOut)
 async def issue_token(
     username: Annotated[str, Form(max_length=320)],
     password: Annotated[str, Form(max_length=1024)],
-    users: UserServiceDep,
+    logins: LoginServiceDep,
     tokens: TokensDep,
-    limiter: LoginLimiterDep,
-    families: RefreshFamiliesDep,
     request: Request,
     response: Response,
 ) -> TokenOut:
@@ -80,21 +67,13 @@ async def issue_token(
     A failure is audited against the account when the email names one; the answer is
     the same, and takes as long, either way.
     """
-    counted = limiter.begin(_limit_key(username), _address(request))
-    try:
-        attempt = await users.check_credentials(username, password)
-    except BaseException:
-        limiter.withdraw(counted)  # never checked: a busy hasher, the database down
-        raise
-    if attempt.user is not None:
-        set_audit_subject(request.state, _self_subject(attempt.user))
+    checked = await logins.check(username, password, _address(request))
+    if checked.user is not None:
+        set_audit_subject(request.state, _self_subject(checked.user))
     else:
         request_decoy_audit(request.state)
-    if attempt.user is None or not attempt.ok:
-        raise Unauthenticated("incorrect email or password")
-    limiter.succeeded(counted)
-    place = await families.start(attempt.user.id)
-    return _tokens_for(attempt.user, place, tokens, request, response)
+    login = await logins.accept(checked)
+    return _tokens_for(login.user, login.place, tokens, request, response)
 
 
 @router.post("/auth/refresh", response_model=TokenOut)
@@ -133,27 +112,16 @@ async def read_me(principal: AccountHolder, users: UserServiceDep) -> UserOut:
 
 @router.post("/users/me/password", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
 async def change_password(
-    body: PasswordChange,
-    principal: AccountHolder,
-    users: UserServiceDep,
-    limiter: LoginLimiterDep,
-    request: Request,
+    body: PasswordChange, principal: AccountHolder, logins: LoginServiceDep, request: Request
 ) -> Response:
     """Change the password; revokes every token and the account's own API keys.
 
     A wrong current password counts as a failed login, per account and per client
-    address (429 + Retry-After past the login limits): a stolen token must not become
-    an unlimited oracle for the password.
+    address (429 + Retry-After past the login limits).
     """
-    counted = limiter.begin(f"account:{principal.user_id}", _address(request))
-    try:
-        await users.change_password(principal.user_id, body.current_password, body.new_password)
-    except Forbidden:
-        raise  # the current password was wrong: the attempt stays counted
-    except BaseException:
-        limiter.withdraw(counted)  # never checked: the new password refused, a busy hasher
-        raise
-    limiter.succeeded(counted)
+    await logins.change_password(
+        principal.user_id, body.current_password, body.new_password, _address(request)
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -173,15 +141,6 @@ async def read_my_audit_trail(
 ) -> AuditPageOut:
     """What was done with the account's data, and by whom, newest first."""
     return AuditPageOut.of(await audit.trail(principal.user_id, limit, cursor))
-
-
-def _limit_key(username: str) -> str:
-    """The email as accounts are looked up by it, so that spellings of one address share
-    one count; a name that is no email is counted as given."""
-    try:
-        return normalize_email(username)
-    except InvalidInput:
-        return username.strip().lower()
 
 
 def _address(request: Request) -> str:

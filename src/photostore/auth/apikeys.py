@@ -1,5 +1,5 @@
-"""API key strings: how they look, how they are made, parsed and hashed; the header a
-service key names the user it acts for in.
+"""API key strings: how they look, how they are made, parsed and hashed; the name of the
+header a service key names the user it acts for in (read by ``api.deps``).
 
 A key reads ``psk_<id>_<secret>``: ``psk_`` makes leaked keys easy to spot (secret
 scanners, logs), ``<id>`` (32 hex digits) finds the row, ``<secret>`` is 256 random bits.
@@ -18,7 +18,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
-from photostore.errors import BadRequest, Unauthenticated
+from photostore.errors import Unauthenticated
 
 #: The header a service key's request names the user it acts for in (a user id).
 ACTING_FOR_HEADER = "X-Photostore-User"
@@ -64,14 +64,3 @@ def hash_secret(secret: str) -> bytes:
 def secret_matches(secret: str, stored: bytes) -> bool:
     """Constant-time comparison, so response times say nothing about the stored hash."""
     return hmac.compare_digest(hash_secret(secret), stored)
-
-
-def parse_acting_for(header: str | None) -> uuid.UUID | None:
-    """The user id an ``ACTING_FOR_HEADER`` value names; None when the header is absent or
-    blank, a 400 when it is not a user id."""
-    if header is None or not header.strip():
-        return None
-    try:
-        return uuid.UUID(header.strip())
-    except ValueError as exc:
-        raise BadRequest(f"{ACTING_FOR_HEADER} must be a user id (a UUID)") from exc

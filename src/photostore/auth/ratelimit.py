@@ -10,8 +10,9 @@ one account's password from many addresses, per address stops one client from tr
 many accounts. The address is the TCP peer unless trusted proxies are configured
 (``PHOTOSTORE_TRUSTED_PROXIES``): a header is only believed from them.
 Every email is limited alike, known or not, so a 429 says nothing about whether an
-account exists. One limiter lives on ``app.state``; with several API processes each
-counts its own attempts (the documented limit is per process).
+account exists. One limiter lives on the service context (``services.context``, one per
+application, never module-global); with several API processes each counts its own
+attempts (the documented limit is per process). ``services.logins`` applies it.
 """
 
 from __future__ import annotations

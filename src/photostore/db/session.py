@@ -25,6 +25,10 @@ end instead of committed, for the audit row to commit with it. The opening state
 commit and the parked commit go to psycopg directly: SQLAlchemy reads only the first
 result of a statement of several, and cannot pipeline.
 
+An error of the database library leaving a unit of work (or a parked commit) leaves it
+as photostore's own (``db.errors``): a dropped connection as ``DatabaseUnavailable``, a
+NUL character as ``NulInText``.
+
 A unit of work is an ORM session (``for_user``, ``for_system``) or, for the hottest
 reads, a psycopg connection straight from the engine's pool (``read_for_user``); both
 open, scope, check and end their transactions here, on the one pool.
@@ -40,6 +44,7 @@ from typing import Any
 
 import psycopg
 from psycopg.rows import namedtuple_row
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -50,8 +55,10 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.util import greenlet_spawn
 
+from photostore.db.errors import DATABASE_RETRY_AFTER, translated
 from photostore.db.request import Parked, RequestState, RevocationCheck, current_request
 from photostore.db.scope import SYSTEM_SCOPE, user_scope
+from photostore.errors import DatabaseUnavailable
 
 # Sent without parameters (the simple query protocol, which takes several statements).
 _OPEN_FOR_SYSTEM = f"BEGIN; {SYSTEM_SCOPE}"
@@ -202,42 +209,44 @@ class Database:
         """A session whose first statement is ``opening`` (and the request's pending
         revocation check, ``db.request``); committed on success (or parked for the
         request's audit row, when it ``ends_request``), rolled back on error."""
-        request = current_request()
-        check = await self._pending_check(request, scope_user)
-        leased = await self._open(opening, check, self._session_lease, request)
-        session = leased.session
-        assert session is not None
-        parked = False
-        try:
-            yield session
-            if session.new or session.dirty or session.deleted:
-                await session.flush()  # what the ORM holds is written before it is asked
-            if ends_request and request is not None and request.may_park(scope_user):
-                wrote = await (await leased.driver.execute(_WROTE)).fetchone()
-                parked = not wrote[0]
-            # Everything is flushed: a commit goes to psycopg directly, and the session's
-            # close finds the connection idle (a greenlet less).
-            await _park_or_commit(leased, request if parked else None)
-        finally:
-            if not parked:
-                await leased.release()
+        with translated():
+            request = current_request()
+            check = await self._pending_check(request, scope_user)
+            leased = await self._open(opening, check, self._session_lease, request)
+            session = leased.session
+            assert session is not None
+            parked = False
+            try:
+                yield session
+                if session.new or session.dirty or session.deleted:
+                    await session.flush()  # what the ORM holds is written before it is asked
+                if ends_request and request is not None and request.may_park(scope_user):
+                    wrote = await (await leased.driver.execute(_WROTE)).fetchone()
+                    parked = not wrote[0]
+                # Everything is flushed: a commit goes to psycopg directly, and the session's
+                # close finds the connection idle (a greenlet less).
+                await _park_or_commit(leased, request if parked else None)
+            finally:
+                if not parked:
+                    await leased.release()
 
     @asynccontextmanager
     async def _read(
         self, opening: str, scope_user: uuid.UUID
     ) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
         """``read_for_user``'s transaction on a connection straight from the pool."""
-        request = current_request()
-        check = await self._pending_check(request, scope_user)
-        leased = await self._open(opening, check, self._pool_lease, request)
-        parked = False
-        try:
-            yield leased.driver
-            parked = request is not None and request.may_park(scope_user)
-            await _park_or_commit(leased, request if parked else None)
-        finally:
-            if not parked:
-                await leased.release()
+        with translated():
+            request = current_request()
+            check = await self._pending_check(request, scope_user)
+            leased = await self._open(opening, check, self._pool_lease, request)
+            parked = False
+            try:
+                yield leased.driver
+                parked = request is not None and request.may_park(scope_user)
+                await _park_or_commit(leased, request if parked else None)
+            finally:
+                if not parked:
+                    await leased.release()
 
     async def _session_lease(self) -> _Lease:
         """A new session and the connection its transaction runs on."""
@@ -335,19 +344,25 @@ class Database:
         parked, request.parked = request.parked, None
         if parked is None:
             return
-        try:
-            if commit:
-                async with parked.driver.pipeline():
-                    await parked.driver.execute(_ASYNCHRONOUS_COMMIT)
-                    if statement is not None:
-                        await parked.driver.execute(statement, params)
-                    await parked.driver.execute("COMMIT")
-        finally:
-            await parked.release()
+        with translated():
+            try:
+                if commit:
+                    async with parked.driver.pipeline():
+                        await parked.driver.execute(_ASYNCHRONOUS_COMMIT)
+                        if statement is not None:
+                            await parked.driver.execute(statement, params)
+                        await parked.driver.execute("COMMIT")
+            finally:
+                await parked.release()
 
     async def ping(self) -> None:
-        """Raise if the database cannot answer a trivial query."""
-        leased = await self._open("SELECT 1", None, self._pool_lease, None)
+        """Raise :class:`DatabaseUnavailable` unless the database answers a trivial query:
+        whatever fails on the way (a refused connection, a broken one, a pool timeout)
+        means it does not."""
+        try:
+            leased = await self._open("SELECT 1", None, self._pool_lease, None)
+        except (sa_exc.SQLAlchemyError, psycopg.Error, OSError) as exc:
+            raise DatabaseUnavailable("the database does not answer", DATABASE_RETRY_AFTER) from exc
         await leased.release()
 
     async def dispose(self) -> None:

@@ -6,6 +6,7 @@ transactions here, scoped with the statements of ``db.scope`` like every transac
 :class:`db.session.Database`, and under the same connection policy: pooled connections
 are not pinged before use; a connection found dead by the statement that scopes the
 transaction is replaced and that statement run again (nothing ran on the dead one).
+The database library's errors leave as photostore's (``db.errors``), as there.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, Engine, RootTransaction, create_engine
 from sqlalchemy import exc as sa_exc
 
+from photostore.db.errors import translated
 from photostore.db.scope import SYSTEM_SCOPE, user_scope
 
 
@@ -48,9 +50,10 @@ class SyncDatabase:
 
     @contextmanager
     def _scoped(self, scoping: str) -> Iterator[Connection]:
-        conn, transaction = self._open(scoping)
-        with conn, transaction:  # commit on success, roll back on error, then give back
-            yield conn
+        with translated():
+            conn, transaction = self._open(scoping)
+            with conn, transaction:  # commit on success, roll back on error, then give back
+                yield conn
 
     def _open(self, scoping: str) -> tuple[Connection, RootTransaction]:
         """A pooled connection in a transaction that ``scoping`` opened, run again once

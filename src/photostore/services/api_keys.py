@@ -29,8 +29,8 @@ from photostore.domain.users import Account
 from photostore.errors import BadRequest, Forbidden, InvalidInput, Unauthenticated
 from photostore.ids import new_id
 from photostore.services.context import ServiceContext
+from photostore.text_rules import clean_key_name
 
-MAX_NAME_LENGTH = 100
 # last_used_at is written at most this often per key, so busy keys do not turn every
 # request into a row update.
 LAST_USED_PRECISION = timedelta(minutes=1)
@@ -58,9 +58,7 @@ class ApiKeyService:
     ) -> CreatedKey:
         """A user key owned by ``caller``; scopes beyond what the caller may grant are a 422.
         A service key is refused (403): they come from the operator's command."""
-        name = name.strip()
-        if not 1 <= len(name) <= MAX_NAME_LENGTH:
-            raise InvalidInput(f"name must be 1 to {MAX_NAME_LENGTH} characters")
+        name = clean_key_name(name)
         if kind == SERVICE_KEY:
             # A service key reads every user's library; an account (an admin's included)
             # that could make one would read photos. The operator makes them.
@@ -102,8 +100,8 @@ class ApiKeyService:
 
     async def principal_for_key(self, token: str, acting_for: uuid.UUID | None) -> Principal:
         """The principal a presented key stands for, acting for the user ``acting_for``
-        names (``auth.apikeys.parse_acting_for``) if a service key; 401 if the key is not
-        usable."""
+        (from the ``ACTING_FOR_HEADER``, which the API reads) if a service key; 401 if
+        the key is not usable."""
         parts = parse_key(token)
         now = self.ctx.clock()
         # The key's owner is unknown until the key is found: the lookup runs in the system

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from photostore.auth.passwords import Passwords
+from photostore.auth.ratelimit import LoginLimiter
 from photostore.config import Settings
 from photostore.db.session import Database
 from photostore.search.cache import VectorCache
@@ -35,6 +36,8 @@ class ServiceContext:
     """How many images this process decodes at once (``services.decoding``)."""
     passwords: PasswordHashing = field(init=False)
     """Password hashes and checks, a few at once (``services.hashing``)."""
+    login_limiter: LoginLimiter = field(init=False)
+    """Failed logins counted per email and per address (``auth.ratelimit``)."""
 
     def __post_init__(self) -> None:
         # One per context, so one per process: every request's services share them.
@@ -47,6 +50,12 @@ class ServiceContext:
             settings.password_hash_wait_seconds,
         )
         object.__setattr__(self, "passwords", passwords)
+        limiter = LoginLimiter(
+            settings.login_max_failures,
+            settings.login_max_failures_per_address,
+            settings.login_window_seconds,
+        )
+        object.__setattr__(self, "login_limiter", limiter)
 
     async def close(self) -> None:
         """Release the database pool and whatever else the context holds."""

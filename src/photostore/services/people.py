@@ -21,8 +21,7 @@ from photostore.errors import InvalidInput
 from photostore.services.context import ServiceContext
 from photostore.services.image_pages import Page, image_page
 from photostore.services.pagination import check_limit, decode_cursor, encode_cursor
-
-MAX_NAME_LENGTH = 200
+from photostore.text_rules import clean_person_name
 
 
 @dataclass(frozen=True)
@@ -37,16 +36,6 @@ class PeopleQuery:
 class PeoplePage:
     items: list[Person]
     next_cursor: str | None
-
-
-def clean_person_name(name: str | None) -> str | None:
-    """The name stripped; blank means no name."""
-    if name is None:
-        return None
-    name = " ".join(name.split())
-    if len(name) > MAX_NAME_LENGTH:
-        raise InvalidInput(f"a name must be at most {MAX_NAME_LENGTH} characters")
-    return name or None
 
 
 class PeopleService:

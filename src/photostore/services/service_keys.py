@@ -22,8 +22,7 @@ from photostore.domain.keys import NewKey, ServiceKey
 from photostore.errors import InvalidInput
 from photostore.ids import new_id
 from photostore.services.context import ServiceContext
-
-MAX_NAME_LENGTH = 100
+from photostore.text_rules import clean_key_name
 
 
 @dataclass(frozen=True)
@@ -55,9 +54,7 @@ class ServiceKeyService:
         self, name: str, scopes: frozenset[Permission], expires_at: datetime | None = None
     ) -> CreatedServiceKey:
         """A new service key with data ``scopes`` (at least one)."""
-        name = name.strip()
-        if not 1 <= len(name) <= MAX_NAME_LENGTH:
-            raise InvalidInput(f"name must be 1 to {MAX_NAME_LENGTH} characters")
+        name = clean_key_name(name)
         if not scopes:
             raise InvalidInput(f"give a service key at least one scope of {_carriable()}")
         beyond = sorted(s.value for s in scopes - KEY_SCOPES)

@@ -10,10 +10,13 @@ from dataclasses import dataclass
 import anyio
 
 from photostore.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from photostore.auth.permissions import Permission
 from photostore.auth.principal import Principal, Role, principal_of_account
+from photostore.auth.tokens import TokenClaims
 from photostore.crypto.deletion_log import deletion_log_path, record_deletion
 from photostore.db.repositories.api_keys import ApiKeyRepository
 from photostore.db.repositories.users import UserRepository
+from photostore.db.request import RevocationCheck, defer_revocation_check
 from photostore.domain.users import User
 from photostore.errors import Conflict, Forbidden, InvalidInput, Unauthenticated
 from photostore.ids import new_id
@@ -51,6 +54,15 @@ class LoginAttempt:
     ok: bool
 
 
+@dataclass(frozen=True)
+class Registration:
+    """An account an admin created (``user``), or an open sign-up's answer (``user``
+    None): the email as stored, the same whether or not it was free."""
+
+    email: str
+    user: User | None = None
+
+
 def delete_blobs_of(blobs: BlobStore, user_id: uuid.UUID) -> None:
     """Remove every original and derivative of ``user_id`` from the blob store."""
     for prefix in (f"originals/{user_id}/", f"derivatives/{user_id}/"):
@@ -69,6 +81,23 @@ class UserService:
         password_hash = await self.ctx.passwords.hash(password)
         async with self.ctx.db.for_system() as session:
             return await UserRepository(session).add(new_id(), email, password_hash, role.value)
+
+    async def register(
+        self, caller: Principal | None, email: str, password: str, role: Role
+    ) -> Registration:
+        """Create an account: admins always (a :class:`Conflict` for an email in use);
+        anyone when sign-up is open (``allow_signup``), role user only, answered alike
+        whether or not the email was free (:meth:`sign_up`)."""
+        if caller is not None and caller.can(Permission.ADMIN_USERS):
+            user = await self.create(email, password, role)
+            return Registration(email=user.email, user=user)
+        if not self.ctx.settings.allow_signup:
+            if caller is None:
+                raise Unauthenticated("creating accounts needs an admin's access token")
+            raise Forbidden("only admins create accounts")
+        if role != Role.USER:
+            raise Forbidden("only admins create admin accounts")
+        return Registration(email=await self.sign_up(email, password))
 
     async def sign_up(self, email: str, password: str) -> str:
         """Open sign-up: create a user account unless the email is taken, and say the same
@@ -100,6 +129,17 @@ class UserService:
     async def get(self, user_id: uuid.UUID) -> User:
         async with self.ctx.db.for_user(user_id) as session:
             return await UserRepository(session).get(user_id)
+
+    async def principal_for_access_token(self, claims: TokenClaims) -> Principal:
+        """The principal a verified access token names. The database's part of the check
+        (the account exists, the version is current, the role unchanged) rides with the
+        request's first transaction (``db.request``); a token without a role, or one
+        checked outside a request, is checked at once."""
+        if claims.role is not None and claims.role in set(Role):
+            check = RevocationCheck(claims.user_id, claims.token_version, claims.role)
+            if defer_revocation_check(check):
+                return principal_of_account(claims.user_id, Role(claims.role))
+        return await self.principal_for_token(claims.user_id, claims.token_version)
 
     async def principal_for_token(self, user_id: uuid.UUID, token_version: int) -> Principal:
         """The principal a verified token names, if the user still exists and it is not revoked."""

@@ -11,8 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from photostore.api.schemas.common import Box, Unit
 from photostore.domain.analysis import AnalysisResult, AnalysisWrite, RawLabel
 from photostore.services.analysis import HistoryPage
+from photostore.text_rules import MAX_LABEL_LENGTH
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+Name = Annotated[str, Field(min_length=1, max_length=MAX_LABEL_LENGTH)]
 
 
 class _Strict(BaseModel):

@@ -10,19 +10,20 @@ from pydantic import BaseModel, ConfigDict, Field
 from photostore.api.schemas.common import MAX_BULK_IDS
 from photostore.domain.people import Person, PersonChanges
 from photostore.services.people import PeoplePage
+from photostore.text_rules import MAX_PERSON_NAME_LENGTH
 
 
 class PersonCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, max_length=200)
+    name: str | None = Field(default=None, max_length=MAX_PERSON_NAME_LENGTH)
     face_ids: list[uuid.UUID] = Field(default_factory=list, max_length=MAX_BULK_IDS)
 
 
 class PersonPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, max_length=200)
+    name: str | None = Field(default=None, max_length=MAX_PERSON_NAME_LENGTH)
     hidden: bool | None = None
 
     def changes(self) -> PersonChanges:

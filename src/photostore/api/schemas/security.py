@@ -13,13 +13,14 @@ from photostore.domain.audit import AuditEntry
 from photostore.domain.keys import ApiKey, ServiceKey
 from photostore.services.admin import ServiceStats, UserPage
 from photostore.services.audit import AuditPage
+from photostore.text_rules import MAX_KEY_NAME_LENGTH
 
 
 class ApiKeyCreate(BaseModel):
     # extra="forbid": owner_id, id, prefix, revoked_at... in a body are a 422, never applied.
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=100, examples=["gallery"])
+    name: str = Field(min_length=1, max_length=MAX_KEY_NAME_LENGTH, examples=["gallery"])
     kind: Literal["user", "service"] = Field(
         default="user",
         description="Always 'user': service keys come from `photostore service-keys create` "

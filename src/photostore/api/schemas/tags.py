@@ -9,14 +9,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from photostore.domain.tags import Tag
 from photostore.services.tag_library import TagPage as ServiceTagPage
+from photostore.text_rules import MAX_TAG_LENGTH
 
 
 class TagIn(BaseModel):
-    """A tag name: 1-100 characters after trimming, no commas or control characters."""
+    """A tag name: 1 to ``MAX_TAG_LENGTH`` characters after trimming, no commas or control
+    characters (``text_rules.clean_tag_names``)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    # Room for the spaces around a name, which the rule trims before it counts.
+    name: str = Field(min_length=1, max_length=2 * MAX_TAG_LENGTH)
 
 
 class TagOut(BaseModel):
