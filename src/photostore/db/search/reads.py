@@ -1,20 +1,22 @@
-"""Vectors and ids from PostgreSQL as bytes numpy reads without a Python object per row:
-a space's rows as one binary ``COPY``, and id lists as one ``bytea`` of 16-byte ids.
+"""The vector cache's reads, in a transaction of the space's owner: the space's state, its
+rows as one binary ``COPY``, and the change log since a generation (``db.search.changes``).
+
+A space's rows come as bytes numpy reads without a Python object per row.
 """
 
 from __future__ import annotations
 
-import uuid
-
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import ColumnElement, LargeBinary, func, literal
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import SQLCoreOperations
 
+from photostore.db.models import EmbeddingSpace
+from photostore.db.search.changes import changed_since
+from photostore.db.search.packed import uuid_of
 from photostore.db.session import driver_connection
-from photostore.search.matrix import SpaceMatrix, uuid_of
-from photostore.search.space import SpaceRef
+from photostore.domain.embeddings import SpaceRef, SpaceState
+from photostore.domain.search import ChangedImages
 
 # COPY BINARY: an 11-byte signature, 4 bytes of flags, 4 of header extension; each row a
 # 16-bit field count then per field a 32-bit length and the bytes; a 16-bit -1 trailer.
@@ -41,8 +43,8 @@ def _row_dtype(dimension: int) -> np.dtype[np.void]:
 def parse_copy_binary(
     data: bytes | bytearray, dimension: int
 ) -> tuple[NDArray[np.bytes_], NDArray[np.float32], NDArray[np.int64]]:
-    """Image ids, vectors and dates from ``COPY (SELECT image_id, embedding, taken_at ...)
-    TO STDOUT (FORMAT binary)``."""
+    """Image ids, vectors and dates (PostgreSQL's microseconds since 2000-01-01 UTC) from
+    ``COPY (SELECT image_id, embedding, taken_at ...) TO STDOUT (FORMAT binary)``."""
     body = memoryview(data)[_COPY_HEADER : len(data) - _COPY_TRAILER]
     rows = np.frombuffer(body, dtype=_row_dtype(dimension))
     if len(rows) and (
@@ -85,13 +87,37 @@ async def copy_vectors(
     return buffer
 
 
-def packed_uuids(column: SQLCoreOperations[uuid.UUID]) -> ColumnElement[bytes]:
-    """An aggregate of ``column`` as one ``bytea`` of 16-byte ids, in no order: numpy
-    reads it as an ``S16`` array without one Python object per row."""
-    return func.string_agg(func.uuid_send(column), literal(b"", LargeBinary))
+class VectorReads:
+    """What the vector cache reads of a space, in ``session``'s transaction (one of the
+    space's owner, so row-level security fences every row)."""
 
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
 
-def matrix_of_copy(data: bytearray, space: SpaceRef, generation: int) -> SpaceMatrix:
-    """The matrix of a space's ``copy_vectors`` output, filed under ``generation``."""
-    ids, vectors, taken_at = parse_copy_binary(data, space.dimension)
-    return SpaceMatrix.build(generation, space.metric, ids, vectors, taken_at)
+    async def state(self, space: SpaceRef) -> SpaceState | None:
+        """The space's generation and vector count now, or None if it was dropped."""
+        row = (
+            await self._session.execute(
+                select(EmbeddingSpace.generation, EmbeddingSpace.vector_count).where(
+                    EmbeddingSpace.owner_id == space.owner_id, EmbeddingSpace.id == space.id
+                )
+            )
+        ).first()
+        return None if row is None else SpaceState(generation=row[0], vectors=row[1])
+
+    async def generation(self, space: SpaceRef) -> int | None:
+        """The space's generation now, or None if it was dropped."""
+        generation: int | None = await self._session.scalar(
+            select(EmbeddingSpace.generation).where(
+                EmbeddingSpace.owner_id == space.owner_id, EmbeddingSpace.id == space.id
+            )
+        )
+        return generation
+
+    async def copy(self, space: SpaceRef, only: NDArray[np.bytes_] | None = None) -> bytearray:
+        """:func:`copy_vectors` in this transaction."""
+        return await copy_vectors(self._session, space, only)
+
+    async def changed_since(self, space: SpaceRef, generation: int) -> ChangedImages | None:
+        """:func:`db.search.changes.changed_since` in this transaction."""
+        return await changed_since(self._session, space, generation)
