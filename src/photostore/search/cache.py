@@ -2,8 +2,8 @@
 
 This module is the policy: which spaces are held, when they load, which leave the
 budget. The matrix and its kernels are ``search.matrix``, the change-log protocol that
-keeps a matrix exact ``search.changes``; the statements that read a space (a binary
-``COPY``) and its change log are ``db.search.reads``'.
+keeps a matrix exact ``search.changes``; a space (one binary ``COPY``) and its change log
+are read through ``db.search.reads.VectorReads``.
 
 PostgreSQL reads a vector per heap tuple; a numpy matrix in memory is scanned at memory
 bandwidth, which is the floor ``bench/search.py`` measures. Spaces with at least

@@ -62,31 +62,6 @@ def parse_copy_binary(
     )
 
 
-async def copy_vectors(
-    session: AsyncSession, space: SpaceRef, only: NDArray[np.bytes_] | None = None
-) -> bytearray:
-    """The space's rows of live images (``only`` those images' when given, as 16-byte
-    ids) as ``COPY ... (FORMAT binary)`` on the session's own connection."""
-    driver = driver_connection(session)
-    buffer = bytearray()
-    # COPY takes no parameters; every value below is a UUID made here, not a string given.
-    listed = ""
-    if only is not None:
-        ids = ",".join(f"'{uuid_of(raw)}'" for raw in only)
-        listed = f" AND e.image_id IN ({ids})"
-    statement = (
-        "COPY (SELECT e.image_id, e.embedding, i.taken_at FROM embeddings e "  # noqa: S608
-        "JOIN images i ON i.owner_id = e.owner_id AND i.id = e.image_id "
-        f"WHERE e.owner_id = '{space.owner_id}' AND e.space_id = '{space.id}'{listed} "
-        f"AND i.owner_id = '{space.owner_id}' AND i.trashed_at IS NULL) "
-        "TO STDOUT (FORMAT binary)"
-    )
-    async with driver.cursor() as cursor, cursor.copy(statement) as copy:
-        async for chunk in copy:
-            buffer += chunk
-    return buffer
-
-
 class VectorReads:
     """What the vector cache reads of a space, in ``session``'s transaction (one of the
     space's owner, so row-level security fences every row)."""
@@ -115,8 +90,28 @@ class VectorReads:
         return generation
 
     async def copy(self, space: SpaceRef, only: NDArray[np.bytes_] | None = None) -> bytearray:
-        """:func:`copy_vectors` in this transaction."""
-        return await copy_vectors(self._session, space, only)
+        """The space's rows of live images (``only`` those images' when given, as 16-byte
+        ids) as ``COPY ... (FORMAT binary)`` on the session's own connection, for
+        :func:`parse_copy_binary`."""
+        driver = driver_connection(self._session)
+        buffer = bytearray()
+        # COPY takes no parameters; every value below is a UUID made here, not a string
+        # given.
+        listed = ""
+        if only is not None:
+            ids = ",".join(f"'{uuid_of(raw)}'" for raw in only)
+            listed = f" AND e.image_id IN ({ids})"
+        statement = (
+            "COPY (SELECT e.image_id, e.embedding, i.taken_at FROM embeddings e "  # noqa: S608
+            "JOIN images i ON i.owner_id = e.owner_id AND i.id = e.image_id "
+            f"WHERE e.owner_id = '{space.owner_id}' AND e.space_id = '{space.id}'{listed} "
+            f"AND i.owner_id = '{space.owner_id}' AND i.trashed_at IS NULL) "
+            "TO STDOUT (FORMAT binary)"
+        )
+        async with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            async for chunk in copy:
+                buffer += chunk
+        return buffer
 
     async def changed_since(self, space: SpaceRef, generation: int) -> ChangedImages | None:
         """:func:`db.search.changes.changed_since` in this transaction."""

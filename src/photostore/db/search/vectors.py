@@ -7,7 +7,7 @@ upsert semantics of the single write: a vector for an image that has one replace
 The vectors travel as one ``vector[]`` parameter in PostgreSQL's binary format, built
 by numpy in one buffer: no text to format in Python or to parse in the server.
 
-The statement runs on the session's own connection, inside the caller's ``for_user``
+The batch statement runs on the session's own connection, inside the caller's ``for_user``
 transaction, so row-level security fences it like every other write, and the
 statement-level triggers (migrations 0005-0009) move the space's generation, count and
 change log once for the batch. Images are found through the caller's rows only: an id of
