@@ -5,7 +5,7 @@
 Data: one library of N clustered, normalized 512-d photos made as ``bench.search_data``
 makes a user's (fixed seed: 30 topics, events of 25 photos), in a table of its own in a
 fresh embedded PostgreSQL, with the same vectors as ``vector(512)`` and ``halfvec(512)``
-columns. Both HNSW indexes are built with photostore's parameters (``search.indexes``).
+columns. Both HNSW indexes are built with photostore's parameters (``db.search.indexes``).
 Each query is answered by an index scan of a window of rows, re-ranked by the exact
 full-precision distance in an outer query (so a ``halfvec`` index loses no precision in
 the answer), with pgvector 0.8's iterative scans off, ``relaxed_order`` and
@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 
 from bench.search_data import NOISE, TOPICS, photos
 from photostore.db.embedded import start_cluster
-from photostore.search.indexes import HNSW_EF_CONSTRUCTION, HNSW_M
+from photostore.db.search.indexes import HNSW_EF_CONSTRUCTION, HNSW_M
 
 DIM = 512
 K = 10

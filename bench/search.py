@@ -52,8 +52,11 @@ from photostore.config import Settings
 from photostore.db.embedded import APP_ROLE, OWNER_ROLE, ensure_database, start_cluster
 from photostore.db.migrate import upgrade_to_head
 from photostore.db.models import Embedding
-from photostore.search import choose_plan, nearest, space_by_name
-from photostore.search.filters import SearchFilters, candidate_images
+from photostore.db.search.filters import candidate_images
+from photostore.db.search.nearest import NearestReads
+from photostore.db.search.spaces import SpaceRepository
+from photostore.domain.search import SearchFilters
+from photostore.search import choose_plan, nearest
 from photostore.search.maintenance import optimize
 from photostore.services.context import ServiceContext
 
@@ -143,10 +146,9 @@ async def _measure_case(
         t0 = time.perf_counter()
         async with ctx.db.for_user(user.id) as session:
             # As the search service does: the space by name, with its generation and size.
-            space = await space_by_name(session, user.id, "clip")
+            space = await SpaceRepository(session, user.id).by_name("clip")
             found = await nearest(
-                session,
-                user.id,
+                NearestReads(session, user.id),
                 space,
                 query.tolist(),
                 K,
@@ -162,7 +164,8 @@ async def _measure_case(
             planned.append(candidates)
     async with ctx.db.for_user(user.id) as session:
         for candidates in planned:
-            plan_kinds.add((await choose_plan(session, user.id, space, K, candidates)).kind)
+            reads = NearestReads(session, user.id)
+            plan_kinds.add((await choose_plan(reads, space, K, candidates)).kind)
     for (query, start, stop), truth in zip(asked, truths, strict=True) if baseline else ():
         t0 = time.perf_counter()
         async with ctx.db.for_user(user.id) as session:
@@ -199,8 +202,9 @@ async def _measure_case(
 async def _search(ctx: ServiceContext, user: BenchUser, query: np.ndarray) -> None:
     """One unfiltered search of ``user``, as the search service runs it."""
     async with ctx.db.for_user(user.id) as session:
-        space = await space_by_name(session, user.id, "clip")
-        await nearest(session, user.id, space, query.tolist(), K, cache=ctx.vector_cache)
+        space = await SpaceRepository(session, user.id).by_name("clip")
+        reads = NearestReads(session, user.id)
+        await nearest(reads, space, query.tolist(), K, cache=ctx.vector_cache)
 
 
 async def _answered_and_settled_ms(ctx: ServiceContext, user: BenchUser) -> tuple[float, float]:

@@ -11,7 +11,7 @@ of numbers (``values``) and once as base64 of little-endian float32 (``values_ba
 each into a space of its own. The bodies are encoded before the clock starts: the
 client's encoding is not the server's work.
 
-The floor writes the same rows with the same statement (``search.writes``) from a bare
+The floor writes the same rows with the same statement (``db.search.vectors``) from a bare
 psycopg connection as the service role, one transaction per batch scoped to the user as
 ``Database.for_user`` scopes it, the vectors already normalized and packed. Batches of
 the three run in turn, into empty spaces of the same table, so all meet the same table
@@ -44,8 +44,8 @@ from numpy.typing import NDArray
 
 from bench.serving import photostore_serve
 from photostore.db.embedded import APP_ROLE, EmbeddedCluster, start_cluster
-from photostore.search.space import SpaceRef
-from photostore.search.writes import UPSERT_SQL, BinaryArray, BinaryArrayDumper, vector_array
+from photostore.db.search.vectors import UPSERT_SQL, BinaryArray, BinaryArrayDumper, vector_array
+from photostore.domain.embeddings import SpaceRef
 
 PASSWORD = "bench password"
 EMAIL = "writer@bench.example"

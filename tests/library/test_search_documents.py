@@ -8,8 +8,10 @@ import uuid
 
 from fastapi.testclient import TestClient
 
+from photostore.db.search.filters import candidate_images
+from photostore.db.search.text import TextReads
 from photostore.db.session import Database, make_engine
-from photostore.search.filters import SearchFilters, candidate_images
+from photostore.domain.search import SearchFilters
 from photostore.search.text import rank_text
 from tests import imagegen
 from tests.conftest import Account, ScratchDatabase, upload
@@ -24,7 +26,7 @@ def _matches(database: ScratchDatabase, account: Account, query: str) -> list[st
         try:
             async with db.for_user(account.id) as session:
                 candidates = candidate_images(account.id, SearchFilters())
-                hits = await rank_text(session, account.id, query, candidates, 100)
+                hits = await rank_text(TextReads(session, account.id), query, candidates, 100)
                 return [hit.image_id for hit in hits]
         finally:
             await db.dispose()

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from photostore.app import build_context
 from photostore.config import Settings
 from photostore.db.models import Blob, Embedding, EmbeddingSpace, Image, User
-from photostore.search import SpaceRef
+from photostore.domain.embeddings import SpaceRef
 
 EPOCH = datetime(2015, 1, 1, tzinfo=UTC)
 

@@ -5,18 +5,21 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import Select, select, update
+from sqlalchemy import select, update
 
 from photostore.app import build_context
 from photostore.config import Settings
 from photostore.db.embedded import OWNER_ROLE, EmbeddedCluster
 from photostore.db.models import Image
+from photostore.db.search.filters import Candidates
+from photostore.db.search.nearest import NearestReads
+from photostore.domain.embeddings import SpaceRef
+from photostore.domain.search import Neighbor
 from photostore.errors import NotFound
-from photostore.search import Neighbor, Plan, PlanLimits, SpaceRef, choose_plan, nearest
+from photostore.search import Plan, PlanLimits, choose_plan, nearest
 from photostore.search.maintenance import optimize
 from tests.conftest import ScratchDatabase, SeededTemplate, seeded_template
 from tests.search.library import Library, clustered_vectors, seed_library
@@ -40,11 +43,19 @@ def _window(library: Library, share: float) -> tuple[int, int]:
     return start, start + size
 
 
-def _date_filter(library: Library, start: int, stop: int) -> Select[Any]:
-    return select(Image.id).where(
-        Image.owner_id == library.owner_id,
-        Image.taken_at >= library.taken_at(start),
-        Image.taken_at < library.taken_at(stop),
+def _date_filter(library: Library, start: int, stop: int) -> Candidates:
+    return Candidates(
+        select(Image.id).where(
+            Image.owner_id == library.owner_id,
+            Image.taken_at >= library.taken_at(start),
+            Image.taken_at < library.taken_at(stop),
+        )
+    )
+
+
+def _among(library: Library, image_ids: Sequence[uuid.UUID]) -> Candidates:
+    return Candidates(
+        select(Image.id).where(Image.owner_id == library.owner_id, Image.id.in_(image_ids))
     )
 
 
@@ -60,7 +71,7 @@ def _run_nearest(
     owner_id: uuid.UUID,
     space: SpaceRef,
     queries: Sequence[np.ndarray],
-    candidates: Select[Any] | None,
+    candidates: Candidates | None,
     exclude: Sequence[uuid.UUID] = (),
     limits: PlanLimits = LIMITS,
 ) -> tuple[list[list[Neighbor]], Plan]:
@@ -68,9 +79,9 @@ def _run_nearest(
         ctx = build_context(settings)
         try:
             async with ctx.db.for_user(owner_id) as session:
+                reads = NearestReads(session, owner_id)
                 plan = await choose_plan(
-                    session,
-                    owner_id,
+                    reads,
                     space,
                     K,
                     candidates,
@@ -79,8 +90,7 @@ def _run_nearest(
                 )
                 found = [
                     await nearest(
-                        session,
-                        owner_id,
+                        reads,
                         space,
                         query.tolist(),
                         K,
@@ -220,7 +230,7 @@ def test_never_fewer_than_k_when_the_filter_lies_far_from_the_query(
     # The 600 images farthest from the query: the index window around it holds none.
     farthest = np.argsort(large.vectors @ query)[:600]
     wanted = [large.image_ids[i] for i in farthest]
-    candidates = select(Image.id).where(Image.owner_id == large.owner_id, Image.id.in_(wanted))
+    candidates = _among(large, wanted)
     found, plan = _run_nearest(settings, large.owner_id, large.space, [query], candidates)
     assert plan.kind == "index"
     assert [n.image_id for n in found[0]] == _exact(large, query, farthest.tolist())
@@ -256,9 +266,7 @@ def test_an_exact_scan_driven_by_few_candidates_leaves_out_trashed_and_excluded_
 
     _trash(settings, large, trashed)
     # 100 candidates, under LIMITS' 200: the exact scan, driven by the candidates.
-    candidates = select(Image.id).where(
-        Image.owner_id == large.owner_id, Image.id.in_(nearest_hundred)
-    )
+    candidates = _among(large, nearest_hundred)
     found, plan = _run_nearest(settings, large.owner_id, large.space, [query], candidates, excluded)
     assert plan.kind == "exact"
     assert [n.image_id for n in found[0]] == nearest_hundred[5 : 5 + K]

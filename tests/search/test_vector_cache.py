@@ -13,21 +13,24 @@ from typing import Any, TypeVar
 import numpy as np
 import pytest
 from numpy.typing import NDArray
-from sqlalchemy import Select, delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from photostore.app import build_context
 from photostore.config import Settings
 from photostore.db.embedded import EmbeddedCluster
 from photostore.db.models import Embedding, EmbeddingChange, Image
+from photostore.db.search.filters import Candidates
+from photostore.db.search.nearest import NearestReads
+from photostore.db.search.reads import VectorReads, parse_copy_binary
+from photostore.db.search.spaces import SpaceRepository
+from photostore.domain.embeddings import SpaceRef
+from photostore.domain.search import SearchFilters, TakenRange
 from photostore.search import cache as cache_module
-from photostore.search import nearest, space_by_name
+from photostore.search import nearest
 from photostore.search import planner as planner_module
-from photostore.search.binary import copy_vectors, parse_copy_binary
 from photostore.search.cache import VectorCache
-from photostore.search.filters import SearchFilters, TakenRange
 from photostore.search.matrix import SpaceMatrix, patched
-from photostore.search.space import SpaceRef
 from tests.conftest import TEMPLATE, ScratchDatabase, SeededTemplate, seeded_template
 from tests.search.library import Library, clustered_vectors, insert_images, seed_library
 
@@ -60,13 +63,12 @@ async def _ask(
     cache: VectorCache,
     library: Library,
     query: np.ndarray,
-    candidates: Select[Any] | None = None,
+    candidates: Candidates | None = None,
 ) -> list[uuid.UUID]:
     """The service's way: the space read by name (with its generation), then nearest."""
-    space = await space_by_name(session, library.owner_id, "clip")
-    found = await nearest(
-        session, library.owner_id, space, query.tolist(), K, candidates, cache=cache
-    )
+    space = await SpaceRepository(session, library.owner_id).by_name("clip")
+    reads = NearestReads(session, library.owner_id)
+    found = await nearest(reads, space, query.tolist(), K, candidates, cache=cache)
     return [n.image_id for n in found]
 
 
@@ -147,8 +149,10 @@ def test_the_cache_answers_exactly_what_numpy_answers(cached: Settings, library:
         library.vectors[i] + 0.3 * rng.standard_normal(DIM).astype(np.float32)
         for i in rng.integers(0, 3000, 12)
     ]
-    half = select(Image.id).where(
-        Image.owner_id == library.owner_id, Image.taken_at < library.taken_at(1500)
+    half = Candidates(
+        select(Image.id).where(
+            Image.owner_id == library.owner_id, Image.taken_at < library.taken_at(1500)
+        )
     )
 
     async def work(session: AsyncSession, cache: VectorCache) -> list[list[uuid.UUID]]:
@@ -360,7 +364,7 @@ def test_vector_counts_follow_every_change(cached: Settings, library: Library) -
 
     async def work(session: AsyncSession, cache: VectorCache) -> None:
         async def counted() -> tuple[int, int]:
-            space = await space_by_name(session, owner, "clip")
+            space = await SpaceRepository(session, owner).by_name("clip")
             actual = await session.scalar(
                 select(func.count()).where(
                     Embedding.owner_id == owner, Embedding.space_id == space.id
@@ -449,18 +453,21 @@ def test_a_date_range_alone_is_applied_in_memory(
     owner = library.owner_id
     query = library.vectors[42]  # image 42 is outside the range until it is moved in
     taken = TakenRange(library.taken_at(1000), library.taken_at(1300))
-    in_range = select(Image.id).where(
-        Image.owner_id == owner,
-        Image.trashed_at.is_(None),
-        Image.taken_at >= taken.after,
-        Image.taken_at < taken.before,
+    in_range = Candidates(
+        select(Image.id).where(
+            Image.owner_id == owner,
+            Image.trashed_at.is_(None),
+            Image.taken_at >= taken.after,
+            Image.taken_at < taken.before,
+        )
     )
 
     async def ask(cache: VectorCache) -> list[uuid.UUID]:
         async with cache.db.for_user(owner) as session:
-            space = await space_by_name(session, owner, "clip")
+            space = await SpaceRepository(session, owner).by_name("clip")
+            reads = NearestReads(session, owner)
             found = await nearest(
-                session, owner, space, query.tolist(), K, in_range, cache=cache, taken=taken
+                reads, space, query.tolist(), K, in_range, cache=cache, taken=taken
             )
             return [n.image_id for n in found]
 
@@ -476,7 +483,7 @@ def test_a_date_range_alone_is_applied_in_memory(
         def no_list(*args: Any) -> None:
             raise AssertionError("the candidates were listed instead of selected in memory")
 
-        monkeypatch.setattr(planner_module, "_packed_candidates", no_list)
+        monkeypatch.setattr(NearestReads, "packed_candidates", no_list)
         first = await ask(cache)
         assert first == expected(window)
         # Trashed images stay out of a date range too.
@@ -494,7 +501,7 @@ def test_a_date_range_alone_is_applied_in_memory(
         moved_in = await ask(cache)
         assert moved_in[0] == library.image_ids[42]
         await cache.settled()
-        monkeypatch.setattr(planner_module, "_packed_candidates", no_list)
+        monkeypatch.setattr(NearestReads, "packed_candidates", no_list)
         assert await ask(cache) == moved_in
 
     _in_session(cached, owner, work)
@@ -525,18 +532,20 @@ def test_at_most_two_spaces_load_at_once(cached: Settings, settings: Settings) -
             spaces = []
             for library in libraries:
                 async with ctx.db.for_user(library.owner_id) as session:
-                    spaces.append(await space_by_name(session, library.owner_id, "clip"))
+                    spaces.append(await SpaceRepository(session, library.owner_id).by_name("clip"))
             async with ctx.db.for_user(libraries[0].owner_id) as session:
                 # The spaces carry their generation and size: asking does not suspend,
                 # so no load starts before all three were asked for.
                 for space in spaces:
-                    assert await cache.matrix(session, space) is None
+                    assert await cache.matrix(VectorReads(session), space) is None
             assert cache.loads_under_way == 2
             await cache.settled()
             held = [cache.holds(s.owner_id, s.id) for s in spaces]
             assert held == [True, True, False]
             async with ctx.db.for_user(libraries[2].owner_id) as session:
-                assert await cache.matrix(session, spaces[2]) is None  # asked for again
+                assert (
+                    await cache.matrix(VectorReads(session), spaces[2]) is None
+                )  # asked for again
             await cache.settled()
             assert cache.holds(spaces[2].owner_id, spaces[2].id)
         finally:
@@ -654,7 +663,7 @@ def test_the_log_keeps_the_last_thousand_generations(cached: Settings, library: 
                 .where(Embedding.owner_id == owner, Embedding.image_id == library.image_ids[n])
                 .values(embedding=library.vectors[n + 1].tolist())
             )
-        space = await space_by_name(session, owner, "clip")
+        space = await SpaceRepository(session, owner).by_name("clip")
         assert space.generation is not None
         rows = (
             await session.execute(
@@ -736,7 +745,7 @@ def test_trash_and_restore_reach_the_matrix_without_a_statement_of_their_own(
         await cache.settled()
         cache.refresh_seconds = 3600  # answers from the matrix and the log only
         monkeypatch.setattr(planner_module, "_plan", forbidden)
-        monkeypatch.setattr(planner_module, "_packed_candidates", forbidden)
+        monkeypatch.setattr(NearestReads, "packed_candidates", forbidden)
         first = await _ask_apart(cache, library, query)
         assert first == _truth(library, query)
         await _change(cache, library, _trash(owner, first[0]))
@@ -752,8 +761,8 @@ def test_trash_and_restore_reach_the_matrix_without_a_statement_of_their_own(
         await _ask_apart(cache, library, query)
         await cache.settled()
         monkeypatch.setattr(planner_module, "_plan", forbidden)
-        monkeypatch.setattr(planner_module, "_packed_candidates", forbidden)
-        space = await space_by_name(session, owner, "clip")
+        monkeypatch.setattr(NearestReads, "packed_candidates", forbidden)
+        space = await SpaceRepository(session, owner).by_name("clip")
         held = _held(cache, (owner, library.space.id))
         assert held.generation == space.generation
         assert len(held.image_ids) == len(library.image_ids) - 1
@@ -781,12 +790,14 @@ def test_an_update_folds_the_overlay_into_the_matrix_without_reading_the_space(
     key = (owner, library.space.id)
     query = library.vectors[300]
 
+    copy = VectorReads.copy
+
     async def changed_rows_only(
-        session: AsyncSession, space: SpaceRef, only: NDArray[np.bytes_] | None = None
+        reads: VectorReads, space: SpaceRef, only: NDArray[np.bytes_] | None = None
     ) -> bytearray:
         if only is None:
             raise AssertionError("the whole space was read again")
-        return await copy_vectors(session, space, only=only)
+        return await copy(reads, space, only=only)
 
     async def work(session: AsyncSession, cache: VectorCache) -> None:
         await _ask_apart(cache, library, query)
@@ -804,11 +815,11 @@ def test_an_update_folds_the_overlay_into_the_matrix_without_reading_the_space(
                 )
             await writer.execute(_trash(owner, truth[1]))
         before = await _ask_apart(cache, library, query)  # the log answers, the overlay is kept
-        monkeypatch.setattr(cache_module, "copy_vectors", changed_rows_only)
+        monkeypatch.setattr(VectorReads, "copy", changed_rows_only)
         cache.refresh_seconds = 0
         assert await _ask_apart(cache, library, query) == before  # and schedules the update
         await cache.settled()
-        space = await space_by_name(session, owner, "clip")
+        space = await SpaceRepository(session, owner).by_name("clip")
         folded = _held(cache, key)
         assert folded.generation == space.generation
         assert await _ask_apart(cache, library, query) == before

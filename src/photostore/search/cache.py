@@ -1,8 +1,9 @@
 """An in-process, exact vector index: a user's space as one numpy matrix.
 
 This module is the policy: which spaces are held, when they load, which leave the
-budget. The matrix and its kernels are ``search.matrix``, the binary ``COPY`` reader
-``search.binary``, the change-log protocol that keeps a matrix exact ``search.changes``.
+budget. The matrix and its kernels are ``search.matrix``, the change-log protocol that
+keeps a matrix exact ``search.changes``; a space (one binary ``COPY``) and its change log
+are read through ``db.search.reads.VectorReads``.
 
 PostgreSQL reads a vector per heap tuple; a numpy matrix in memory is scanned at memory
 bandwidth, which is the floor ``bench/search.py`` measures. Spaces with at least
@@ -43,16 +44,14 @@ from dataclasses import dataclass
 import anyio
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from photostore.db.models import LOGGED_GENERATIONS, EmbeddingSpace
+from photostore.db.models import LOGGED_GENERATIONS
+from photostore.db.search.reads import VectorReads, parse_copy_binary
 from photostore.db.session import Database
-from photostore.search.binary import copy_vectors, matrix_of_copy
+from photostore.domain.embeddings import SpaceRef
+from photostore.domain.search import TakenRange
 from photostore.search.changes import Overlay, changed_since
-from photostore.search.filters import TakenRange
 from photostore.search.matrix import SpaceMatrix, patched
-from photostore.search.space import SpaceRef
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +166,7 @@ class VectorCache:
         """Whether a space of ``vectors`` vectors is one this cache holds."""
         return self.min_vectors <= vectors <= self.budget_bytes // (4 * space.dimension)
 
-    async def matrix(self, session: AsyncSession, space: SpaceRef) -> CachedSpace | None:
+    async def matrix(self, reads: VectorReads, space: SpaceRef) -> CachedSpace | None:
         """The space as a matrix, with the images changed since it was loaded and their
         current rows; None if not held, or too much changed since.
 
@@ -178,16 +177,10 @@ class VectorCache:
         """
         generation, vectors = space.generation, space.vectors
         if generation is None or vectors is None:
-            row = (
-                await session.execute(
-                    select(EmbeddingSpace.generation, EmbeddingSpace.vector_count).where(
-                        EmbeddingSpace.owner_id == space.owner_id, EmbeddingSpace.id == space.id
-                    )
-                )
-            ).first()
-            if row is None:
+            state = await reads.state(space)
+            if state is None:
                 return None
-            generation, vectors = row
+            generation, vectors = state.generation, state.vectors
         key = (space.owner_id, space.id)
         if not self.qualifies(space, vectors):
             self._entries.pop(key, None)
@@ -200,7 +193,7 @@ class VectorCache:
             return CachedSpace(entry, _NO_IDS)
         if entry is not None and entry.generation > generation:
             return None  # loaded after the caller's snapshot was taken: too new for it
-        return await self._behind(session, key, space, entry, generation)
+        return await self._behind(reads, key, space, entry, generation)
 
     def _warn_over_budget(self, key: _SpaceKey, space: SpaceRef, vectors: int) -> None:
         """Say once per space and process that the space is searched by PostgreSQL's
@@ -221,7 +214,7 @@ class VectorCache:
 
     async def _behind(
         self,
-        session: AsyncSession,
+        reads: VectorReads,
         key: _SpaceKey,
         space: SpaceRef,
         entry: SpaceMatrix | None,
@@ -240,7 +233,7 @@ class VectorCache:
             # A matrix older than the log reaches back cannot answer; otherwise the log
             # says which of its rows are out of date.
             log = (
-                await changed_since(session, space, entry.generation)
+                await changed_since(reads, space, entry.generation)
                 if entry is not None and 0 < generation - entry.generation < LOGGED_GENERATIONS
                 else None
             )
@@ -248,16 +241,16 @@ class VectorCache:
                 # The planner answers until the reload, which starts at once.
                 self._schedule_load(key, space, urgent=True)
                 return None
-            changed, committed = log
+            changed = log.image_ids
             rows = (
-                matrix_of_copy(await copy_vectors(session, space, only=changed), space, generation)
+                matrix_of_copy(await reads.copy(space, only=changed), space, generation)
                 if len(changed)
                 else None
             )
             # An overlay read by a transaction that wrote nothing holds committed rows
             # only, so the next queries at this generation can share it, and an update
             # can fold it into the matrix.
-            if committed:
+            if log.committed:
                 self._overlays[key] = Overlay(entry.generation, generation, changed, rows)
         # While the log answers, an update only makes the overlay smaller: it waits its
         # interval.
@@ -353,14 +346,18 @@ class VectorCache:
     async def read_space(self, space: SpaceRef) -> SpaceMatrix | None:
         """The space read whole from the database (not kept); None if it was dropped."""
         async with self.db.for_user(space.owner_id) as session:
-            generation = await session.scalar(
-                select(EmbeddingSpace.generation).where(
-                    EmbeddingSpace.owner_id == space.owner_id, EmbeddingSpace.id == space.id
-                )
-            )
+            reads = VectorReads(session)
+            generation = await reads.generation(space)
             if generation is None:  # the space was dropped meanwhile
                 self._entries.pop((space.owner_id, space.id), None)
                 return None
-            data = await copy_vectors(session, space)
+            data = await reads.copy(space)
         # Parsing and sorting a large space takes a while: off the event loop.
         return await anyio.to_thread.run_sync(matrix_of_copy, data, space, generation)
+
+
+def matrix_of_copy(data: bytearray, space: SpaceRef, generation: int) -> SpaceMatrix:
+    """The matrix of a space's rows as ``VectorReads.copy`` read them, filed under
+    ``generation``."""
+    ids, vectors, taken_at = parse_copy_binary(data, space.dimension)
+    return SpaceMatrix.build(generation, space.metric, ids, vectors, taken_at)

@@ -16,8 +16,9 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from numpy.typing import NDArray
 
-from photostore.search.filters import TakenRange
-from photostore.search.space import Metric
+from photostore.db.search.packed import uuid_of
+from photostore.domain.embeddings import Metric
+from photostore.domain.search import TakenRange
 
 
 @dataclass(frozen=True)
@@ -191,11 +192,6 @@ def _low_keys(ids: NDArray[np.bytes_]) -> NDArray[np.uint64]:
     return (
         np.ascontiguousarray(as_bytes.reshape(-1, 16)[:, 8:]).view(">u8").ravel().astype(np.uint64)
     )
-
-
-def uuid_of(raw: bytes) -> uuid.UUID:
-    """An id of an ``S16`` array (numpy drops its trailing zero bytes) as a UUID."""
-    return uuid.UUID(bytes=bytes(raw).ljust(16, b"\0"))
 
 
 def pg_micros(moment: datetime) -> int:

@@ -9,7 +9,7 @@ Per query it chooses between
   walks the space. The distance is computed for each row; exact by construction, and
   the plan of choice up to ``PlanLimits.exact_max_candidates`` candidates, and for a
   whole space up to ``PlanLimits.exact_max_walk`` vectors;
-* an **index scan** of the space's own HNSW index (``search.indexes``): a window of the
+* an **index scan** of the space's own HNSW index (``db.search.indexes``): a window of the
   ``w`` approximately nearest vectors of the space, filtered by the candidates
   afterwards. With a fraction ``s`` of the space passing the filter, the window holds
   about ``w * s`` matches; ``w`` is chosen so that this is ``OVERSAMPLE * k``.
@@ -18,7 +18,8 @@ The index scan is used only when the space has a ready index and the window this
 fits ``hnsw.ef_search``'s limit (1,000 in pgvector 0.8). Its answer is verified: when
 the window held fewer than ``k`` matches (a filter far from the query, rows trashed
 since the index statistics were taken), the exact scan answers instead, so a query never
-returns fewer than ``k`` results when ``k`` images match.
+returns fewer than ``k`` results when ``k`` images match. This module chooses; the
+statements are ``db.search.nearest``'s.
 """
 
 from __future__ import annotations
@@ -27,35 +28,18 @@ import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from pgvector.sqlalchemy import Vector
-from sqlalchemy import (
-    ColumnElement,
-    Float,
-    Select,
-    bindparam,
-    cast,
-    exists,
-    func,
-    literal_column,
-    select,
-    text,
-    true,
-)
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import SQLCoreOperations
 
-from photostore.db.models import Embedding, Image
+from photostore.db.search.filters import Candidates
+from photostore.db.search.nearest import Hits, NearestReads, SearchScope
+from photostore.domain.embeddings import SpaceRef
+from photostore.domain.search import Neighbor, TakenRange
 from photostore.errors import InvalidInput, NotFound
-from photostore.search.binary import packed_uuids
 from photostore.search.cache import CachedSpace, VectorCache
-from photostore.search.filters import TakenRange
-from photostore.search.indexes import ready_index
-from photostore.search.space import SpaceRef
-from photostore.search.vector_values import OPERATOR, prepare_query, reported_distance
+from photostore.search.vector_values import prepare_query, reported_distance
 
 MAX_K = 1000
 
@@ -90,21 +74,6 @@ class PlanLimits:
 
 DEFAULT_LIMITS = PlanLimits()
 
-_SET_EF_SEARCH = text("SELECT set_config('hnsw.ef_search', :ef, true)")
-# psycopg prepares a statement after five runs, and PostgreSQL may then reuse one generic
-# plan for every user and filter. Tenants differ by orders of magnitude in size, so a
-# plan fit for one is ruinous for another (measured: 72 ms instead of 4.5 ms for 38
-# candidates of a 37,500-vector user). Plan each search for its own parameters.
-_CUSTOM_PLANS = text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)")
-
-
-@dataclass(frozen=True)
-class Neighbor:
-    """An image and its distance to the query (smaller is nearer; see ``search.vector_values``)."""
-
-    image_id: uuid.UUID
-    distance: float
-
 
 @dataclass(frozen=True)
 class Plan:
@@ -115,120 +84,85 @@ class Plan:
     ef_search: int = 0
 
 
-@dataclass(frozen=True)
-class _Filters:
-    owner_id: uuid.UUID
-    space: SpaceRef
-    candidates: Select[Any] | None
-    exclude: tuple[uuid.UUID, ...]
-
-    def on(self, image_id: SQLCoreOperations[uuid.UUID]) -> list[ColumnElement[bool]]:
-        """Conditions on an ``image_id`` column: live, a candidate, not excluded."""
-        conditions: list[ColumnElement[bool]] = [self.live(image_id)]
-        if self.candidates is not None:
-            conditions.append(image_id.in_(self.candidates))
-        if self.exclude:
-            conditions.append(image_id.not_in(self.exclude))
-        return conditions
-
-    def live(self, image_id: SQLCoreOperations[uuid.UUID]) -> ColumnElement[bool]:
-        """The image exists and is not in the trash, as a semi-join.
-
-        A semi-join, not a join: the planner then probes ``images`` per vector instead of
-        hashing the wide vector rows against all of the owner's images.
-        """
-        return exists().where(
-            Image.owner_id == self.owner_id, Image.id == image_id, Image.trashed_at.is_(None)
-        )
-
-
 async def nearest(
-    session: AsyncSession,
-    owner_id: uuid.UUID,
+    reads: NearestReads,
     space: SpaceRef,
     query: Sequence[float],
     k: int,
-    candidates: Select[Any] | None = None,
+    candidates: Candidates | None = None,
     *,
     exclude_image_ids: Sequence[uuid.UUID] = (),
     limits: PlanLimits = DEFAULT_LIMITS,
     cache: VectorCache | None = None,
     taken: TakenRange | None = None,
 ) -> list[Neighbor]:
-    """The ``k`` images of ``owner_id`` nearest to ``query`` in ``space``, nearest first.
+    """The ``k`` images of ``reads.owner_id`` nearest to ``query`` in ``space``, nearest
+    first.
 
-    ``candidates`` is a ``Select`` of image ids the caller already filtered (always
-    inside the owner); None means all of the owner's images. Trashed images and
-    ``exclude_image_ids`` are never returned. ``session`` must be a transaction opened
-    with ``Database.for_user(owner_id)``, so row-level security fences every row read.
-    With a ``cache``, the spaces it holds are scanned exactly in memory (``search.cache``);
+    ``candidates`` are the images the caller already filtered (always inside the owner);
+    None means all of the owner's images. Trashed images and ``exclude_image_ids`` are
+    never returned. ``reads`` works in a transaction opened with
+    ``Database.for_user(owner_id)``, so row-level security fences every row read. With a
+    ``cache``, the spaces it holds are scanned exactly in memory (``search.cache``);
     ``taken`` says the candidates are exactly the live images taken in that range (a
     date filter alone), which the cache then selects itself instead of listing them.
     """
     if not 1 <= k <= MAX_K:
         raise InvalidInput(f"k must be between 1 and {MAX_K}")
-    if space.owner_id != owner_id:
+    if space.owner_id != reads.owner_id:
         raise NotFound(f"no embedding space named {space.name!r}")
     vector = prepare_query(space, query)
-    filters = _Filters(owner_id, space, candidates, tuple(exclude_image_ids))
+    scope = SearchScope(space, candidates, tuple(exclude_image_ids))
     if cache is not None:
-        cached = await cache.matrix(session, space)
+        cached = await cache.matrix(reads.vectors, space)
         if cached is not None:
-            return await _cached_scan(session, filters, cached, vector, k, taken)
+            return await _cached_scan(reads, scope, cached, vector, k, taken)
     if space.vectors is not None and space.vectors <= limits.small_space:
         # A small space: one walk of its rows answers; planning would cost more. Its plan
         # (the primary key's owner and space prefix) is right for every small space,
         # so a generic plan is harmless here.
-        return await _exact_scan(session, filters, vector, k, walk=True)
-    await session.execute(_CUSTOM_PLANS)
-    plan = await _plan(session, filters, k, limits)
+        return _neighbors(space, await reads.exact_scan(scope, vector, k, walk=True))
+    await reads.plan_each_query()
+    plan = await _plan(reads, scope, k, limits)
     if plan.kind == "index":
-        found = await _index_scan(session, filters, vector, k, plan)
-        if found is not None:
-            return found
-    return await _exact_scan(session, filters, vector, k, walk=filters.candidates is None)
+        found = await reads.index_scan(scope, vector, k, plan.window, plan.ef_search)
+        # Fewer than k in the window (a filter far from the query, rows trashed since the
+        # index statistics were taken): the exact scan answers instead.
+        if len(found) >= k:
+            return _neighbors(space, found)
+    walk = scope.candidates is None
+    return _neighbors(space, await reads.exact_scan(scope, vector, k, walk=walk))
 
 
 async def choose_plan(
-    session: AsyncSession,
-    owner_id: uuid.UUID,
+    reads: NearestReads,
     space: SpaceRef,
     k: int,
-    candidates: Select[Any] | None = None,
+    candidates: Candidates | None = None,
     *,
     exclude_image_ids: Sequence[uuid.UUID] = (),
     limits: PlanLimits = DEFAULT_LIMITS,
 ) -> Plan:
     """The plan :func:`nearest` starts with for these arguments (tests, benchmarks)."""
-    filters = _Filters(owner_id, space, candidates, tuple(exclude_image_ids))
-    return await _plan(session, filters, k, limits)
+    scope = SearchScope(space, candidates, tuple(exclude_image_ids))
+    return await _plan(reads, scope, k, limits)
 
 
-async def vector_of_image(
-    session: AsyncSession, owner_id: uuid.UUID, space: SpaceRef, image_id: uuid.UUID
-) -> list[float] | None:
-    """The vector ``image_id`` has in ``space`` (normalized in cosine spaces), or None."""
-    stored = await session.scalar(
-        select(Embedding.embedding).where(
-            Embedding.owner_id == owner_id,
-            Embedding.space_id == space.id,
-            Embedding.image_id == image_id,
-        )
-    )
-    return None if stored is None else [float(v) for v in stored]
+def _neighbors(space: SpaceRef, hits: Hits) -> list[Neighbor]:
+    return [Neighbor(image_id, reported_distance(space.metric, raw)) for image_id, raw in hits]
 
 
 # -- planning ------------------------------------------------------------------------------
 
 
-async def _plan(session: AsyncSession, filters: _Filters, k: int, limits: PlanLimits) -> Plan:
-    index = await ready_index(session, filters.space)
+async def _plan(reads: NearestReads, scope: SearchScope, k: int, limits: PlanLimits) -> Plan:
+    index = await reads.ready_index(scope.space)
     usable = index is not None and index.vectors >= limits.exact_max_candidates
     vectors = index.vectors if index is not None else 0.0
-    if filters.candidates is None:
+    if scope.candidates is None:
         if not usable or vectors <= limits.exact_max_walk:
             return Plan("exact")
-        return _index_plan(vectors, vectors, k, len(filters.exclude), limits)
+        return _index_plan(vectors, vectors, k, len(scope.exclude), limits)
     if not usable:
         return Plan("exact")
     # Below ``needed`` candidates the index window would outgrow max_window (and an
@@ -237,9 +171,9 @@ async def _plan(session: AsyncSession, filters: _Filters, k: int, limits: PlanLi
         limits.exact_max_candidates,
         math.ceil(limits.oversample * k * vectors / limits.max_window),
     )
-    if await _live_candidates_up_to(session, filters, needed) < needed:
+    if await reads.live_candidates_up_to(scope, needed) < needed:
         return Plan("exact")
-    return _index_plan(vectors, float(needed), k, len(filters.exclude), limits)
+    return _index_plan(vectors, float(needed), k, len(scope.exclude), limits)
 
 
 def _index_plan(
@@ -252,45 +186,12 @@ def _index_plan(
     return Plan("index", window, min(limits.max_window, max(window, limits.min_ef_search)))
 
 
-async def _live_candidates_up_to(session: AsyncSession, filters: _Filters, cap: int) -> int:
-    """How many live candidate images there are, counting no further than ``cap``.
-
-    Read from ``images`` alone. Images without a vector only make the count high,
-    never low; the index plan's verification covers that.
-    """
-    first = _live_candidates(filters).limit(cap).subquery()
-    return int(await session.scalar(select(func.count()).select_from(first)) or 0)
-
-
 # -- execution -----------------------------------------------------------------------------
 
 
-def _live_candidates(filters: _Filters, column: ColumnElement[Any] | None = None) -> Select[Any]:
-    """``column`` (the image id by default) of the live candidates but the excluded ones.
-
-    A caller's filter that reads ``images`` alone (the usual case) is narrowed in place:
-    the same rows, one scan. Anything else is joined by id (PostgreSQL cannot remove the
-    self-join itself, and it doubles the cost for large users).
-    """
-    assert filters.candidates is not None
-    wanted = Image.id.label("image_id") if column is None else column
-    live = [Image.owner_id == filters.owner_id, Image.trashed_at.is_(None)]
-    if filters.exclude:
-        live.append(Image.id.not_in(filters.exclude))
-    if filters.candidates.get_final_froms() == [Image.__table__]:
-        narrowed = filters.candidates.with_only_columns(wanted).where(*live)
-        return narrowed.order_by(None).limit(None)
-    return select(wanted).where(*live, Image.id.in_(filters.candidates))
-
-
-def _packed_candidates(filters: _Filters) -> Select[Any]:
-    """The live candidates as one bytea of 16-byte ids: no object per row."""
-    return _live_candidates(filters, packed_uuids(Image.id))
-
-
 async def _cached_scan(
-    session: AsyncSession,
-    filters: _Filters,
+    reads: NearestReads,
+    scope: SearchScope,
     cached: CachedSpace,
     vector: list[float],
     k: int,
@@ -300,112 +201,17 @@ async def _cached_scan(
     was loaded. Both hold live images only (``search.cache``): with no filter or a date
     range alone, no statement is needed; other filters are listed by the database."""
     listed = None
-    if filters.candidates is not None and taken is None:
-        listed = _unpack(await session.scalar(_packed_candidates(filters)))
+    if scope.candidates is not None and taken is None:
+        listed = await reads.packed_candidates(scope)
     found = await cached.nearest(
         np.asarray(vector, dtype=np.float32),
         k,
         listed=listed,
-        taken=None if filters.candidates is None else taken,
-        skipped=_unpack(None, [image_id.bytes for image_id in filters.exclude]),
+        taken=None if scope.candidates is None else taken,
+        skipped=_packed([image_id.bytes for image_id in scope.exclude]),
     )
-    metric = filters.space.metric
-    return [Neighbor(image_id, reported_distance(metric, raw)) for image_id, raw in found]
+    return _neighbors(scope.space, found)
 
 
-def _unpack(packed: bytes | None, extra: Sequence[bytes] = ()) -> NDArray[np.bytes_]:
-    ids = np.frombuffer(packed or b"", dtype="S16")
-    if extra:
-        ids = np.concatenate([ids, np.array(extra, dtype="S16")])
-    return ids
-
-
-def _query_param(space: SpaceRef, vector: list[float]) -> ColumnElement[Any]:
-    return cast(bindparam("query", vector, type_=Vector(space.dimension)), Vector(space.dimension))
-
-
-async def _exact_scan(
-    session: AsyncSession, filters: _Filters, vector: list[float], k: int, *, walk: bool
-) -> list[Neighbor]:
-    """The exact ``k`` nearest. With ``walk``, along the owner's rows of the space (the
-    primary key's prefix), the filter a semi-join; else driven by the live candidates,
-    each probing the primary key for its vector."""
-    space = filters.space
-    # The plain column (not the ``::vector(d)`` cast the HNSW indexes are built on), so
-    # PostgreSQL cannot turn this into an approximate index scan.
-    raw = Embedding.embedding.op(OPERATOR[space.metric], return_type=Float)(
-        _query_param(space, vector)
-    )
-    statement: Select[Any]
-    if walk:
-        statement = (
-            select(Embedding.image_id, raw.label("raw"))
-            .where(
-                Embedding.owner_id == filters.owner_id,
-                Embedding.space_id == space.id,
-                *filters.on(Embedding.image_id),
-            )
-            .order_by(raw, Embedding.image_id)
-        )
-    else:
-        candidate = _live_candidates(filters).subquery("candidate")
-        # LIMIT 1 (an image has one vector per space) keeps PostgreSQL from flattening
-        # the subquery into a join it may reorder: joined, it walked all of a large
-        # user's wide vector rows for a filter of a few hundred images (0.15-3 s).
-        scored = (
-            select(raw.label("raw"))
-            .where(
-                Embedding.owner_id == filters.owner_id,
-                Embedding.space_id == space.id,
-                Embedding.image_id == candidate.c.image_id,
-            )
-            .limit(1)
-            .lateral("scored")
-        )
-        statement = (
-            select(candidate.c.image_id, scored.c.raw)
-            .select_from(candidate.join(scored, true()))
-            .order_by(scored.c.raw, candidate.c.image_id)
-        )
-    rows = await session.execute(statement.limit(k))
-    return [Neighbor(row.image_id, reported_distance(space.metric, row.raw)) for row in rows]
-
-
-async def _index_scan(
-    session: AsyncSession,
-    filters: _Filters,
-    vector: list[float],
-    k: int,
-    plan: Plan,
-) -> list[Neighbor] | None:
-    """The index plan's answer, or None when it cannot vouch for ``k`` results."""
-    space = filters.space
-    await session.execute(_SET_EF_SEARCH, {"ef": str(plan.ef_search)})
-    typed = cast(Embedding.embedding, Vector(space.dimension))
-    raw = typed.op(OPERATOR[space.metric], return_type=Float)(_query_param(space, vector))
-    # Constants, not parameters: PostgreSQL proves a partial index matches a query only
-    # from constants, and a prepared (generic) plan would lose the index. Both are UUIDs.
-    nearest_rows = (
-        select(Embedding.image_id.label("image_id"), raw.label("raw"))
-        .where(
-            Embedding.owner_id == literal_column(f"'{filters.owner_id}'::uuid"),
-            Embedding.space_id == literal_column(f"'{space.id}'::uuid"),
-        )
-        .order_by(raw)
-        .limit(plan.window)
-        .subquery()
-    )
-    statement = (
-        select(
-            nearest_rows.c.image_id,
-            nearest_rows.c.raw,
-            func.count().over().label("matches"),
-        )
-        .where(*filters.on(nearest_rows.c.image_id))
-        .order_by(nearest_rows.c.raw, nearest_rows.c.image_id)
-        .limit(k)
-    )
-    rows = (await session.execute(statement)).all()
-    if len(rows) < k:
-        return None
-    return [Neighbor(row.image_id, reported_distance(space.metric, row.raw)) for row in rows]
+def _packed(ids: Sequence[bytes]) -> NDArray[np.bytes_]:
+    return np.array(ids, dtype="S16") if ids else np.empty(0, dtype="S16")

@@ -14,21 +14,18 @@ An image matches a text query when
   after every word match, most similar first, with a ``rank`` of 0: they have no word
   rank.
 
-Both are answered through owner-scoped indexes (``search_documents``' GIN indexes).
+Both are answered through owner-scoped indexes (``search_documents``' GIN indexes), by the
+statement of ``db.search.text``.
 """
 
 from __future__ import annotations
 
 import re
-import uuid
-from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Float, Select, case, func, literal, or_, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from photostore.db.search.filters import Candidates
+from photostore.db.search.text import TextReads
+from photostore.domain.search import TextHit
 
-from photostore.db.models import SearchDocument
-
-TEXT_CONFIG = "simple"
 # Trigrams need three characters; a shorter query has no near matches worth the scan.
 MIN_NEAR_QUERY = 3
 # The least word similarity of a near match. pg_trgm's default, 0.6, misses common typos:
@@ -36,10 +33,6 @@ MIN_NEAR_QUERY = 3
 # 0.58, one letter changed in a five-letter word ("beech") 0.5; different numbers such
 # as "2020" against "2019" score 0.4.
 NEAR_THRESHOLD = 0.5
-# Set for the transaction: the index serves ``<%`` only with the threshold as a setting.
-_SET_NEAR_THRESHOLD = text(
-    "SELECT set_config('pg_trgm.word_similarity_threshold', :threshold, true)"
-)
 # Web-search syntax: a quote, a word starting with "-", or the word "or".
 _OPERATORS = re.compile(r'"|(?:^|\s)-\S|(?:^|\s)or(?:\s|$)', re.IGNORECASE)
 # A stretch between two words: spaces, signs, and the characters PostgreSQL's query parser
@@ -50,12 +43,6 @@ _BETWEEN_WORDS = re.compile(r"""[\s\-"'!&|()<>:*]+""")
 # "tsquery stack too small" (an internal error, XX000). No query a person types has more
 # than two in a row.
 MAX_NEGATIONS = 8
-
-
-@dataclass(frozen=True)
-class TextHit:
-    image_id: uuid.UUID
-    rank: float
 
 
 def near_phrase(query: str) -> str | None:
@@ -84,47 +71,10 @@ def web_query(query: str) -> str:
     return _BETWEEN_WORDS.sub(bounded, query)
 
 
-def _like_pattern(phrase: str) -> str:
-    escaped = phrase.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 async def rank_text(
-    session: AsyncSession,
-    owner_id: uuid.UUID,
-    query: str,
-    candidates: Select[uuid.UUID],
-    limit: int,
+    reads: TextReads, query: str, candidates: Candidates, limit: int
 ) -> list[TextHit]:
     """The best ``limit`` candidates matching ``query``: word matches by ``ts_rank_cd``,
     then near matches by similarity (see the module's notes)."""
-    tsquery = func.websearch_to_tsquery(TEXT_CONFIG, web_query(query))
-    words_match = SearchDocument.document.bool_op("@@")(tsquery)
     phrase = near_phrase(query)
-    matches: ColumnElement[bool]
-    similarity: ColumnElement[float]
-    if phrase is None:
-        matches = words_match
-        similarity = literal(0.0, Float)
-    else:
-        await session.execute(_SET_NEAR_THRESHOLD, {"threshold": str(NEAR_THRESHOLD)})
-        matches = or_(
-            words_match,
-            literal(phrase).bool_op("<%")(SearchDocument.words),
-            SearchDocument.words.like(_like_pattern(phrase), escape="\\"),
-        )
-        similarity = func.word_similarity(phrase, SearchDocument.words)
-    rank = case((words_match, func.ts_rank_cd(SearchDocument.document, tsquery)), else_=0.0)
-    rows = await session.execute(
-        select(SearchDocument.image_id, rank)
-        .where(
-            SearchDocument.owner_id == owner_id,
-            matches,
-            SearchDocument.image_id.in_(candidates),
-        )
-        .order_by(
-            words_match.desc(), rank.desc(), similarity.desc(), SearchDocument.image_id.desc()
-        )
-        .limit(limit)
-    )
-    return [TextHit(image_id=image_id, rank=float(score)) for image_id, score in rows]
+    return await reads.matches(web_query(query), phrase, NEAR_THRESHOLD, candidates, limit)

@@ -3,7 +3,8 @@
 Cosine spaces store unit vectors (normalized on write, and queries are normalized too).
 Cosine distance is then ``1 - a·b``, computed from pgvector's negative inner product
 ``<#>``, which skips the two norms ``<=>`` recomputes for every row: exact scans do half
-the arithmetic and the HNSW index uses ``vector_ip_ops``. The ranking is the same.
+the arithmetic and the HNSW index uses ``vector_ip_ops`` (the operators and operator
+classes are ``db.search.nearest``'s and ``db.search.indexes``'). The ranking is the same.
 
 Distances reported to callers: cosine ``1 - cos`` (0..2), l2 the Euclidean distance,
 ip the negative inner product (pgvector's convention; smaller is nearer).
@@ -18,21 +19,14 @@ from typing import NoReturn
 import numpy as np
 from numpy.typing import NDArray
 
+from photostore.domain.embeddings import Metric, SpaceRef
 from photostore.errors import InvalidInput
-from photostore.search.space import Metric, SpaceRef
 
 # pgvector stores float4; larger magnitudes cannot be represented.
 FLOAT4_MAX = 3.4028234663852886e38
 
 # A vector as a caller sends it: a list of numbers, or float32 values decoded from bytes.
 Values = Sequence[float] | NDArray[np.float32]
-
-OPERATOR: dict[Metric, str] = {"cosine": "<#>", "l2": "<->", "ip": "<#>"}
-OPCLASS: dict[Metric, str] = {
-    "cosine": "vector_ip_ops",
-    "l2": "vector_l2_ops",
-    "ip": "vector_ip_ops",
-}
 
 
 def prepare_vector(space: SpaceRef, values: Values) -> list[float]:

@@ -5,7 +5,7 @@ the same definition again is a no-op, a different one under a taken name a confl
 Dropping a space drops its vectors. Cosine spaces store unit vectors
 (``search.vector_values``), so a vector read back from a cosine space is the normalized one.
 A bulk write stores up to ``MAX_VECTOR_BATCH`` vectors of one space in one transaction,
-with the single write's rules for each (``search.writes``).
+with the single write's rules for each (``db.search.vectors``).
 """
 
 from __future__ import annotations
@@ -15,29 +15,18 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import delete, literal_column, select
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from photostore.db.models import Embedding, EmbeddingSpace
 from photostore.db.repositories.ownership import ensure_owned
+from photostore.db.search.nearest import NearestReads
+from photostore.db.search.spaces import SpaceRepository
+from photostore.db.search.vectors import VectorRepository
+from photostore.domain.embeddings import METRICS, SpaceDefinition, SpaceView, StoredVector
+from photostore.domain.search import Neighbor
 from photostore.errors import Conflict, InvalidInput, NotFound
-from photostore.ids import new_id
-from photostore.search import (
-    Neighbor,
-    SpaceRef,
-    nearest,
-    prepare_vector,
-    prepare_vectors,
-    space_by_name,
-    vector_of_image,
-)
-from photostore.search.space import METRICS
-from photostore.search.writes import first_missing_image, upsert_vectors
+from photostore.search import nearest, prepare_vector, prepare_vectors
 from photostore.services.context import ServiceContext
 
 SPACE_NAME = re.compile(r"[a-z0-9._-]{1,100}")
@@ -49,32 +38,9 @@ MAX_VECTOR_BATCH = 1000
 
 
 @dataclass(frozen=True)
-class SpaceDefinition:
-    name: str
-    model: str
-    dimension: int
-    metric: str
-
-
-@dataclass(frozen=True)
-class SpaceView:
-    space: SpaceRef
-    model: str
-    created_at: datetime
-
-
-@dataclass(frozen=True)
 class DeclareResult:
     view: SpaceView
     created: bool
-
-
-@dataclass(frozen=True)
-class StoredVector:
-    space: SpaceRef
-    image_id: uuid.UUID
-    values: list[float]
-    updated_at: datetime
 
 
 @dataclass(frozen=True)
@@ -130,10 +96,6 @@ def _distinct_image_ids(items: Sequence[VectorItem]) -> list[uuid.UUID]:
     return list(first_at)
 
 
-def _view(row: EmbeddingSpace) -> SpaceView:
-    return SpaceView(space=SpaceRef.of(row), model=row.model, created_at=row.created_at)
-
-
 class EmbeddingService:
     """Spaces, vectors and duplicates of one user at a time."""
 
@@ -148,63 +110,33 @@ class EmbeddingService:
         """Create the space, or return it when the same definition exists (409 if not)."""
         check_definition(definition)
         async with self.ctx.db.for_user(owner_id) as session:
-            inserted = await session.scalar(
-                insert(EmbeddingSpace)
-                .values(
-                    owner_id=owner_id,
-                    id=new_id(),
-                    name=definition.name,
-                    model=definition.model,
-                    dimension=definition.dimension,
-                    metric=definition.metric,
-                )
-                .on_conflict_do_nothing(index_elements=["owner_id", "name"])
-                .returning(EmbeddingSpace.id)
-            )
-            row = await self._space_row(session, owner_id, definition.name)
-            existing = SpaceDefinition(row.name, row.model, row.dimension, row.metric)
+            spaces = SpaceRepository(session, owner_id)
+            created = await spaces.add_unless_named(definition)
+            view = await spaces.view(definition.name)
+            space = view.space
+            existing = SpaceDefinition(space.name, view.model, space.dimension, space.metric)
             if existing != definition:
                 raise Conflict(
                     f"the space {definition.name!r} exists with another definition "
-                    f"({row.model}, {row.dimension} dimensions, {row.metric}); "
+                    f"({view.model}, {space.dimension} dimensions, {space.metric}); "
                     "a new model version needs a new space name"
                 )
-            created = inserted is not None
-            return DeclareResult(view=_view(row), created=created)
+            return DeclareResult(view=view, created=created)
 
     async def list_spaces(self, owner_id: uuid.UUID) -> list[SpaceView]:
         async with self.ctx.db.for_user(owner_id) as session:
-            rows = await session.scalars(
-                select(EmbeddingSpace)
-                .where(EmbeddingSpace.owner_id == owner_id)
-                .order_by(EmbeddingSpace.name)
-            )
-            return [_view(row) for row in rows]
+            return await SpaceRepository(session, owner_id).views()
 
     async def get_space(self, owner_id: uuid.UUID, name: str) -> SpaceView:
         async with self.ctx.db.for_user(owner_id) as session:
-            return _view(await self._space_row(session, owner_id, name))
+            return await SpaceRepository(session, owner_id).view(name)
 
     async def drop_space(self, owner_id: uuid.UUID, name: str) -> None:
         """Delete the space and (by cascade) every vector in it."""
         async with self.ctx.db.for_user(owner_id) as session:
-            row = await self._space_row(session, owner_id, name)
-            await session.execute(
-                delete(EmbeddingSpace).where(
-                    EmbeddingSpace.owner_id == owner_id, EmbeddingSpace.id == row.id
-                )
-            )
-
-    @staticmethod
-    async def _space_row(session: AsyncSession, owner_id: uuid.UUID, name: str) -> EmbeddingSpace:
-        row = await session.scalar(
-            select(EmbeddingSpace).where(
-                EmbeddingSpace.owner_id == owner_id, EmbeddingSpace.name == name
-            )
-        )
-        if row is None:
-            raise NotFound(f"no embedding space named {name!r}")
-        return row
+            spaces = SpaceRepository(session, owner_id)
+            space = await spaces.by_name(name)
+            await spaces.drop(space.id)
 
     # -- vectors --------------------------------------------------------------------
 
@@ -213,26 +145,13 @@ class EmbeddingService:
     ) -> PutResult:
         """Store (or replace) the vector of an image in a space."""
         async with self.ctx.db.for_user(owner_id) as session:
-            space = await space_by_name(session, owner_id, space_name)
+            space = await SpaceRepository(session, owner_id).by_name(space_name)
             await ensure_owned(session, "image", owner_id, [image_id])
             vector = prepare_vector(space, values)
             now = self.ctx.clock()
-            statement = insert(Embedding).values(
-                owner_id=owner_id,
-                space_id=space.id,
-                image_id=image_id,
-                embedding=vector,
-                updated_at=now,
-            )
-            # xmax is 0 on a freshly inserted row and set on the row an upsert updated.
-            created = await session.scalar(
-                statement.on_conflict_do_update(
-                    index_elements=["owner_id", "space_id", "image_id"],
-                    set_={"embedding": vector, "updated_at": now},
-                ).returning(literal_column("(xmax = 0)"))
-            )
+            created = await VectorRepository(session, space).put(image_id, vector, now)
             stored = StoredVector(space=space, image_id=image_id, values=vector, updated_at=now)
-            return PutResult(vector=stored, created=bool(created))
+            return PutResult(vector=stored, created=created)
 
     async def put_vectors(
         self, owner_id: uuid.UUID, space_name: str, items: Sequence[VectorItem]
@@ -244,16 +163,17 @@ class EmbeddingService:
             raise InvalidInput(f"a batch holds 1 to {MAX_VECTOR_BATCH} vectors, not {len(items)}")
         image_ids = _distinct_image_ids(items)
         async with self.ctx.db.for_user(owner_id) as session:
-            space = await space_by_name(session, owner_id, space_name)
+            space = await SpaceRepository(session, owner_id).by_name(space_name)
             # Off the event loop, like the parse of the body: 1,000 512-d vectors are 512,000
             # floats.
             vectors = await asyncio.to_thread(
                 prepare_vectors, space, [item.values for item in items]
             )
-            written = await upsert_vectors(session, space, image_ids, vectors, self.ctx.clock())
+            repository = VectorRepository(session, space)
+            written = await repository.upsert(image_ids, vectors, self.ctx.clock())
             if written.stored < len(items):
                 # Raising rolls the transaction back: none of the batch is stored.
-                position = await first_missing_image(session, owner_id, image_ids)
+                position = await repository.first_missing_image(image_ids)
                 where = "" if position is None else f"items[{position}].image_id: "
                 raise NotFound(f"{where}no such image")
             return BatchResult(stored=written.stored, created=written.created)
@@ -262,40 +182,20 @@ class EmbeddingService:
         self, owner_id: uuid.UUID, image_id: uuid.UUID, space_name: str
     ) -> StoredVector:
         async with self.ctx.db.for_user(owner_id) as session:
-            space = await space_by_name(session, owner_id, space_name)
+            space = await SpaceRepository(session, owner_id).by_name(space_name)
             await ensure_owned(session, "image", owner_id, [image_id])
-            row = await session.scalar(
-                select(Embedding).where(
-                    Embedding.owner_id == owner_id,
-                    Embedding.space_id == space.id,
-                    Embedding.image_id == image_id,
-                )
-            )
-            if row is None:
+            stored = await VectorRepository(session, space).get(image_id)
+            if stored is None:
                 raise NotFound(f"the image has no vector in the space {space_name!r}")
-            return StoredVector(
-                space=space,
-                image_id=image_id,
-                values=[float(v) for v in row.embedding],
-                updated_at=row.updated_at,
-            )
+            return stored
 
     async def delete_vector(
         self, owner_id: uuid.UUID, image_id: uuid.UUID, space_name: str
     ) -> None:
         async with self.ctx.db.for_user(owner_id) as session:
-            space = await space_by_name(session, owner_id, space_name)
+            space = await SpaceRepository(session, owner_id).by_name(space_name)
             await ensure_owned(session, "image", owner_id, [image_id])
-            result = await session.execute(
-                delete(Embedding)
-                .where(
-                    Embedding.owner_id == owner_id,
-                    Embedding.space_id == space.id,
-                    Embedding.image_id == image_id,
-                )
-                .returning(Embedding.image_id)
-            )
-            if result.first() is None:
+            if not await VectorRepository(session, space).delete(image_id):
                 raise NotFound(f"the image has no vector in the space {space_name!r}")
 
     # -- near-duplicates ------------------------------------------------------------
@@ -312,14 +212,13 @@ class EmbeddingService:
         if not 1 <= limit <= MAX_DUPLICATES:
             raise InvalidInput(f"limit is between 1 and {MAX_DUPLICATES}")
         async with self.ctx.db.for_user(owner_id) as session:
-            space = await space_by_name(session, owner_id, space_name)
+            space = await SpaceRepository(session, owner_id).by_name(space_name)
             await ensure_owned(session, "image", owner_id, [image_id])
-            vector = await vector_of_image(session, owner_id, space, image_id)
+            vector = await VectorRepository(session, space).values_of(image_id)
             if vector is None:
                 raise NotFound(f"the image has no vector in the space {space_name!r}")
             found = await nearest(
-                session,
-                owner_id,
+                NearestReads(session, owner_id),
                 space,
                 vector,
                 limit,

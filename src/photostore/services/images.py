@@ -12,7 +12,7 @@ from pathlib import Path
 
 import anyio
 
-from photostore.db.repositories.image_views import read_views, view_by_id, views_by_ids
+from photostore.db.repositories.image_views import view_by_id
 from photostore.db.repositories.images import ImageRepository
 from photostore.db.repositories.ownership import ensure_owned
 from photostore.db.repositories.search_documents import refresh_search_documents
@@ -29,17 +29,6 @@ from photostore.services.image_pages import Page, page_of
 from photostore.services.pagination import check_limit, decode_cursor
 from photostore.storage.base import BlobStore, derivative_key, original_key
 from photostore.text_rules import check_description, clean_tag_names
-
-# ImageView, read_views and views_by_ids are re-exported: services.search reads image
-# views through them until it moves behind a repository of its own.
-__all__ = [
-    "THUMBNAIL_CONTENT_TYPE",
-    "BlobRef",
-    "ImageService",
-    "ImageView",
-    "read_views",
-    "views_by_ids",
-]
 
 THUMBNAIL_CONTENT_TYPE = "image/webp"
 

@@ -23,24 +23,22 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
-from sqlalchemy import Select, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from photostore.db.models import Image
-from photostore.db.repositories.ownership import ensure_owned, load_owned
+from photostore.db.repositories.image_views import read_views, views_by_ids
+from photostore.db.repositories.ownership import ensure_owned
+from photostore.db.search.filters import candidate_images, filtered_page
+from photostore.db.search.nearest import NearestReads
+from photostore.db.search.spaces import SpaceRepository
+from photostore.db.search.text import TextReads
+from photostore.db.search.vectors import VectorRepository
+from photostore.domain.embeddings import SpaceRef
+from photostore.domain.images import ImageView
+from photostore.domain.search import SearchFilters
 from photostore.errors import BadRequest, InvalidInput
-from photostore.search.filters import (
-    SearchFilters,
-    TakenRange,
-    candidate_images,
-    filtered_images,
-)
 from photostore.search.fusion import reciprocal_rank_fusion
-from photostore.search.planner import Neighbor, nearest, vector_of_image
-from photostore.search.space import space_by_name
+from photostore.search.planner import nearest
 from photostore.search.text import rank_text
 from photostore.services.context import ServiceContext
-from photostore.services.images import ImageView, read_views, views_by_ids
 from photostore.services.pagination import (
     check_limit,
     decode_cursor,
@@ -95,6 +93,16 @@ class _Ranked:
     text_rank: float | None = None
 
 
+@dataclass(frozen=True)
+class _VectorQuery:
+    """A vector query resolved in the caller's transaction: its space, its values, and
+    the image it was taken from (never an answer)."""
+
+    space: SpaceRef
+    values: Sequence[float]
+    excluded: tuple[uuid.UUID, ...]
+
+
 class SearchService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
@@ -102,14 +110,30 @@ class SearchService:
     async def search(self, owner_id: uuid.UUID, request: SearchRequest) -> SearchPage:
         _validate(request)
         async with self.ctx.db.for_user(owner_id, ends_request=True) as session:
-            await _require_filter_ids(session, owner_id, request.filters)
+            # Albums and people named in filters must be the caller's: another's id is a 404.
+            await ensure_owned(session, "album", owner_id, request.filters.albums)
+            await ensure_owned(session, "person", owner_id, request.filters.people)
             if request.text is None and request.vector is None:
-                return await self._browse(session, owner_id, request)
+                after = decode_cursor(request.cursor) if request.cursor is not None else None
+                rows = filtered_page(owner_id, request.filters, after, request.limit + 1)
+                return _browse_page(await read_views(session, owner_id, rows), request.limit)
             offset = _ranked_offset(request)
             depth = offset + request.limit
             if depth > MAX_RANKED_RESULTS:
                 raise InvalidInput(f"ranked results stop after {MAX_RANKED_RESULTS}")
-            ranked = await self._rank(session, owner_id, request, depth + 1)
+            vector = None
+            if request.vector is not None:
+                space = await SpaceRepository(session, owner_id).by_name(request.vector.space)
+                if request.vector.like_image is not None:
+                    await ensure_owned(session, "image", owner_id, [request.vector.like_image])
+                vector = await _resolve(VectorRepository(session, space), request.vector)
+            ranked = await self._rank(
+                TextReads(session, owner_id),
+                NearestReads(session, owner_id),
+                vector,
+                request,
+                depth + 1,
+            )
             page = ranked[offset:depth]
             views = await views_by_ids(session, owner_id, [r.image_id for r in page])
         items = [
@@ -123,21 +147,35 @@ class SearchService:
         return SearchPage(items=items, next_cursor=_ranked_cursor(request, depth) if more else None)
 
     async def _rank(
-        self, session: AsyncSession, owner_id: uuid.UUID, request: SearchRequest, depth: int
+        self,
+        text: TextReads,
+        vectors: NearestReads,
+        vector: _VectorQuery | None,
+        request: SearchRequest,
+        depth: int,
     ) -> list[_Ranked]:
-        candidates = candidate_images(owner_id, request.filters)
+        candidates = candidate_images(vectors.owner_id, request.filters)
         # No filter: let the vector engine take all the owner's live images its own way
         # (it excludes the trash) instead of listing every id.
         vector_candidates = None if request.filters.is_empty else candidates
         taken = request.filters.taken_range_only
         text_hits = (
-            await rank_text(session, owner_id, request.text, candidates, depth)
+            await rank_text(text, request.text, candidates, depth)
             if request.text is not None
             else None
         )
         vector_hits = (
-            await self._nearest(session, owner_id, request.vector, vector_candidates, depth, taken)
-            if request.vector is not None
+            await nearest(
+                vectors,
+                vector.space,
+                vector.values,
+                depth,
+                vector_candidates,
+                exclude_image_ids=vector.excluded,
+                cache=self.ctx.vector_cache,
+                taken=taken,
+            )
+            if vector is not None
             else None
         )
         if vector_hits is None:
@@ -157,55 +195,29 @@ class SearchService:
             for image_id, score in fused[:depth]
         ]
 
-    async def _nearest(
-        self,
-        session: AsyncSession,
-        owner_id: uuid.UUID,
-        query: VectorQuery,
-        candidates: Select[uuid.UUID] | None,
-        depth: int,
-        taken: TakenRange | None,
-    ) -> list[Neighbor]:
-        space = await space_by_name(session, owner_id, query.space)
-        values: Sequence[float] | None = query.values
-        excluded: list[uuid.UUID] = []
-        if query.like_image is not None:
-            await load_owned(session, Image, owner_id, query.like_image, "image")
-            values = await vector_of_image(session, owner_id, space, query.like_image)
-            if values is None:
-                raise InvalidInput(
-                    f"image {query.like_image} has no vector in space {space.name!r}"
-                )
-            excluded = [query.like_image]
-        assert values is not None  # _validate guarantees values or like_image
-        return await nearest(
-            session,
-            owner_id,
-            space,
-            values,
-            depth,
-            candidates,
-            exclude_image_ids=excluded,
-            cache=self.ctx.vector_cache,
-            taken=taken,
-        )
 
-    async def _browse(
-        self, session: AsyncSession, owner_id: uuid.UUID, request: SearchRequest
-    ) -> SearchPage:
-        stmt = filtered_images(owner_id, request.filters)
-        if request.cursor is not None:
-            taken_at, last_id = decode_cursor(request.cursor)
-            stmt = stmt.where(tuple_(Image.taken_at, Image.id) < tuple_(taken_at, last_id))
-        stmt = stmt.order_by(Image.taken_at.desc(), Image.id.desc()).limit(request.limit + 1)
-        views = await read_views(session, owner_id, stmt)
-        more = len(views) > request.limit
-        items = [SearchHit(view=view, score=0.0) for view in views[: request.limit]]
-        last = items[-1].view.image if more else None
-        return SearchPage(
-            items=items,
-            next_cursor=encode_cursor(last.taken_at, last.id) if last is not None else None,
-        )
+async def _resolve(vectors: VectorRepository, query: VectorQuery) -> _VectorQuery:
+    """The query's values: given, or the stored vector of ``like_image`` (whose ownership
+    the caller checked), which is then left out of the answer."""
+    space = vectors.space
+    if query.like_image is None:
+        assert query.values is not None  # _validate guarantees values or like_image
+        return _VectorQuery(space, query.values, ())
+    values = await vectors.values_of(query.like_image)
+    if values is None:
+        raise InvalidInput(f"image {query.like_image} has no vector in space {space.name!r}")
+    return _VectorQuery(space, values, (query.like_image,))
+
+
+def _browse_page(views: list[ImageView], limit: int) -> SearchPage:
+    """A page of the filters-only mode from ``limit + 1`` views in timeline order."""
+    more = len(views) > limit
+    items = [SearchHit(view=view, score=0.0) for view in views[:limit]]
+    last = items[-1].view.image if more else None
+    return SearchPage(
+        items=items,
+        next_cursor=encode_cursor(last.taken_at, last.id) if last is not None else None,
+    )
 
 
 def _validate(request: SearchRequest) -> None:
@@ -257,11 +269,3 @@ def _ranked_offset(request: SearchRequest) -> int:
     if fingerprint != _fingerprint(request) or not 0 < offset <= MAX_RANKED_RESULTS:
         raise invalid
     return offset
-
-
-async def _require_filter_ids(
-    session: AsyncSession, owner_id: uuid.UUID, filters: SearchFilters
-) -> None:
-    """Albums and people named in filters must be the caller's: another's id is a 404."""
-    await ensure_owned(session, "album", owner_id, filters.albums)
-    await ensure_owned(session, "person", owner_id, filters.people)

@@ -12,14 +12,12 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictFloat, model_validator
 
-from photostore.search import Neighbor
+from photostore.domain.embeddings import SpaceDefinition, SpaceView, StoredVector
+from photostore.domain.search import Neighbor
 from photostore.services.embeddings import (
     MAX_DIMENSION,
     MAX_VECTOR_BATCH,
     BatchResult,
-    SpaceDefinition,
-    SpaceView,
-    StoredVector,
     VectorItem,
 )
 

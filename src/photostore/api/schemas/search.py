@@ -9,7 +9,7 @@ from typing import Self
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from photostore.api.schemas.images import ImageOut
-from photostore.search.filters import BoundingBox, SearchFilters
+from photostore.domain.search import BoundingBox, SearchFilters
 from photostore.services.search import (
     MAX_SEARCH_PAGE_SIZE,
     SearchHit,

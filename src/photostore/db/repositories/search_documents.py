@@ -12,7 +12,7 @@ search uses:
 The ``simple`` text search configuration is used everywhere: words are lower-cased but
 not stemmed and no stop words are dropped, so names and text in any language match as
 written. Searches must use the same configuration:
-``document @@ websearch_to_tsquery('simple', q)`` (see :mod:`photostore.search.text`).
+``document @@ websearch_to_tsquery('simple', q)`` (see :mod:`photostore.db.search.text`).
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from photostore.db.models import (
     SearchDocument,
     Tag,
 )
+from photostore.db.search.text import TEXT_CONFIG
 from photostore.errors import InvalidInput
-from photostore.search.text import TEXT_CONFIG
 
 # Anything that is not a letter or a digit separates words of a filename.
 _FILENAME_SEPARATORS = r"[^[:alnum:]]+"

@@ -2,7 +2,7 @@
 
 The baseline copied both into every ``embeddings`` row so that partial vector indexes
 could be declared per (dimension, metric). Indexes are per space instead
-(``search.indexes``: ``WHERE space_id = ...``), and no statement reads the copies: they
+(``db.search.indexes``: ``WHERE space_id = ...``), and no statement reads the copies: they
 cost 12 bytes and two parameters per stored vector. Dropping a column is a change of the
 catalog only; the rows are not rewritten.
 

@@ -18,13 +18,12 @@ catalog lookup and a dropped space's index is recognized as an orphan.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from photostore.search.space import SpaceRef
-from photostore.search.vector_values import OPCLASS
+from photostore.domain.embeddings import Metric, SpaceRef
+from photostore.domain.search import SpaceIndex
 
 INDEX_PREFIX = "ix_embeddings_hnsw_"
 # Above pgvector's defaults (16, 64): with them a 37,500-vector space gave recall@10
@@ -32,19 +31,18 @@ INDEX_PREFIX = "ix_embeddings_hnsw_"
 # time grows with both; recall comes first.
 HNSW_M = 24
 HNSW_EF_CONSTRUCTION = 200
+# The operator class of each metric: cosine spaces hold unit vectors, so their indexes
+# order by the inner product (``search.vector_values``).
+OPCLASS: dict[Metric, str] = {
+    "cosine": "vector_ip_ops",
+    "l2": "vector_l2_ops",
+    "ip": "vector_ip_ops",
+}
 
 _READY_INDEX = text(
     "SELECT c.reltuples FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
     "WHERE i.indexrelid = to_regclass(:name) AND i.indisvalid AND i.indisready"
 )
-
-
-@dataclass(frozen=True)
-class SpaceIndex:
-    """A usable HNSW index of one space and the vector count it was last measured at."""
-
-    name: str
-    vectors: float
 
 
 def index_name(space_id: uuid.UUID) -> str:

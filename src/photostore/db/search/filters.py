@@ -1,79 +1,47 @@
-"""Search filters, turned into one query of candidate image ids.
-
-Semantics (documented in docs/api.md): every filter narrows the result; within a list,
-``tags``, ``people`` and ``labels`` must ALL match, ``albums`` match if the image is in
-ANY of them. Trashed images are never candidates.
-"""
+"""Search filters (``domain.search.SearchFilters``), turned into one query of candidate
+image ids, or of image rows in timeline order."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, tuple_
 
 from photostore.db.models import AlbumImage, Face, Image, ImageTag, Label, Tag
+from photostore.domain.search import BoundingBox, SearchFilters
 from photostore.text_rules import normalize_label
 
 
 @dataclass(frozen=True)
-class BoundingBox:
-    """A latitude/longitude box; ``min_longitude > max_longitude`` crosses the antimeridian."""
+class Candidates:
+    """The candidate images of a search, as the statement of their ids: what the vector
+    planner and the text ranking narrow to. ``photostore.search`` passes it on to the
+    statements here and in ``db.search.nearest`` unopened."""
 
-    min_latitude: float
-    min_longitude: float
-    max_latitude: float
-    max_longitude: float
-
-
-@dataclass(frozen=True)
-class TakenRange:
-    """Images taken at or after ``after`` and before ``before`` (either may be open)."""
-
-    after: datetime | None = None
-    before: datetime | None = None
+    ids: Select[uuid.UUID]
 
 
-@dataclass(frozen=True)
-class SearchFilters:
-    taken_after: datetime | None = None
-    taken_before: datetime | None = None
-    tags: Sequence[str] = field(default_factory=tuple)
-    albums: Sequence[uuid.UUID] = field(default_factory=tuple)
-    people: Sequence[uuid.UUID] = field(default_factory=tuple)
-    labels: Sequence[str] = field(default_factory=tuple)
-    camera_make: str | None = None
-    camera_model: str | None = None
-    has_gps: bool | None = None
-    within: BoundingBox | None = None
-    favorite: bool | None = None
-
-    @property
-    def is_empty(self) -> bool:
-        return self == SearchFilters()
-
-    @property
-    def taken_range_only(self) -> TakenRange | None:
-        """The date range, when it is the only filter and its bounds carry a time zone."""
-        moments = [m for m in (self.taken_after, self.taken_before) if m is not None]
-        only_dates = SearchFilters(taken_after=self.taken_after, taken_before=self.taken_before)
-        if not moments or self != only_dates or any(m.utcoffset() is None for m in moments):
-            return None
-        return TakenRange(self.taken_after, self.taken_before)
-
-
-def candidate_images(owner_id: uuid.UUID, filters: SearchFilters) -> Select[uuid.UUID]:
+def candidate_images(owner_id: uuid.UUID, filters: SearchFilters) -> Candidates:
     """The ids of the owner's non-trashed images that pass every filter."""
     stmt = select(Image.id).where(Image.owner_id == owner_id, Image.trashed_at.is_(None))
-    return stmt.where(*_conditions(owner_id, filters))
+    return Candidates(stmt.where(*_conditions(owner_id, filters)))
 
 
-def filtered_images(owner_id: uuid.UUID, filters: SearchFilters) -> Select[Image]:
-    """The owner's non-trashed images that pass every filter, as rows."""
+def filtered_page(
+    owner_id: uuid.UUID,
+    filters: SearchFilters,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> Select[Image]:
+    """The owner's non-trashed images that pass every filter, as rows in timeline order
+    (newest ``taken_at`` first): the ``limit`` after the (``taken_at``, id) ``after``."""
     stmt = select(Image).where(Image.owner_id == owner_id, Image.trashed_at.is_(None))
-    return stmt.where(*_conditions(owner_id, filters))
+    stmt = stmt.where(*_conditions(owner_id, filters))
+    if after is not None:
+        stmt = stmt.where(tuple_(Image.taken_at, Image.id) < tuple_(*after))
+    return stmt.order_by(Image.taken_at.desc(), Image.id.desc()).limit(limit)
 
 
 def _conditions(owner_id: uuid.UUID, f: SearchFilters) -> list[ColumnElement[bool]]:
