@@ -7,7 +7,6 @@ import signal
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated, TypeVar
 from urllib.parse import quote
@@ -15,10 +14,11 @@ from urllib.parse import quote
 import typer
 
 from photostore.auth.principal import Role
-from photostore.cli_common import DataDir, fail, passphrase, settings_from
+from photostore.cli_common import DataDir, fail, settings_from
 from photostore.config import Settings
 from photostore.db.embedded import DATABASE, OWNER_ROLE, SUPERUSER, running_cluster_socket
 from photostore.errors import PhotostoreError
+from photostore.keys_cli import keys_app
 
 if TYPE_CHECKING:
     from photostore.services.context import ServiceContext
@@ -29,7 +29,6 @@ app = typer.Typer(help="photostore: storage for photo applications.", no_args_is
 user_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 search_app = typer.Typer(help="The vector search engine.", no_args_is_help=True)
-keys_app = typer.Typer(help="Encryption keys.", no_args_is_help=True)
 service_keys_app = typer.Typer(
     help="Keys of the other services of the photo application (they act for any user).",
     no_args_is_help=True,
@@ -296,105 +295,6 @@ def _owner_libpq_url(settings: Settings, ready: Settings) -> str:
     socket_dir, port = where
     host = quote(str(socket_dir), safe="")
     return f"postgresql://{OWNER_ROLE}@/{DATABASE}?host={host}&port={port}"
-
-
-@keys_app.command("rotate")
-def keys_rotate(data_dir: DataDir = None) -> None:
-    """Re-wrap every user's data key under a new master key (blobs are not rewritten).
-
-    With the key file (the default), a new master key is made and the old one is kept
-    until every data key is re-wrapped, then forgotten. With PHOTOSTORE_MASTER_KEY,
-    set it to the new key and PHOTOSTORE_RETIRED_MASTER_KEYS to the old one first.
-    Stop `serve` first: a running server still holds the old key.
-    """
-    from photostore.runtime import database_runtime
-
-    settings = settings_from(data_dir)
-    if settings.uses_embedded_database and running_cluster_socket(settings.embedded_pgdata):
-        typer.echo("stop `photostore serve` on this folder before rotating keys", err=True)
-        raise typer.Exit(code=1)
-    with database_runtime(settings) as ready:
-        try:
-            changed = asyncio.run(_rotate(ready))
-        except PhotostoreError as exc:
-            typer.echo(f"error: {exc.detail}", err=True)
-            raise typer.Exit(code=1) from exc
-    typer.echo(f"re-wrapped {changed} data keys under the new master key")
-
-
-async def _rotate(settings: Settings) -> int:
-    from photostore.app import build_context
-    from photostore.crypto.masterkeys import (
-        KEY_BYTES,
-        MasterKeyring,
-        keyring_for,
-        write_key_file,
-    )
-    from photostore.services.key_rotation import rewrap_data_keys
-
-    ring = keyring_for(settings)
-    key_file = settings.resolved_master_key_file
-    if settings.master_key is None:
-        # Write the new key before re-wrapping anything, keeping the old ones: a crash in
-        # between leaves every data key openable, and running rotate again finishes.
-        import secrets
-
-        ring = MasterKeyring(
-            current=secrets.token_bytes(KEY_BYTES), retired=(ring.current, *ring.retired)
-        )
-        write_key_file(key_file, ring)
-    ctx = build_context(settings)
-    try:
-        changed = await rewrap_data_keys(ctx, ring)
-    finally:
-        await ctx.close()
-    if settings.master_key is None:
-        write_key_file(key_file, MasterKeyring(current=ring.current))
-    return changed
-
-
-@keys_app.command("export")
-def keys_export(
-    to: Annotated[Path, typer.Option("--to", help="The file to write (mode 0600).")],
-    data_dir: DataDir = None,
-) -> None:
-    """Write the folder's master keys and deletion log to a file sealed by a passphrase.
-
-    Keep the file apart from the backups it opens (docs/operations.md, "Encryption keys").
-    The passphrase is PHOTOSTORE_KEYS_PASSPHRASE, or asked for twice.
-    """
-    from photostore.crypto.key_export import KeyFileRefused
-    from photostore.crypto.key_transfer import export_keys
-    from photostore.crypto.masterkeys import NoMasterKey
-
-    settings = settings_from(data_dir)
-    try:
-        key_ids = export_keys(settings, to, passphrase(settings, confirm=True))
-    except (KeyFileRefused, NoMasterKey) as exc:
-        fail(str(exc))
-    typer.echo(f"exported master keys {', '.join(key_ids)} to {to}")
-
-
-@keys_app.command("import")
-def keys_import(
-    source: Annotated[Path, typer.Option("--from", help="A file of `photostore keys export`.")],
-    data_dir: DataDir = None,
-) -> None:
-    """Add the master keys and deletion log of an export file to this folder's; nothing
-    the folder holds is dropped. The passphrase is PHOTOSTORE_KEYS_PASSPHRASE, or asked for.
-    """
-    from photostore.crypto.key_export import KeyFileRefused
-    from photostore.crypto.key_transfer import import_keys, read_export
-
-    settings = settings_from(data_dir)
-    try:
-        done = import_keys(settings, read_export(source, passphrase(settings, confirm=False)))
-    except KeyFileRefused as exc:
-        fail(str(exc))
-    added = ", ".join(done.key_ids) or "none (the folder held them all)"
-    typer.echo(
-        f"imported master keys: {added}; deleted accounts added to the log: {done.deletions}"
-    )
 
 
 @deletions_app.command("apply")
