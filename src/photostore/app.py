@@ -91,22 +91,24 @@ def build_context(settings: Settings, keyring: MasterKeyring | None = None) -> S
     )
 
 
-async def open_context(settings: Settings) -> ServiceContext:
-    """:func:`build_context` after the start's checks: the database is one photostore may
-    run on (``db.checks``), and every master key its data keys need is configured
+async def check_start(settings: Settings) -> MasterKeyring | None:
+    """The start's checks, on a connection of their own: the database is one photostore
+    may run on (``db.checks``), and every master key its data keys need is configured
     (``services.master_keys``: no key file is made for a database that holds data keys).
-    """
+    Returns the checked keyring (None when blobs are not encrypted)."""
     if settings.database_url is None:
         raise ValueError("settings.database_url is not set; start the embedded database first")
     engine = make_engine(settings.database_url, 1)
     try:
         await refuse_unfit_database(engine)
-        keyring = (
-            await checked_keyring(settings, Database(engine)) if settings.encrypt_blobs else None
-        )
+        return await checked_keyring(settings, Database(engine)) if settings.encrypt_blobs else None
     finally:
         await engine.dispose()
-    return build_context(settings, keyring)
+
+
+async def open_context(settings: Settings) -> ServiceContext:
+    """:func:`build_context` after :func:`check_start`."""
+    return build_context(settings, await check_start(settings))
 
 
 class PhotostoreApp(FastAPI):

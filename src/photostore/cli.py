@@ -99,14 +99,11 @@ def serve(
 def _refuse_missing_keys(settings: Settings) -> None:
     """Stop with the reason, before the server starts, when a master key is missing (the
     app's start checks it too, but uvicorn would bury the message in a traceback)."""
-    from photostore.app import open_context
+    from photostore.app import check_start
     from photostore.services.master_keys import MasterKeysMissing
 
-    async def check() -> None:
-        await (await open_context(settings)).close()
-
     try:
-        asyncio.run(check())
+        asyncio.run(check_start(settings))
     except MasterKeysMissing as exc:
         fail(str(exc))
 

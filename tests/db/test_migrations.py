@@ -183,6 +183,16 @@ def test_a_database_of_the_retired_chain_is_refused_with_what_to_do(
 
 
 _OWNER = "00000000-0000-4000-8000-000000000001"
+_ADMIN = "00000000-0000-4000-8000-0000000000ad"
+
+
+def _insert_two_users(conn: psycopg.Connection, admin_role: str) -> None:
+    """``_ADMIN`` (root@example.org, of role ``admin_role``) and ``_OWNER`` (ada@example.org)."""
+    conn.execute(
+        "INSERT INTO users (id, email, password_hash, role) VALUES "
+        f"('{_ADMIN}', 'root@example.org', 'x', %s), ('{_OWNER}', 'ada@example.org', 'x', 'user')",
+        (admin_role,),
+    )
 
 
 def _insert_image(conn: psycopg.Connection, n: int) -> None:
@@ -250,9 +260,6 @@ def test_the_change_log_holds_a_row_per_statement_and_the_downgrade_restores_a_r
     assert [(g, str(i)) for g, i in _write_two_vectors(superuser)] == [(1, first), (1, second)]
 
 
-_ADMIN = "00000000-0000-4000-8000-0000000000ad"
-
-
 def test_service_keys_move_to_their_own_table_and_back(
     pg_cluster: EmbeddedCluster, fresh_database: str
 ) -> None:
@@ -261,11 +268,7 @@ def test_service_keys_move_to_their_own_table_and_back(
     superuser = pg_cluster.url("postgres", fresh_database, driver="")
     command.upgrade(config, "0003_change_log_arrays")
     with psycopg.connect(superuser, autocommit=True) as conn:
-        conn.execute(
-            "INSERT INTO users (id, email, password_hash, role) VALUES "
-            f"('{_ADMIN}', 'root@example.org', 'x', 'admin'), "
-            f"('{_OWNER}', 'ada@example.org', 'x', 'user')"
-        )
+        _insert_two_users(conn, admin_role="admin")
         for key_id, owner, kind in (("a1", _ADMIN, "service"), ("b2", _OWNER, "user")):
             conn.execute(
                 "INSERT INTO api_keys (owner_id, id, name, prefix, secret_sha256, kind, scopes) "
@@ -415,11 +418,7 @@ def test_master_key_uses_are_counted_from_the_data_keys_and_kept_by_the_trigger(
     superuser = pg_cluster.url("postgres", fresh_database, driver="")
     command.upgrade(config, "0007_embedding_copies")
     with psycopg.connect(superuser, autocommit=True) as conn:
-        conn.execute(
-            "INSERT INTO users (id, email, password_hash, role) VALUES "
-            f"('{_ADMIN}', 'root@example.org', 'x', 'user'), "
-            f"('{_OWNER}', 'ada@example.org', 'x', 'user')"
-        )
+        _insert_two_users(conn, admin_role="user")
         conn.execute(
             "INSERT INTO user_keys (owner_id, id, wrapped_key, master_key_id) VALUES "
             f"('{_ADMIN}', gen_random_uuid(), 'w', 'old'), "
