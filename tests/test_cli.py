@@ -6,13 +6,7 @@ fresh data folder, and talk to the server over loopback HTTP.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,70 +19,9 @@ import pytest
 from photostore.db.embedded import EmbeddedCluster, ensure_database
 from tests import imagegen
 from tests.conftest import ScratchDatabase, postgres_folder
+from tests.processes import free_port, login, run_cli, serving
 
 pytestmark = pytest.mark.slow  # every test starts the command, most a server and a cluster
-
-COMMAND = [sys.executable, "-m", "photostore"]
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PHOTOSTORE_")}
-    env["PHOTOSTORE_LOG_LEVEL"] = "WARNING"
-    return env
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*COMMAND, *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**_env(), **(env or {})},
-        check=False,
-    )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def serving(data_dir: Path) -> Iterator[str]:
-    port = _free_port()
-    log_path = data_dir.parent / f"serve-{port}.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [*COMMAND, "serve", "--data-dir", str(data_dir), "--port", str(port)],
-            env=_env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"serve exited early:\n{log_path.read_text()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                pytest.fail("serve did not become ready in 60 s")
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            pytest.fail("serve did not stop within 30 s of SIGTERM")
-    output = log_path.read_text()
-    assert process.returncode == 0, output
-    # A plain start and stop says nothing at WARNING level (no library chatter either).
-    assert "warning" not in output.lower(), output
 
 
 def _postgres_running_in(pgdata: Path) -> bool:
@@ -97,12 +30,6 @@ def _postgres_running_in(pgdata: Path) -> bool:
         if proc.info.get("name") == "postgres" and any(str(pgdata) in part for part in cmdline):
             return True
     return False
-
-
-def _token(base: str, email: str, password: str) -> dict[str, str]:
-    response = httpx.post(f"{base}/v1/auth/token", data={"username": email, "password": password})
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
 @pytest.fixture
@@ -162,7 +89,7 @@ def test_serve_keeps_photos_across_restarts_and_stops_postgres(data_dir: Path) -
         with psycopg.connect(url.stdout.strip()) as conn:
             assert conn.execute("SELECT count(*) FROM users").fetchone() == (2,)
 
-        headers = _token(base, "ada@example.org", "ada password")
+        headers = login(base, "ada@example.org", "ada password")
         uploaded = httpx.post(
             f"{base}/v1/images", files={"file": ("p.jpg", photo)}, headers=headers
         )
@@ -175,7 +102,7 @@ def test_serve_keeps_photos_across_restarts_and_stops_postgres(data_dir: Path) -
     assert run_cli("db", "url", "--data-dir", str(data_dir)).returncode == 1
 
     with serving(data_dir) as base:
-        headers = _token(base, "ada@example.org", "ada password")
+        headers = login(base, "ada@example.org", "ada password")
         content = httpx.get(f"{base}/v1/images/{image_id}/content", headers=headers)
         assert content.status_code == 200
         assert content.content == photo
@@ -286,7 +213,7 @@ def test_a_folder_without_its_key_refuses_to_start_until_the_keys_are_imported(
     assert made.returncode == 0, made.stderr
     photo = imagegen.make_png(None, 40, 30, seed=2)
     with serving(data_dir) as base:
-        headers = _token(base, email, password)
+        headers = login(base, email, password)
         stored = httpx.post(f"{base}/v1/images", headers=headers, files={"file": ("a.png", photo)})
         assert stored.status_code == 201, stored.text
     export = data_dir.parent / "keys.json"
@@ -302,7 +229,7 @@ def test_a_folder_without_its_key_refuses_to_start_until_the_keys_are_imported(
     assert refused.returncode != 0
     assert refused.stderr.startswith("error: the database holds data keys"), refused.stderr
     assert "keys import" in refused.stderr
-    refused_serve = run_cli("serve", "--data-dir", str(data_dir), "--port", str(_free_port()))
+    refused_serve = run_cli("serve", "--data-dir", str(data_dir), "--port", str(free_port()))
     assert refused_serve.returncode == 1
     assert "error: the database holds data keys" in refused_serve.stderr, refused_serve.stderr
     assert not key_file.exists(), "a refused start made a new key"
@@ -322,6 +249,6 @@ def test_a_folder_without_its_key_refuses_to_start_until_the_keys_are_imported(
     )
     assert imported.returncode == 0, imported.stderr
     with serving(data_dir) as base:
-        headers = _token(base, email, password)
+        headers = login(base, email, password)
         got = httpx.get(f"{base}/v1/images/{stored.json()['id']}/content", headers=headers)
         assert got.status_code == 200 and got.content == photo

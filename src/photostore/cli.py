@@ -1,4 +1,5 @@
-"""The ``photostore`` command: serve, migrate, user, service-keys, db, search, keys."""
+"""The ``photostore`` command: serve, migrate, user, service-keys, db, search, keys,
+backup, restore, verify."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from urllib.parse import quote
 import typer
 
 from photostore.auth.principal import Role
+from photostore.backup_cli import backup_app, restore, verify
 from photostore.cli_common import DataDir, fail, settings_from
 from photostore.config import Settings
 from photostore.db.embedded import DATABASE, OWNER_ROLE, SUPERUSER, running_cluster_socket
@@ -311,6 +313,12 @@ def deletions_apply(data_dir: DataDir = None) -> None:
     for user_id in done.accounts:
         typer.echo(f"deleted again {user_id}")
     typer.echo(f"{len(done.accounts)} accounts deleted again; the log holds {done.logged}")
+
+
+# Registered here, after the commands above, for their order in --help.
+app.add_typer(backup_app, name="backup")
+app.command()(restore)
+app.command()(verify)
 
 
 def main() -> None:

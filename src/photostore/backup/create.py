@@ -1,0 +1,150 @@
+"""``photostore backup create``: an online backup of a data folder into a target folder.
+
+The order is what makes the point consistent while the service keeps serving:
+
+1. every blob present now is copied (by content: what the target holds is skipped);
+2. a base backup of the cluster, incremental against the previous point when the server
+   has summarized WAL since, else full;
+3. every table locked in ``SHARE`` mode (writes wait, reads go on) for as long as it
+   takes to count the rows, list the blobs, copy the blobs new since step 1 and make the
+   named restore point; an upload acknowledged before the lock is in the point, with its
+   file, and nothing the point references can be purged before it is copied;
+4. the WAL from the base backup's start to the point, then the manifest, last: a point
+   without a manifest does not exist, so a backup that fails anywhere (the target gone,
+   the disk full) leaves the earlier points as they were.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from photostore.backup.blob_copy import BlobCopier
+from photostore.backup.layout import BackupRefused, Manifest, Target, file_sha256
+from photostore.config import Settings
+from photostore.db.cluster_reads import StoredOriginal, StoredThumbnail
+from photostore.db.embedded import start_cluster
+from photostore.db.physical_backup import BackupSession, wal_start_file
+from photostore.db.programs import PostgresProgramFailed
+from photostore.storage.base import derivative_key, original_key
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BackupDone:
+    manifest: Manifest
+    base_bytes: int
+    blob_bytes_copied: int
+
+
+def point_id(now: datetime) -> str:
+    return now.strftime("%Y%m%dT%H%M%S") + f"{now.microsecond // 1000:03d}Z"
+
+
+def referenced_keys(
+    originals: list[StoredOriginal], thumbnails: list[StoredThumbnail]
+) -> list[str]:
+    """The blob keys the database rows reference."""
+    keys = [original_key(str(o.owner_id), o.sha256) for o in originals]
+    keys += [derivative_key(str(t.owner_id), str(t.image_id), t.kind) for t in thumbnails]
+    return keys
+
+
+def create_backup(
+    settings: Settings, target: Target, say: Callable[[str], None] = log.info
+) -> BackupDone:
+    """Back the data folder of ``settings`` up into ``target`` as a new point."""
+    if not settings.uses_embedded_database:
+        raise BackupRefused(
+            "photostore backup create backs up the embedded database; an external "
+            "PostgreSQL is backed up by its operator's tools (docs/operations.md)"
+        )
+    began = time.monotonic()
+    now = datetime.now(UTC)
+    new_id = point_id(now)
+    previous = target.points()
+    last = previous[-1] if previous else None
+    folder = target.point_folder(new_id)
+    folder.mkdir(parents=True)
+    try:
+        with target.locked():
+            copier = BlobCopier(
+                settings.resolved_blob_dir, target, last.blobs if last is not None else {}
+            )
+            present = copier.present_keys()
+            say(f"copying {len(present)} blobs present now")
+            copier.copy(present)
+            cluster = start_cluster(settings.embedded_pgdata)
+            try:
+                with BackupSession.open(cluster, f"photostore_backup_{new_id.lower()}") as session:
+                    fresh_summaries = session.turn_on_wal_summaries()
+                    kind, chain = _base_backup(session, target, folder, last, fresh_summaries, say)
+                    say("locking writes for the restore point")
+
+                    def copy_new(
+                        originals: list[StoredOriginal], thumbnails: list[StoredThumbnail]
+                    ) -> None:
+                        copier.copy(referenced_keys(originals, thumbnails))
+
+                    point = session.mark_consistent_point(f"photostore_{new_id}", copy_new)
+                    first = wal_start_file(folder / "base")
+                    wal_names = session.copy_wal(first, point.wal_file, folder / "wal")
+            finally:
+                cluster.stop()
+            referenced = referenced_keys(point.originals, point.thumbnails)
+            manifest = Manifest(
+                id=new_id,
+                created_at=now,
+                kind=kind,
+                chain=[*chain, new_id],
+                restore_point=point.name,
+                lsn=point.lsn,
+                wal={name: file_sha256(folder / "wal" / name) for name in wal_names},
+                base_manifest_sha256=file_sha256(folder / "base" / "backup_manifest"),
+                row_counts=point.row_counts,
+                master_key_ids=point.master_key_ids,
+                blobs={key: copier.copied[key] for key in referenced},
+                seconds=round(time.monotonic() - began, 3),
+            )
+            target.write_manifest(manifest)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    base_bytes = sum(p.stat().st_size for p in (folder / "base").rglob("*") if p.is_file())
+    return BackupDone(
+        manifest=manifest, base_bytes=base_bytes, blob_bytes_copied=copier.bytes_copied
+    )
+
+
+def _base_backup(
+    session: BackupSession,
+    target: Target,
+    folder: Path,
+    last: Manifest | None,
+    fresh_summaries: bool,
+    say: Callable[[str], None],
+) -> tuple[str, list[str]]:
+    """Take the base backup: incremental on ``last`` when the server can, else full.
+    Returns the kind and the chain of earlier points it builds on."""
+    if last is not None and not fresh_summaries:
+        say(f"taking an incremental base backup on {last.id}")
+        try:
+            session.base_backup(
+                folder / "base", target.point_folder(last.id) / "base" / "backup_manifest"
+            )
+        except PostgresProgramFailed as exc:
+            # WAL summaries missing (turned on after the last point, or older than
+            # wal_summary_keep_time): a full backup is always possible.
+            say(f"an incremental backup is not possible ({exc}); taking a full one")
+            shutil.rmtree(folder / "base", ignore_errors=True)
+        else:
+            return "incremental", last.chain
+    say("taking a full base backup")
+    session.base_backup(folder / "base", None)
+    return "full", []

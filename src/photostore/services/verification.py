@@ -1,0 +1,95 @@
+"""``photostore verify``: every blob against its row and its checksum, and the database.
+
+An original must be in the blob store, decrypt (the envelope authenticates every chunk)
+and hash to the sha256 its row names; a thumbnail must be there and decrypt to the size
+its row names; a blob no row references is an orphan (reported, not removed). The
+database is checked by ``pg_amcheck`` and the server's page checksum counts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from photostore.db.cluster_reads import LibraryRows
+from photostore.errors import Unreadable
+from photostore.storage.base import BlobNotFound, BlobStore, derivative_key, original_key
+
+
+@dataclass(frozen=True)
+class Damage:
+    """One blob that is not what its row says."""
+
+    key: str
+    problem: str
+
+
+@dataclass
+class LibraryReport:
+    """What a verification found."""
+
+    originals: int = 0
+    thumbnails: int = 0
+    damage: list[Damage] = field(default_factory=list)
+    orphans: list[str] = field(default_factory=list)
+    database: list[str] = field(default_factory=list)
+
+    @property
+    def sound(self) -> bool:
+        """No damage: every blob is right and the database checks clean (orphans are
+        waste, not damage)."""
+        return not self.damage and not self.database
+
+
+def _read_all(store: BlobStore, key: str) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    for chunk in store.read_range(key):
+        digest.update(chunk)
+        size += len(chunk)
+    return size, digest.hexdigest()
+
+
+def _check(store: BlobStore, key: str, size: int, sha256: str | None) -> str | None:
+    """Why the blob ``key`` is not ``size`` bytes hashing to ``sha256``; None when it is."""
+    try:
+        got_size, got_sha256 = _read_all(store, key)
+    except (BlobNotFound, FileNotFoundError):
+        return "missing"
+    except Unreadable as exc:
+        return f"does not decrypt ({exc.detail})"
+    if got_size != size:
+        return f"{got_size} bytes where the row says {size}"
+    if sha256 is not None and got_sha256 != sha256:
+        return "its bytes do not hash to the sha256 of its row"
+    return None
+
+
+def verify_library(
+    store: BlobStore, rows: LibraryRows, progress: Callable[[int], None] | None = None
+) -> LibraryReport:
+    """Check every blob ``rows`` reference in ``store``, and find the orphans."""
+    report = LibraryReport()
+    referenced = set()
+    for original in rows.originals:
+        key = original_key(str(original.owner_id), original.sha256)
+        referenced.add(key)
+        problem = _check(store, key, original.byte_size, original.sha256)
+        if problem is not None:
+            report.damage.append(Damage(key, problem))
+        report.originals += 1
+        if progress is not None:
+            progress(1)
+    for thumbnail in rows.thumbnails:
+        key = derivative_key(str(thumbnail.owner_id), str(thumbnail.image_id), thumbnail.kind)
+        referenced.add(key)
+        problem = _check(store, key, thumbnail.byte_size, None)
+        if problem is not None:
+            report.damage.append(Damage(key, problem))
+        report.thumbnails += 1
+        if progress is not None:
+            progress(1)
+    # The store's listing leaves out the temporary files of writes in flight.
+    report.orphans = sorted(set(store.keys(prefix="")) - referenced)
+    return report
