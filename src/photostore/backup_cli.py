@@ -39,6 +39,8 @@ def backup_create(to: Target, data_dir: DataDir = None) -> None:
         done = create_backup(settings, BackupTarget(to).create(), say=_say)
     except (BackupRefused, PostgresProgramFailed) as exc:
         fail(str(exc))
+    except OSError as exc:
+        fail(f"the backup into {to} failed, and made no point: {exc}")
     point = done.manifest
     typer.echo(
         f"point {point.id} ({point.kind}): base {done.base_bytes / 2**20:.1f} MiB, "

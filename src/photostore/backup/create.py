@@ -112,6 +112,9 @@ def create_backup(
                 blobs={key: copier.copied[key] for key in referenced},
                 seconds=round(time.monotonic() - began, 3),
             )
+            # A target on a disk that went away may leave an empty mount point behind,
+            # which the copies above would have filled: no point is named there.
+            target.check()
             target.write_manifest(manifest)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)

@@ -136,7 +136,7 @@ class BackupSession:
         """Copy the WAL files ``first`` to ``last`` (names) from the server's ``pg_wal``
         into ``into``, with the timeline history files; the slot keeps them there."""
         self._wait_for_file(last)
-        into.mkdir(parents=True, exist_ok=True)
+        into.mkdir()  # in the point's folder, which must still be there
         source = self.cluster.pgdata / "pg_wal"
         copied = []
         for path in sorted(source.iterdir()):
