@@ -7,7 +7,8 @@
       objects/<aa>/<sha256>         blobs as stored (encrypted), by the sha256 of their bytes
       points/<id>/manifest.json     written last: a point without one does not exist
       points/<id>/base/             pg_basebackup (plain, with its own SHA-256 manifest)
-      points/<id>/wal/              the WAL from the base backup's start to the restore point
+      points/<id>/wal/              the WAL from the base backup's start to the restore point,
+                                    each segment gzip-compressed under its own name
 
 A blob is copied once into ``objects/`` whatever the number of points that reference it;
 the manifest maps each blob key to the object. Points are named by their UTC time.

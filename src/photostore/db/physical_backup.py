@@ -16,6 +16,7 @@ lock is let go, so nothing the point references can be purged first.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import re
 import shutil
 import time
@@ -134,7 +135,8 @@ class BackupSession:
 
     def copy_wal(self, first: str, last: str, into: Path) -> list[str]:
         """Copy the WAL files ``first`` to ``last`` (names) from the server's ``pg_wal``
-        into ``into``, with the timeline history files; the slot keeps them there."""
+        into ``into``, gzip-compressed under their own names, with the timeline history
+        files; the slot keeps them there."""
         self._wait_for_file(last)
         into.mkdir()  # in the point's folder, which must still be there
         source = self.cluster.pgdata / "pg_wal"
@@ -145,7 +147,10 @@ class BackupSession:
                 ".history"
             )
             if wanted:
-                shutil.copyfile(path, into / name)
+                # gzip: a segment is 16 MiB whatever it holds, mostly zeros or recycled
+                # bytes past a switch, and most of it compresses away.
+                with path.open("rb") as src, gzip.open(into / name, "wb", compresslevel=1) as out:
+                    shutil.copyfileobj(src, out, 1 << 20)
                 copied.append(name)
         if last not in copied:
             raise PostgresProgramFailed(f"the WAL file {last} is missing from {source}")

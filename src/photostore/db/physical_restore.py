@@ -10,6 +10,7 @@ restored cluster starts like any other.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import shutil
 import time
 from pathlib import Path
@@ -48,11 +49,13 @@ def combine_backups(chain: list[Path], pgdata: Path) -> None:
 
 def recover(pgdata: Path, wal: list[Path], point: str) -> None:
     """Recover the combined cluster in ``pgdata`` to the restore point ``point``, using the
-    WAL files ``wal``, promote it, and leave it stopped with no recovery settings."""
+    gzip-compressed WAL files ``wal``, promote it, and leave it stopped with no recovery
+    settings."""
     folder = pgdata / RESTORE_WAL_FOLDER
     folder.mkdir(mode=FOLDER_MODE)
     for path in wal:
-        shutil.copyfile(path, folder / path.name)
+        with gzip.open(path, "rb") as src, (folder / path.name).open("wb") as out:
+            shutil.copyfileobj(src, out, 1 << 20)
     with (pgdata / "postgresql.auto.conf").open("a", encoding="utf-8") as conf:
         conf.write(
             f"restore_command = 'cp {RESTORE_WAL_FOLDER}/%f %p'\n"
