@@ -63,6 +63,18 @@ def service_settings(data_dir: Path, database_url: str, pool_size: int = 4) -> S
     )
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the modules that hold slow tests first, each in its own order.
+
+    The slow tests start processes and clusters and take seconds each; in path order the
+    longest (``tests/test_cli.py``) came last, and one xdist worker sat idle while the
+    other finished them. First, they are shared out while hundreds of short tests remain
+    to even out the end. Whole modules move, so module fixtures are set up once as before.
+    """
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)
+
+
 @pytest.fixture(scope="session")
 def exif_corpus() -> Path:
     """The folder of real camera files; the run fails when it cannot be found."""
