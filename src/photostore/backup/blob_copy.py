@@ -11,14 +11,18 @@ from pathlib import Path
 
 from photostore.backup.layout import BackupRefused, StoredBlob, Target
 from photostore.private_files import open_private, private_folder
+from photostore.storage.base import BlobNotFound
+from photostore.storage.local import LocalBlobStore
+
+_CHUNK = 1 << 20
 
 
-def copy_file(source: Path, dest: Path) -> str:
-    """Copy ``source`` to the new private file ``dest``, on disk when this returns;
-    the sha256 of the bytes copied."""
+def write_hashed(chunks: Iterable[bytes], dest: Path) -> str:
+    """Write ``chunks`` to the new private file ``dest``, on disk when this returns;
+    the sha256 of the bytes written."""
     digest = hashlib.sha256()
-    with source.open("rb") as src, open_private(dest) as out:
-        while chunk := src.read(1 << 20):
+    with open_private(dest) as out:
+        for chunk in chunks:
             digest.update(chunk)
             out.write(chunk)
         out.flush()
@@ -27,10 +31,10 @@ def copy_file(source: Path, dest: Path) -> str:
 
 
 class BlobCopier:
-    """Copies the blobs of one blob folder into a target, remembering what it did."""
+    """Copies the blobs of one local blob store into a target, remembering what it did."""
 
-    def __init__(self, blob_root: Path, target: Target, known: dict[str, StoredBlob]) -> None:
-        self._root = blob_root
+    def __init__(self, blobs: LocalBlobStore, target: Target, known: dict[str, StoredBlob]) -> None:
+        self._blobs = blobs
         self._target = target
         # Blobs are immutable under their key: one the last point holds with the same
         # size need not be read again.
@@ -48,22 +52,15 @@ class BlobCopier:
                 progress(1)
 
     def present_keys(self) -> list[str]:
-        """Every key of the blob folder now (the first pass, before the database)."""
-        if not self._root.exists():
-            return []
-        return sorted(
-            path.relative_to(self._root).as_posix()
-            for path in self._root.rglob("*")
-            if path.is_file() and not path.name.startswith(".")
-        )
+        """Every key of the blob store now (the first pass, before the database)."""
+        return list(self._blobs.keys())
 
     def _copy_one(self, key: str) -> StoredBlob:
-        source = self._root / key
         try:
-            size = source.stat().st_size
-        except FileNotFoundError as exc:
+            size = self._blobs.size(key)
+        except BlobNotFound as exc:
             raise BackupRefused(
-                f"the blob {key} is referenced but missing from {self._root}"
+                f"the blob {key} is referenced but missing from {self._blobs.root}"
             ) from exc
         known = self._known.get(key)
         if (
@@ -75,7 +72,8 @@ class BlobCopier:
         tmp = self._target.root / "objects" / f".tmp-{secrets.token_hex(8)}"
         private_folder(tmp.parent)
         try:
-            stored = StoredBlob(sha256=copy_file(source, tmp), size=size)
+            chunks = self._blobs.read_range(key, chunk_size=_CHUNK)
+            stored = StoredBlob(sha256=write_hashed(chunks, tmp), size=size)
             final = self._target.object_path(stored.sha256)
             if final.exists():
                 tmp.unlink()
@@ -88,16 +86,18 @@ class BlobCopier:
         return stored
 
 
-def restore_blob(target: Target, key: str, blob: StoredBlob, blob_root: Path) -> None:
-    """Write the object of ``blob`` to ``blob_root/key``, checking its sha256 first."""
+def restore_blob(target: Target, key: str, blob: StoredBlob, blobs: LocalBlobStore) -> None:
+    """Store the object of ``blob`` under ``key`` in ``blobs``, checking its sha256 first."""
     source = target.object_path(blob.sha256)
-    dest = blob_root / key
-    private_folder(dest.parent)
-    tmp = dest.with_name(f".tmp-{secrets.token_hex(8)}")
+    # In the store's root, so that the store moves it into place (the listing of keys
+    # leaves ``.tmp-`` files out).
+    tmp = blobs.root / f".tmp-restore-{secrets.token_hex(8)}"
     try:
-        if copy_file(source, tmp) != blob.sha256:
+        with source.open("rb") as src:
+            digest = write_hashed(iter(lambda: src.read(_CHUNK), b""), tmp)
+        if digest != blob.sha256:
             raise BackupRefused(f"the backup's copy of {key} is damaged ({source})")
-        tmp.replace(dest)
+        blobs.put_file(key, tmp)
     except FileNotFoundError as exc:
         raise BackupRefused(f"the backup's copy of {key} is missing ({source})") from exc
     finally:

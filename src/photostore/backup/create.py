@@ -32,6 +32,7 @@ from photostore.db.embedded import start_cluster
 from photostore.db.physical_backup import BackupSession, wal_start_file
 from photostore.db.programs import PostgresProgramFailed
 from photostore.storage.base import derivative_key, original_key
+from photostore.storage.local import LocalBlobStore
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,9 @@ def create_backup(
     try:
         with target.locked():
             copier = BlobCopier(
-                settings.resolved_blob_dir, target, last.blobs if last is not None else {}
+                LocalBlobStore(settings.resolved_blob_dir),
+                target,
+                last.blobs if last is not None else {},
             )
             present = copier.present_keys()
             say(f"copying {len(present)} blobs present now")

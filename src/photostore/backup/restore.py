@@ -23,6 +23,7 @@ from photostore.crypto.key_export import ExportedKeys
 from photostore.crypto.key_transfer import import_keys
 from photostore.crypto.masterkeys import NoMasterKey, keyring_for
 from photostore.db.physical_restore import combine_backups, recover, verify_base_backup
+from photostore.storage.local import LocalBlobStore
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +89,9 @@ def restore_point(
             settings.embedded_pgdata, [wal / name for name in manifest.wal], manifest.restore_point
         )
         say(f"writing {len(manifest.blobs)} blobs back")
+        blobs = LocalBlobStore(settings.resolved_blob_dir)
         for key, blob in manifest.blobs.items():
-            restore_blob(target, key, blob, settings.resolved_blob_dir)
+            restore_blob(target, key, blob, blobs)
         if keys is not None:
             import_keys(settings, keys)
     except BaseException:
