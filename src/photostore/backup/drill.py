@@ -1,9 +1,10 @@
 """``photostore backup drill``: prove a point restores, by restoring it.
 
-The point is restored into a scratch folder, the service is started on it (a real
+The point is restored into a scratch folder (the restore checks every blob's sha256
+against the manifest as it writes it), the service is started on it (a real
 ``photostore serve`` process, which runs every start check: the schema, the master keys)
 and asked whether it is ready; then every table's row count is compared with the
-manifest, every restored blob's sha256 with the manifest, every original is decrypted and
+manifest, every blob of the manifest must still be there, every original is decrypted and
 hashed against its row, and the database is checked by ``pg_amcheck``. The report gives
 the time the restore took until the service answered (the recovery time) and the age of
 the newest restorable point (what a loss now would cost). The scratch folder is removed
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from photostore.backup.layout import BackupRefused, Manifest, Target, file_sha256
+from photostore.backup.layout import BackupRefused, Manifest, Target
 from photostore.backup.library_check import check_library
 from photostore.backup.restore import restore_point
 from photostore.config import Settings
@@ -105,12 +106,12 @@ def run_drill(
 
 def _compare(report: DrillReport, settings: Settings, say: Callable[[str], None]) -> None:
     manifest = report.point
-    for key, blob in manifest.blobs.items():
-        path = settings.resolved_blob_dir / key
-        if not path.is_file():
+    # The restore checked each blob's sha256 against the manifest as it wrote it; what
+    # is left to see is whether the service's start (which re-applies the deletion log)
+    # kept every one.
+    for key in manifest.blobs:
+        if not (settings.resolved_blob_dir / key).is_file():
             report.differences.append(f"blob {key}: missing after the restore")
-        elif file_sha256(path) != blob.sha256:
-            report.differences.append(f"blob {key}: its sha256 differs from the manifest")
     cluster = start_cluster(settings.embedded_pgdata)
     try:
         counts = row_counts_in(cluster)
