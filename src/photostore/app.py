@@ -43,6 +43,7 @@ from photostore.services.deletions import reapply_deletions
 from photostore.services.master_keys import checked_keyring
 from photostore.services.staging import remove_stale_staging_files
 from photostore.storage.base import BlobStore
+from photostore.storage.checksummed import ChecksummedBlobStore
 from photostore.storage.encrypted import EncryptedBlobStore
 from photostore.storage.local import LocalBlobStore
 
@@ -62,7 +63,8 @@ def build_blob_store(
     """
     store = LocalBlobStore(settings.resolved_blob_dir)
     if not settings.encrypt_blobs:
-        return store, ()
+        # Plain blobs carry chunk checksums of their own; encrypted ones are authenticated.
+        return ChecksummedBlobStore(store), ()
     assert settings.database_url is not None
     ring = keyring if keyring is not None else keyring_for(settings)
     keys = DataKeys.connect(settings.database_url, ring, settings.database_pool_size)

@@ -14,13 +14,15 @@ type to an HTTP status and an RFC 9457 problem type in one table
     ├── Unauthenticated             401  no or bad credentials
     ├── Forbidden                   403  authenticated, but missing a permission
     ├── NotFound                    404  absent, or somebody else's
+    │   └── BlobMissing             404  an image's stored file is not in the blob store
     ├── Conflict                    409  clashes with the current state
     ├── TooLarge                    413  a body over the configured limit
     ├── UnsupportedMediaType        415  not an image format we accept
     ├── RangeNotSatisfiable         416  a Range header outside the file
     ├── RateLimited                 429  too many attempts; carries ``retry_after``
     ├── Unreadable                  500  stored data fails its integrity check or its
-    │                                    key is gone (moved, tampered, crypto-shredded)
+    │   │                                key is gone (moved, tampered, crypto-shredded)
+    │   └── BlobDamaged             500  a plain blob's bytes fail their chunk checksums
     └── ServiceUnavailable          503  a dependency (database, blob store) is down
         ├── DatabaseUnavailable     503  the database could not serve the request;
         │                                carries ``retry_after``
@@ -96,6 +98,14 @@ class NotFound(PhotostoreError):
     title = "Not found"
 
 
+class BlobMissing(NotFound):
+    """The image's record is there, its stored file is not: lost from the blob store,
+    for an operator to restore from a backup (``photostore verify`` lists them)."""
+
+    type = "blob-missing"
+    title = "Stored file missing"
+
+
 class Conflict(PhotostoreError):
     type = "conflict"
     title = "Conflict"
@@ -134,6 +144,11 @@ class Unreadable(PhotostoreError):
 
     type = "unreadable-data"
     title = "Stored data is unreadable"
+
+
+class BlobDamaged(Unreadable):
+    """Stored bytes of an unencrypted blob that do not match the checksums recorded when
+    it was written (``storage.checksummed``): never served."""
 
 
 class ServiceUnavailable(PhotostoreError):

@@ -2,8 +2,8 @@
 
 Each backend the service can be configured with gets a parameter of the ``backend``
 fixture; a new one (the S3 store) passes when it answers every test here as the others
-do. The local store runs bare and wrapped by the encrypting store, as the service runs it
-by default.
+do. The local store runs bare, wrapped by the checksumming store (as the service runs it
+with encryption off) and by the encrypting store (as it runs it by default).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from photostore.storage.base import (
     derivative_key,
     original_key,
 )
+from photostore.storage.checksummed import ChecksummedBlobStore
 from photostore.storage.encrypted import EncryptedBlobStore
 from photostore.storage.local import LocalBlobStore
 from tests.conftest import Account
@@ -48,6 +49,11 @@ def _local(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     return Backend(LocalBlobStore(tmp_path / "blobs"), uuid.uuid4())
 
 
+def _checksummed_local(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    # The store the service builds when blobs are not encrypted.
+    return Backend(ChecksummedBlobStore(LocalBlobStore(tmp_path / "blobs")), uuid.uuid4())
+
+
 def _encrypted_local(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     # The store the service builds: its data keys live in the database, one per user.
     client: TestClient = request.getfixturevalue("client")
@@ -59,6 +65,7 @@ def _encrypted_local(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
 
 BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Path], Backend]] = {
     "local": _local,
+    "checksummed-local": _checksummed_local,
     "encrypted-local": _encrypted_local,
 }
 

@@ -20,6 +20,11 @@ class BlobNotFound(LookupError):
     """The store has no blob under this key."""
 
 
+class UncheckedBlob(LookupError):
+    """A blob with nothing to check its bytes against: written before chunk sums were
+    recorded, and not named by the sha256 of its bytes (a thumbnail)."""
+
+
 class UnsafeKey(ValueError):
     """A key that could name something outside the store (``..``, ``/x``, odd bytes)."""
 
@@ -64,6 +69,13 @@ class BlobStore(Protocol):
 def original_key(owner_id: str, sha256: str) -> str:
     """The key of an original file: content-addressed, per owner."""
     return check_key(f"originals/{owner_id}/{sha256[:2]}/{sha256}")
+
+
+def content_sha256_of(key: str) -> str | None:
+    """The sha256 of the bytes an original's key names (originals are content-addressed);
+    None for any other key."""
+    parts = key.split("/")
+    return parts[3] if len(parts) == 4 and parts[0] == "originals" else None
 
 
 def derivative_key(owner_id: str, image_id: str, kind: str) -> str:

@@ -24,6 +24,7 @@ from photostore.crypto.envelope import (
     decrypt_chunk,
     encrypt_chunks,
 )
+from photostore.errors import Unreadable
 from photostore.private_files import open_private
 from photostore.storage.base import BlobStore, UnsafeKey, check_key
 
@@ -70,7 +71,15 @@ class EncryptedBlobStore:
     # -- reading --------------------------------------------------------------------
 
     def size(self, key: str) -> int:
-        return self._header(key).plaintext_size
+        """The plaintext size; :class:`Unreadable` when the stored blob is not as long as
+        its header says (truncated, or bytes appended that a read would not serve)."""
+        header = self._header(key)
+        last = header.chunk_count - 1
+        expected = header.chunk_offset(last) + header.chunk_plaintext_size(last) + OVERHEAD
+        stored = self.inner.size(key)
+        if stored != expected:
+            raise Unreadable(f"the stored blob holds {stored} bytes, its header says {expected}")
+        return header.plaintext_size
 
     def _header(self, key: str) -> Header:
         return Header.unpack(b"".join(self.inner.read_range(key, 0, HEADER_BYTES)))
