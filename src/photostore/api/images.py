@@ -6,12 +6,10 @@ import uuid
 from enum import StrEnum
 from typing import Annotated
 
-import anyio
 from fastapi import APIRouter, Query, Request, Response, status
-from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
-from starlette.concurrency import iterate_in_threadpool
 
+from photostore.api.blob_responses import ORIGINAL, THUMBNAIL, blob_response
 from photostore.api.deps import (
     ContextDep,
     ImageServiceDep,
@@ -21,11 +19,11 @@ from photostore.api.deps import (
     PageLimit,
 )
 from photostore.api.multipart import receive_upload
-from photostore.api.ranges import parse_range
 from photostore.api.routing import GuardedRoute
 from photostore.api.schemas.images import ImageOut, ImagePage, ImagePatch
 from photostore.domain.images import TimelineFilters
-from photostore.services.images import BlobRef
+from photostore.errors import BlobMissing, Unreadable
+from photostore.storage.base import UncheckedBlob
 from photostore.text_rules import MAX_TAG_LENGTH
 
 router = APIRouter(prefix="/v1/images", tags=["images"], route_class=GuardedRoute)
@@ -158,15 +156,11 @@ async def restore_image(
 
 @router.get("/{image_id}/content", response_class=Response)
 async def get_original(
-    image_id: uuid.UUID,
-    request: Request,
-    principal: ImagesReader,
-    images: ImageServiceDep,
-    ctx: ContextDep,
+    image_id: uuid.UUID, request: Request, principal: ImagesReader, images: ImageServiceDep
 ) -> Response:
     """The original file, byte-exact; supports ``Range`` and ``If-None-Match``."""
     ref = await images.original(principal.user_id, image_id)
-    return await _blob_response(request, ctx, ref, immutable=True)
+    return await blob_response(request, images, ref, ORIGINAL)
 
 
 @router.get("/{image_id}/thumbnail", response_class=Response)
@@ -175,50 +169,14 @@ async def get_thumbnail(
     request: Request,
     principal: ImagesReader,
     images: ImageServiceDep,
-    ctx: ContextDep,
     size: ThumbnailSize = ThumbnailSize.SMALL,
 ) -> Response:
     """A WebP thumbnail: ``small`` (256 px long edge) or ``preview`` (1440 px)."""
     ref = await images.thumbnail(principal.user_id, image_id, size.value)
-    return await _blob_response(request, ctx, ref, immutable=False)
-
-
-async def _blob_response(
-    request: Request, ctx: ContextDep, ref: BlobRef, *, immutable: bool
-) -> Response:
-    etag = f'"{ref.etag}"'
-    headers = {
-        "ETag": etag,
-        "Accept-Ranges": "bytes",
-        # Private: these are one user's photos; no shared cache may keep them.
-        "Cache-Control": "private, max-age=31536000, immutable"
-        if immutable
-        else "private, max-age=86400",
-    }
-    if_none_match = request.headers.get("if-none-match")
-    if if_none_match and (if_none_match.strip() == "*" or etag in _etags(if_none_match)):
-        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
-    # A stale If-Range means "send it all": decide that before looking at the range.
-    if_range = request.headers.get("if-range")
-    fresh = if_range is None or if_range.strip() == etag
-    wanted = parse_range(request.headers.get("range"), ref.byte_size) if fresh else None
-    start, end = wanted if wanted is not None else (0, ref.byte_size)
-    # Opening a blob reads its header, its owner's data key (a database transaction) and
-    # its first chunk, and decrypts that: in a worker thread, as the rest of the stream,
-    # so that a slow disk or a busy pool stalls this request and not the event loop.
-    chunks = await anyio.to_thread.run_sync(ctx.blobs.read_range, ref.key, start, end)
-    headers["Content-Length"] = str(end - start)
-    code = status.HTTP_200_OK
-    if wanted is not None:
-        code = status.HTTP_206_PARTIAL_CONTENT
-        headers["Content-Range"] = f"bytes {start}-{end - 1}/{ref.byte_size}"
-    return StreamingResponse(
-        iterate_in_threadpool(chunks),
-        status_code=code,
-        media_type=ref.content_type,
-        headers=headers,
-    )
-
-
-def _etags(header: str) -> set[str]:
-    return {part.strip().removeprefix("W/") for part in header.split(",")}
+    try:
+        return await blob_response(request, images, ref, THUMBNAIL)
+    except (BlobMissing, Unreadable, UncheckedBlob):
+        # A thumbnail is made from its original: one whose file is missing, damaged from
+        # its first chunk or has nothing to be checked against is made again, once.
+        ref = await images.remake_thumbnail(principal.user_id, image_id, size.value)
+        return await blob_response(request, images, ref, THUMBNAIL)

@@ -13,15 +13,24 @@ it in one round trip; otherwise into a transaction of its own (``db.request``). 
 transaction also confirms a token nothing had checked yet (a request that ran no
 transaction); a token it finds revoked is answered with ``refusal`` instead of the
 route's response, and no row is written: the request was not authenticated after all.
+
+A stream whose chunks are checked as they go out (a stored file: ``api.images``) asks
+for its row at its end instead (:func:`audit_at_end`): the middleware holds back each
+body message until the next one comes, writes the row when the last has been produced,
+and only then sends the held bytes. So a stream cut short by a chunk that failed its
+check records the failure (500), not the 200 its headers said; a stream whose row cannot
+be written loses its last bytes, so no stored file is ever sent whole without its row;
+and a stream its client walked away from records the status it had started with.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -34,6 +43,7 @@ log = logging.getLogger(__name__)
 SUBJECT_KEY = "audit_subject"
 DECOY_KEY = "audit_decoy"
 REQUEST_KEY = "audit_request"
+AT_END_KEY = "audit_at_end"
 
 
 def set_audit_subject(state: Any, subject: AuditSubject) -> None:
@@ -45,6 +55,50 @@ def set_audit_subject(state: Any, subject: AuditSubject) -> None:
 def request_decoy_audit(state: Any) -> None:
     """Ask for a write as costly as an audit row, but of nothing (see AuditService.decoy)."""
     setattr(state, DECOY_KEY, True)
+
+
+def audit_at_end(state: Any) -> None:
+    """Write this request's row as its body ends, with the result of the whole stream
+    (see the module's notes; ``state`` is ``request.state``)."""
+    setattr(state, AT_END_KEY, True)
+
+
+class _RowAtEnd:
+    """Sends a response whose audit row is written as it ends (see the module's notes)."""
+
+    def __init__(self, send: Send, record: Callable[[int], Awaitable[None]]) -> None:
+        self._send = send
+        self._record = record
+        self._started = 500
+        self._held: Message | None = None
+        self._recorded = False
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self._started = message["status"]
+        elif message.get("more_body", False):
+            held, self._held = self._held, message
+            if held is None:
+                return
+            message = held
+        else:
+            await self._end(self._started)
+            if self._held is not None:
+                await self._send(self._held)
+        await self._send(message)
+
+    async def end_left(self) -> None:
+        """The stream stopped without failing (its client left): it served until then."""
+        await self._end(self._started)
+
+    async def end_failed(self, exc: BaseException) -> None:
+        left = isinstance(exc, ClientDisconnect | OSError)
+        await self._end(self._started if left else 500)
+
+    async def _end(self, status: int) -> None:
+        if not self._recorded:
+            self._recorded = True
+            await self._record(status)
 
 
 class AuditMiddleware:
@@ -60,10 +114,17 @@ class AuditMiddleware:
         scope.setdefault("state", {})[REQUEST_KEY] = request
         db = scope["app"].state.ctx.db
         recorded = refused = False
+        at_end: _RowAtEnd | None = None
 
         async def send_audited(message: Message) -> None:
-            nonlocal recorded, refused
+            nonlocal recorded, refused, at_end
             if refused:
+                return
+            if message["type"] == "http.response.start" and scope["state"].get(AT_END_KEY):
+                at_end = _RowAtEnd(send, lambda status: self._record(scope, status, []))
+                recorded = True  # by at_end, which the lines below leave alone
+            if at_end is not None:
+                await at_end.send(message)
                 return
             if message["type"] == "http.response.start" and not recorded:
                 recorded = True
@@ -77,8 +138,12 @@ class AuditMiddleware:
 
         try:
             await self.app(scope, receive, send_audited)
-        except BaseException:
-            if not recorded:
+            if at_end is not None:
+                await at_end.end_left()  # the client left and the stream was cancelled
+        except BaseException as exc:
+            if at_end is not None:
+                await at_end.end_failed(exc)
+            elif not recorded:
                 recorded = True
                 await self._record(scope, 500, [])
             raise

@@ -7,6 +7,7 @@ import time
 import uuid
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from photostore.observability.logging import request_id_var
@@ -23,6 +24,12 @@ class Metrics:
             "photostore_http_requests",
             "HTTP requests served",
             ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.blob_read_failures = Counter(
+            "photostore_blob_read_failures",
+            "Reads of stored files that found no file, or bytes that failed their check",
+            ["blob", "problem", "when"],
             registry=self.registry,
         )
         self.latency = Histogram(
@@ -62,6 +69,10 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            if not isinstance(exc, ClientDisconnect):
+                status = 500  # also a response cut short after its headers said otherwise
+            raise
         finally:
             route = scope.get("route")
             path = getattr(route, "path", "unmatched")

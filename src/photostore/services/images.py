@@ -2,11 +2,18 @@
 
 A purge takes the same content lock as an upload of the same bytes
 (``ImageRepository.lock_content``), so the two never interleave.
+
+Every read of a stored file is opened by :meth:`ImageService.open_blob`: the blob store
+checks each chunk before it is handed out (``storage.checksummed``, ``storage.encrypted``),
+and this is the one place that chooses which copy of a blob to read; there is one copy
+today, the blob store's.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +25,7 @@ from photostore.db.repositories.ownership import ensure_owned
 from photostore.db.repositories.search_documents import refresh_search_documents
 from photostore.db.repositories.tags import set_image_tags
 from photostore.domain.images import Image, ImageChanges, ImageView, Thumbnail, TimelineFilters
-from photostore.errors import InvalidInput, NotFound
+from photostore.errors import BlobMissing, InvalidInput, NotFound
 from photostore.ids import new_id
 from photostore.media.analyze import analyze_file
 from photostore.media.exif import EARLIEST_TAKEN_AT, LATEST_TAKEN_AT, plausible_taken_at
@@ -27,8 +34,15 @@ from photostore.services.context import ServiceContext
 from photostore.services.decoding import decode_limits
 from photostore.services.image_pages import Page, page_of
 from photostore.services.pagination import check_limit, decode_cursor
-from photostore.storage.base import BlobStore, derivative_key, original_key
+from photostore.storage.base import (
+    BlobNotFound,
+    BlobStore,
+    derivative_key,
+    original_key,
+)
 from photostore.text_rules import check_description, clean_tag_names
+
+log = logging.getLogger(__name__)
 
 THUMBNAIL_CONTENT_TYPE = "image/webp"
 
@@ -84,6 +98,10 @@ class ImageService:
             thumbnail = await images.thumbnail(image_id, kind)
         if thumbnail is None:
             thumbnail = await self._remake_thumbnails(owner_id, image, kind)
+        return self._thumbnail_ref(owner_id, image, thumbnail)
+
+    def _thumbnail_ref(self, owner_id: uuid.UUID, image: Image, thumbnail: Thumbnail) -> BlobRef:
+        image_id, kind = image.id, thumbnail.kind
         return BlobRef(
             key=derivative_key(str(owner_id), str(image_id), kind),
             byte_size=thumbnail.byte_size,
@@ -92,13 +110,43 @@ class ImageService:
             filename=f"{image_id}-{kind}.webp",
         )
 
+    async def remake_thumbnail(
+        self, owner_id: uuid.UUID, image_id: uuid.UUID, kind: str
+    ) -> BlobRef:
+        """Make the thumbnails of an image again, from its original, and the ref of
+        ``kind``: for a thumbnail whose stored file is missing, damaged or unchecked."""
+        async with self.ctx.db.for_user(owner_id) as session:
+            image = await ImageRepository(session, owner_id).get(image_id)
+        log.warning("making the thumbnails of image %s again from its original", image_id)
+        remade = await self._remake_thumbnails(owner_id, image, kind)
+        return self._thumbnail_ref(owner_id, image, remade)
+
+    async def open_blob(self, ref: BlobRef, start: int, end: int) -> Iterator[bytes]:
+        """The bytes ``start``..``end`` of ``ref``, the first chunk read and checked.
+
+        Raises :class:`BlobMissing` when the store has no such blob,
+        :class:`~photostore.errors.Unreadable` (``BlobDamaged``) when its first chunk
+        fails its check, :class:`~photostore.storage.base.UncheckedBlob` for a thumbnail
+        with nothing to check it against; a later chunk that fails raises from the
+        iterator. The seam for a second copy: it would be tried here.
+        """
+        # In a worker thread: opening reads the blob's sums or header, its owner's data
+        # key (a database transaction) and its first chunk.
+        try:
+            return await anyio.to_thread.run_sync(self.ctx.blobs.read_range, ref.key, start, end)
+        except BlobNotFound as exc:
+            raise BlobMissing("the stored file of this image is missing") from exc
+
     async def _remake_thumbnails(self, owner_id: uuid.UUID, image: Image, kind: str) -> Thumbnail:
         """Make the thumbnails of an image that has none (made lazily, then stored)."""
         staging = private_folder(self.ctx.settings.staging_dir)
         source = staging / f"remake-{new_id()}"
         key = original_key(str(owner_id), image.sha256)
         try:
-            await anyio.to_thread.run_sync(_copy_blob, self.ctx.blobs, key, source)
+            try:
+                await anyio.to_thread.run_sync(_copy_blob, self.ctx.blobs, key, source)
+            except BlobNotFound as exc:
+                raise BlobMissing("the stored original of this image is missing") from exc
             analyzed = await self.ctx.decode_slots.run(analyze_file, source, self.limits)
         finally:
             source.unlink(missing_ok=True)
