@@ -192,13 +192,16 @@ def verify(data_dir: DataDir = None) -> None:
             cluster.stop()
     typer.echo(
         f"{report.originals} originals, {report.thumbnails} thumbnails: "
-        f"{len(report.damage)} damaged, {len(report.orphans)} orphans; "
+        f"{len(report.damage)} damaged, {len(report.orphans)} orphans, "
+        f"{len(report.unchecked)} unchecked; "
         f"database: {'; '.join(report.database) or 'sound'}"
     )
     for damage in report.damage:
         typer.echo(f"  damaged: {damage.key}: {damage.problem}")
     for orphan in report.orphans:
         typer.echo(f"  orphan: {orphan}")
+    for key in report.unchecked:
+        typer.echo(f"  unchecked (no chunk sums; its next read makes it again): {key}")
     if not report.sound:
         raise typer.Exit(code=1)
 
