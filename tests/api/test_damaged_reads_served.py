@@ -1,11 +1,13 @@
 """A damaged blob read from a real ``photostore serve``: the connection is cut after the
 headers, before any byte of the damaged chunk; the audit row and the metrics say so, and
-``photostore verify`` names the blob afterwards."""
+``photostore verify`` names the blob afterwards. A client that leaves a sound read early
+is recorded with the status the read started with."""
 
 from __future__ import annotations
 
 import io
 import random
+import time
 from pathlib import Path
 
 import httpx2 as httpx
@@ -58,9 +60,14 @@ def test_damage_after_the_headers_cuts_the_connection_and_is_recorded() -> None:
             assert 0 < len(received) < 3 * CHUNK_SIZE
             assert photo.startswith(bytes(received)), "a wrong byte reached the client"
 
-            trail = httpx.get(f"{base}/v1/users/me/audit", headers=headers).json()["items"]
-            (row,) = [item for item in trail if item["request_id"] == "cut-read"]
-            assert row["result"] == 500
+            assert _audit_result(base, headers, "cut-read") == 500
+
+            # A client that walks away from a sound read leaves the status it started with.
+            read = {**headers, "X-Request-ID": "left-read", "Range": "bytes=0-100000"}
+            with httpx.stream("GET", f"{base}/v1/images/{image['id']}/content", headers=read) as r:
+                assert r.status_code == 206
+                next(r.iter_raw(1024))
+            assert _audit_result(base, headers, "left-read") == 206
             metrics = httpx.get(f"{base}/metrics").text
             counted = 'photostore_blob_read_failures_total{blob="original",'
             counted += 'problem="unreadable-data",when="after-headers"} 1.0'
@@ -69,6 +76,18 @@ def test_damage_after_the_headers_cuts_the_connection_and_is_recorded() -> None:
         assert verified.returncode == 1, verified.stdout + verified.stderr
         assert "1 damaged" in verified.stdout
         assert f"damaged: {key}: fails its check" in verified.stdout
+
+
+def _audit_result(base: str, headers: dict[str, str], request_id: str) -> int:
+    """The result the audit row of ``request_id`` records, once it is written."""
+    deadline = time.monotonic() + 10
+    while True:
+        trail = httpx.get(f"{base}/v1/users/me/audit", headers=headers).json()["items"]
+        rows = [item for item in trail if item["request_id"] == request_id]
+        if rows or time.monotonic() > deadline:
+            (row,) = rows
+            return int(row["result"])
+        time.sleep(0.1)
 
 
 def _flip(path: Path, at: int) -> None:

@@ -14,13 +14,14 @@ transaction also confirms a token nothing had checked yet (a request that ran no
 transaction); a token it finds revoked is answered with ``refusal`` instead of the
 route's response, and no row is written: the request was not authenticated after all.
 
-A stream whose chunks are checked as they go out (a stored file: ``api.images``) asks
-for its row at its end instead (:func:`audit_at_end`): the middleware holds back each
-body message until the next one comes, writes the row when the last has been produced,
-and only then sends the held bytes. So a stream cut short by a chunk that failed its
-check records the failure (500), not the 200 its headers said; a stream whose row cannot
-be written loses its last bytes, so no stored file is ever sent whole without its row;
-and a stream its client walked away from records the status it had started with.
+A stream whose chunks are checked as they go out (a stored file:
+``api.blob_responses``) asks for its row at its end instead (:func:`audit_at_end`): the
+middleware holds back each body message until the next one comes, writes the row when
+the last has been produced, and only then sends the held bytes. So a stream cut short
+by a chunk that failed its check records the failure (500), not the 200 its headers
+said; a stream whose row cannot be written loses its last bytes, so no stored file is
+ever sent whole without its row; and a stream its client walked away from records the
+status it had started with.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import anyio
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -98,7 +100,10 @@ class _RowAtEnd:
     async def _end(self, status: int) -> None:
         if not self._recorded:
             self._recorded = True
-            await self._record(status)
+            # A client that leaves as the row is written cancels the stream's task (the
+            # response's watch for a disconnect): the row is written all the same.
+            with anyio.CancelScope(shield=True):
+                await self._record(status)
 
 
 class AuditMiddleware:
