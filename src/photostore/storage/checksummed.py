@@ -1,4 +1,4 @@
-"""A blob store that checks plain blobs: a CRC-32 per 64 KiB chunk, recorded at write.
+"""A blob store that checks plain blobs: a checksum per 64 KiB chunk, recorded at write.
 
 Used when blobs are not encrypted (the envelope of ``storage.encrypted`` authenticates
 each chunk already). Writing a blob records its chunk sums first, as a small blob of
@@ -12,11 +12,15 @@ sha256 of its bytes) is read whole once and checked against that sha256, then it
 are recorded; any other blob raises :class:`~photostore.storage.base.UncheckedBlob`, for
 its owner to make it again (thumbnails are made from their original).
 
-CRC-32 rather than a cryptographic hash: the sums lie in the same store as the bytes, so
-whoever can change a blob can change its sums, and no hash would stop them; against
-damage (flipped bits, a torn or cut file) a CRC-32 fails to notice one damaged chunk in
-2**32, at 6 GB/s where sha256 hashes 1.8 GB/s on the same core (docs/decisions.md).
-Originals keep their end-to-end sha256: ``photostore verify`` hashes each one whole.
+The checksum of a chunk is its GMAC under a fixed, public key: the AES-GCM tag of no
+plaintext with the chunk as associated data. That is a checksum, not a MAC: the sums lie
+in the same store as the bytes, so whoever can change a blob can rewrite its sums, and
+no secret could stop them. Against damage it is as good as any: a polynomial hash with
+a 128-bit result, sure to notice any damage within one 16-byte block and missing random
+damage once in 2**116. It is chosen for its speed, AES-NI and carry-less multiplication:
+about 13 GB/s on one core here where ``zlib.crc32`` runs at 3 and ``hashlib.sha256`` at
+0.8 to 1.8 (docs/decisions.md). Originals keep their end-to-end sha256, which
+``photostore verify`` computes whole.
 
 Reads serve the recorded bytes only: bytes appended after them are not served, and
 :meth:`ChecksummedBlobStore.size` reports a stored length other than the recorded one
@@ -27,10 +31,11 @@ from __future__ import annotations
 
 import hashlib
 import struct
-import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from photostore.errors import BlobDamaged
 from photostore.storage.base import (
@@ -43,24 +48,33 @@ from photostore.storage.base import (
 
 CHUNK_SIZE = 64 * 1024
 SUMS_PREFIX = "chunk-sums/"
-_MAGIC = b"PSC1"
+_MAGIC = b"PSG1"
 _HEADER = struct.Struct(">4sIQ")
-_CRC = struct.Struct(">I")
+_SUM = 16
 _CHECK = 32  # the sha256 of the sums themselves
 _READ_SIZE = 1 << 20
+# Public on purpose (see the module's notes): one key and nonce for every chunk, since
+# nothing here is secret, and a nonce reused is a weakness of a MAC only.
+_GMAC = AESGCM(bytes(32))
+_NONCE = bytes(12)
+
+
+def chunk_sum(chunk: bytes | bytearray | memoryview) -> bytes:
+    """The checksum of one chunk (16 bytes)."""
+    return _GMAC.encrypt(_NONCE, b"", chunk)
 
 
 @dataclass(frozen=True)
 class ChunkSums:
-    """The recorded size of a blob and the CRC-32 of each of its chunks."""
+    """The recorded size of a blob and the checksum of each of its chunks."""
 
     chunk_size: int
     size: int
-    crcs: bytes
-    """Four bytes per chunk, big-endian: a read looks up the few it needs."""
+    sums: bytes
+    """16 bytes per chunk, in order: a read slices out the few it needs."""
 
     def pack(self) -> bytes:
-        body = _HEADER.pack(_MAGIC, self.chunk_size, self.size) + self.crcs
+        body = _HEADER.pack(_MAGIC, self.chunk_size, self.size) + self.sums
         # The sums check themselves: a damaged sums blob is treated as none at all.
         return body + hashlib.sha256(body).digest()
 
@@ -73,13 +87,12 @@ class ChunkSums:
         magic, chunk_size, size = _HEADER.unpack_from(body)
         listed = body[_HEADER.size :]
         count = max(1, -(-size // chunk_size)) if chunk_size else 0
-        if magic != _MAGIC or chunk_size == 0 or len(listed) != count * _CRC.size:
+        if magic != _MAGIC or chunk_size == 0 or len(listed) != count * _SUM:
             return None
-        return cls(chunk_size=chunk_size, size=size, crcs=listed)
+        return cls(chunk_size=chunk_size, size=size, sums=listed)
 
-    def crc(self, index: int) -> int:
-        (crc,) = _CRC.unpack_from(self.crcs, index * _CRC.size)
-        return int(crc)
+    def sum_of(self, index: int) -> bytes:
+        return self.sums[index * _SUM : (index + 1) * _SUM]
 
     def chunk_length(self, index: int) -> int:
         return min(self.chunk_size, self.size - index * self.chunk_size)
@@ -91,27 +104,30 @@ class _Summer:
     def __init__(self, chunk_size: int = CHUNK_SIZE) -> None:
         self.chunk_size = chunk_size
         self.size = 0
-        self.crcs: list[int] = []
-        self._open = 0  # the CRC-32 of the chunk being filled
-        self._filled = 0
+        self.sums = bytearray()
+        self._open = bytearray()  # the start of a chunk not yet whole
 
     def update(self, data: bytes) -> None:
         view = memoryview(data)
         self.size += len(view)
-        while view:
-            take = min(len(view), self.chunk_size - self._filled)
-            self._open = zlib.crc32(view[:take], self._open)
-            self._filled += take
+        if self._open:
+            take = min(len(view), self.chunk_size - len(self._open))
+            self._open += view[:take]
             view = view[take:]
-            if self._filled == self.chunk_size:
-                self.crcs.append(self._open)
-                self._open, self._filled = 0, 0
+            if len(self._open) < self.chunk_size:
+                return
+            self.sums += chunk_sum(self._open)
+            self._open.clear()
+        whole = len(view) - len(view) % self.chunk_size
+        for at in range(0, whole, self.chunk_size):
+            self.sums += chunk_sum(view[at : at + self.chunk_size])
+        self._open += view[whole:]
 
-    def sums(self) -> ChunkSums:
-        crcs = list(self.crcs)
-        if self._filled or not crcs:
-            crcs.append(self._open)  # the short last chunk, or the empty blob's
-        return ChunkSums(self.chunk_size, self.size, b"".join(_CRC.pack(c) for c in crcs))
+    def sums_of_all(self) -> ChunkSums:
+        sums = bytes(self.sums)
+        if self._open or not sums:
+            sums += chunk_sum(self._open)  # the short last chunk, or the empty blob's
+        return ChunkSums(self.chunk_size, self.size, sums)
 
 
 def sums_key(key: str) -> str:
@@ -134,13 +150,13 @@ class ChecksummedBlobStore:
                 summer.update(piece)
         # Sums first: a crash between the two leaves sums without a blob (nothing reads
         # them), never a blob without sums.
-        self.inner.put_bytes(sums_key(key), summer.sums().pack())
+        self.inner.put_bytes(sums_key(key), summer.sums_of_all().pack())
         self.inner.put_file(key, source)
 
     def put_bytes(self, key: str, data: bytes) -> None:
         summer = _Summer()
         summer.update(data)
-        self.inner.put_bytes(sums_key(key), summer.sums().pack())
+        self.inner.put_bytes(sums_key(key), summer.sums_of_all().pack())
         self.inner.put_bytes(key, data)
 
     # -- reading --------------------------------------------------------------------
@@ -182,7 +198,7 @@ class ChecksummedBlobStore:
         for index, chunk in enumerate(_exact_chunks(pieces, sums, first, last), first):
             if len(chunk) != sums.chunk_length(index):
                 raise BlobDamaged(f"the stored blob {key} is shorter than recorded")
-            if zlib.crc32(chunk) != sums.crc(index):
+            if chunk_sum(chunk) != sums.sum_of(index):
                 raise BlobDamaged(
                     f"chunk {index} of the stored blob {key} does not match its checksum"
                 )
@@ -216,7 +232,7 @@ class ChecksummedBlobStore:
             whole.update(piece)
         if whole.hexdigest() != expected_sha256:
             raise BlobDamaged(f"the stored blob {key} does not hash to the sha256 its key names")
-        sums = summer.sums()
+        sums = summer.sums_of_all()
         self.inner.put_bytes(sums_key(key), sums.pack())
         return sums
 
