@@ -7,7 +7,8 @@ did not change):
 
 * the store alone, in this process: reading 8 MiB blobs whole and 64 KiB ranges that
   start mid-chunk, from the bare local store and from the checksummed store around it
-  (fixed-seed random bytes, the files in the page cache as a busy server's are);
+  (fixed-seed random bytes, the files in the page cache as a busy server's are; the best
+  of five passes);
 * ``photostore serve`` over loopback with ``PHOTOSTORE_ENCRYPT_BLOBS=false``: ``GET
   /v1/images/{id}/content`` whole and with a 64 KiB ``Range`` starting mid-chunk, with
   ``--clients`` keep-alive connections for ``--seconds`` per round. With ``--baseline``
@@ -47,6 +48,7 @@ from photostore.storage.local import LocalBlobStore
 PASSWORD = "bench password"
 EMAIL = "reader@example.org"
 RANGE_BYTES = 64 * 1024
+PASSES = 5
 
 
 def _store_rates(folder: Path, seed: int, reads: int) -> dict[str, tuple[float, float]]:
@@ -62,19 +64,22 @@ def _store_rates(folder: Path, seed: int, reads: int) -> dict[str, tuple[float, 
         checked.put_bytes(key, blob)
         keys.append(key)
     stores: dict[str, BlobStore] = {"local (no checks)": raw, "checksummed": checked}
+    offsets = [rng.randrange(0, (8 << 20) - RANGE_BYTES) | 1 for _ in range(reads * 20)]
     results = {}
     for name, store in stores.items():
         for key in keys:  # warm: the files in the page cache
             _drain(store.read_range(key))
-        started = time.perf_counter()
-        for i in range(reads):
-            _drain(store.read_range(keys[i % len(keys)]))
-        whole = reads * (8 << 20) / (time.perf_counter() - started) / 1e6
-        offsets = [rng.randrange(0, (8 << 20) - RANGE_BYTES) | 1 for _ in range(reads * 20)]
-        started = time.perf_counter()
-        for i, at in enumerate(offsets):
-            _drain(store.read_range(keys[i % len(keys)], at, at + RANGE_BYTES))
-        ranged = (time.perf_counter() - started) / len(offsets) * 1e6
+        whole, ranged = 0.0, float("inf")
+        # The best of several passes: other work on a shared machine only ever slows one.
+        for _ in range(PASSES):
+            started = time.perf_counter()
+            for i in range(reads):
+                _drain(store.read_range(keys[i % len(keys)]))
+            whole = max(whole, reads * (8 << 20) / (time.perf_counter() - started) / 1e6)
+            started = time.perf_counter()
+            for i, at in enumerate(offsets):
+                _drain(store.read_range(keys[i % len(keys)], at, at + RANGE_BYTES))
+            ranged = min(ranged, (time.perf_counter() - started) / len(offsets) * 1e6)
         results[name] = (whole, ranged)
     return results
 
@@ -216,7 +221,7 @@ def _print(
     store_rates: dict[str, tuple[float, float]],
     table: dict[str, dict[str, list[float]]],
 ) -> None:
-    print(f"\nthe store alone ({CHUNK_SIZE // 1024} KiB chunks, 8 MiB blobs, page cache warm)")
+    print(f"\nthe store alone ({CHUNK_SIZE // 1024} KiB chunks, 8 MiB blobs, best of {PASSES})")
     print("| store | whole reads MB/s | 64 KiB range µs |\n| --- | ---: | ---: |")
     for name, (whole, ranged) in store_rates.items():
         print(f"| {name} | {whole:,.0f} | {ranged:,.0f} |")

@@ -98,17 +98,7 @@ class ImageService:
             thumbnail = await images.thumbnail(image_id, kind)
         if thumbnail is None:
             thumbnail = await self._remake_thumbnails(owner_id, image, kind)
-        return self._thumbnail_ref(owner_id, image, thumbnail)
-
-    def _thumbnail_ref(self, owner_id: uuid.UUID, image: Image, thumbnail: Thumbnail) -> BlobRef:
-        image_id, kind = image.id, thumbnail.kind
-        return BlobRef(
-            key=derivative_key(str(owner_id), str(image_id), kind),
-            byte_size=thumbnail.byte_size,
-            content_type=thumbnail.content_type,
-            etag=f"{image.sha256[:32]}-{kind}-{thumbnail.byte_size}",
-            filename=f"{image_id}-{kind}.webp",
-        )
+        return _thumbnail_ref(owner_id, image, thumbnail)
 
     async def remake_thumbnail(
         self, owner_id: uuid.UUID, image_id: uuid.UUID, kind: str
@@ -119,7 +109,7 @@ class ImageService:
             image = await ImageRepository(session, owner_id).get(image_id)
         log.warning("making the thumbnails of image %s again from its original", image_id)
         remade = await self._remake_thumbnails(owner_id, image, kind)
-        return self._thumbnail_ref(owner_id, image, remade)
+        return _thumbnail_ref(owner_id, image, remade)
 
     async def open_blob(self, ref: BlobRef, start: int, end: int) -> Iterator[bytes]:
         """The bytes ``start``..``end`` of ``ref``, the first chunk read and checked.
@@ -128,10 +118,11 @@ class ImageService:
         :class:`~photostore.errors.Unreadable` (``BlobDamaged``) when its first chunk
         fails its check, :class:`~photostore.storage.base.UncheckedBlob` for a thumbnail
         with nothing to check it against; a later chunk that fails raises from the
-        iterator. The seam for a second copy: it would be tried here.
+        iterator.
         """
         # In a worker thread: opening reads the blob's sums or header, its owner's data
-        # key (a database transaction) and its first chunk.
+        # key (a database transaction) and its first chunk; a slow disk or a busy pool
+        # stalls this request, not the event loop.
         try:
             return await anyio.to_thread.run_sync(self.ctx.blobs.read_range, ref.key, start, end)
         except BlobNotFound as exc:
@@ -228,6 +219,17 @@ class ImageService:
             if removed.original_unused:
                 key = original_key(str(owner_id), image.sha256)
                 await anyio.to_thread.run_sync(blobs.delete, key)
+
+
+def _thumbnail_ref(owner_id: uuid.UUID, image: Image, thumbnail: Thumbnail) -> BlobRef:
+    image_id, kind = image.id, thumbnail.kind
+    return BlobRef(
+        key=derivative_key(str(owner_id), str(image_id), kind),
+        byte_size=thumbnail.byte_size,
+        content_type=thumbnail.content_type,
+        etag=f"{image.sha256[:32]}-{kind}-{thumbnail.byte_size}",
+        filename=f"{image_id}-{kind}.webp",
+    )
 
 
 def _copy_blob(blobs: BlobStore, key: str, target: Path) -> None:
