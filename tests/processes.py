@@ -43,13 +43,15 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serving(data_dir: Path) -> Iterator[str]:
+def serving(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """A ``photostore serve`` of ``data_dir`` (with ``env`` on top of :func:`cli_env`),
+    ready: its base URL."""
     port = free_port()
     log_path = data_dir.parent / f"serve-{port}.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [*COMMAND, "serve", "--data-dir", str(data_dir), "--port", str(port)],
-            env=cli_env(),
+            env={**cli_env(), **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
         )

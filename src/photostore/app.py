@@ -7,9 +7,15 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
+import anyio
+import anyio.abc
 from fastapi import FastAPI
 from starlette.types import ASGIApp
+
+if TYPE_CHECKING:
+    from photostore.backup.schedule import BackupSchedule
 
 from photostore.api import (
     admin,
@@ -111,6 +117,21 @@ async def open_context(settings: Settings) -> ServiceContext:
     return build_context(settings, await check_start(settings))
 
 
+def _start_backups(
+    settings: Settings, app: FastAPI, background: anyio.abc.TaskGroup
+) -> BackupSchedule | None:
+    """The backup schedule of ``serve`` when ``backup_target`` is set, running in
+    ``background``, with its figures in the app's metrics."""
+    if settings.backup_target is None:
+        return None
+    from photostore.backup.schedule import BackupMetrics, BackupSchedule
+
+    schedule = BackupSchedule(settings)
+    app.state.metrics.registry.register(BackupMetrics(schedule))
+    background.start_soon(schedule.run)
+    return schedule
+
+
 class PhotostoreApp(FastAPI):
     """FastAPI with the security headers outermost, outside Starlette's error middleware,
     so that even an unexpected error's 500 carries them (``api.headers``)."""
@@ -152,7 +173,10 @@ def create_app(settings: Settings) -> FastAPI:
             key_id=signing.key_id,
         )
         try:
-            yield
+            async with anyio.create_task_group() as background:
+                app.state.backups = _start_backups(settings, app, background)
+                yield
+                background.cancel_scope.cancel()
         finally:
             await ctx.close()
 

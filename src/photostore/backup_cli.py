@@ -67,6 +67,29 @@ def backup_list(source: Source) -> None:
         )
 
 
+@backup_app.command("prune")
+def backup_prune(
+    source: Source,
+    keep: Annotated[
+        int, typer.Option(min=1, help="How many of the newest points to keep (with their chains).")
+    ],
+) -> None:
+    """Remove the points older than the newest KEEP, and the objects only they list."""
+    from photostore.backup.layout import BackupRefused
+    from photostore.backup.layout import Target as BackupTarget
+    from photostore.backup.retention import prune
+
+    try:
+        done = prune(BackupTarget(source).check(), keep, say=_say)
+    except BackupRefused as exc:
+        fail(str(exc))
+    typer.echo(
+        f"kept {len(done.kept_points)} points; removed {len(done.removed_points)} points, "
+        f"{done.unfinished_folders} unfinished backups and {done.removed_objects} objects "
+        f"({done.freed_bytes / 2**20:.1f} MiB)"
+    )
+
+
 def restore(
     source: Source,
     data_dir: Annotated[Path, typer.Option("--data-dir", help="The new data folder.")],

@@ -25,10 +25,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from photostore.backup.blob_copy import BlobCopier
-from photostore.backup.layout import BackupRefused, Manifest, Target, file_sha256
+from photostore.backup.layout import BackupRefused, Manifest, Target, file_sha256, point_id
 from photostore.config import Settings
 from photostore.db.cluster_reads import StoredOriginal, StoredThumbnail
-from photostore.db.embedded import start_cluster
+from photostore.db.embedded import EmbeddedCluster, start_cluster
 from photostore.db.physical_backup import BackupSession, wal_start_file
 from photostore.db.programs import PostgresProgramFailed
 from photostore.storage.base import derivative_key, original_key
@@ -44,10 +44,6 @@ class BackupDone:
     blob_bytes_copied: int
 
 
-def point_id(now: datetime) -> str:
-    return now.strftime("%Y%m%dT%H%M%S") + f"{now.microsecond // 1000:03d}Z"
-
-
 def referenced_keys(
     originals: list[StoredOriginal], thumbnails: list[StoredThumbnail]
 ) -> list[str]:
@@ -58,9 +54,19 @@ def referenced_keys(
 
 
 def create_backup(
-    settings: Settings, target: Target, say: Callable[[str], None] = log.info
+    settings: Settings,
+    target: Target,
+    say: Callable[[str], None] = log.info,
+    full_every: int | None = None,
+    cluster: EmbeddedCluster | None = None,
 ) -> BackupDone:
-    """Back the data folder of ``settings`` up into ``target`` as a new point."""
+    """Back the data folder of ``settings`` up into ``target`` as a new point.
+
+    The point is incremental on the newest one unless that one's chain already holds
+    ``full_every`` points (None: no limit): a chain that grows for ever would keep every
+    point it builds on from being pruned, and make each restore combine them all. The
+    cluster is started (or joined) for the backup unless ``cluster`` is given.
+    """
     if not settings.uses_embedded_database:
         raise BackupRefused(
             "photostore backup create backs up the embedded database; an external "
@@ -70,20 +76,24 @@ def create_backup(
     now = datetime.now(UTC)
     new_id = point_id(now)
     previous = target.points()
-    last = previous[-1] if previous else None
+    newest = previous[-1] if previous else None
+    last = newest
+    if last is not None and full_every is not None and len(last.chain) >= full_every:
+        last = None
     folder = target.point_folder(new_id)
-    folder.mkdir(parents=True)
     try:
         with target.locked():
+            folder.mkdir(parents=True)
             copier = BlobCopier(
                 LocalBlobStore(settings.resolved_blob_dir),
                 target,
-                last.blobs if last is not None else {},
+                newest.blobs if newest is not None else {},
             )
             present = copier.present_keys()
             say(f"copying {len(present)} blobs present now")
             copier.copy(present)
-            cluster = start_cluster(settings.embedded_pgdata)
+            if cluster is None:
+                cluster = start_cluster(settings.embedded_pgdata)
             try:
                 with BackupSession.open(cluster, f"photostore_backup_{new_id.lower()}") as session:
                     fresh_summaries = session.turn_on_wal_summaries()
