@@ -120,15 +120,19 @@ async def open_context(settings: Settings) -> ServiceContext:
 def _start_backups(
     settings: Settings, app: FastAPI, background: anyio.abc.TaskGroup
 ) -> BackupSchedule | None:
-    """The backup schedule of ``serve`` when ``backup_target`` is set, running in
-    ``background``, with its figures in the app's metrics."""
+    """The backup schedule of ``serve`` when ``backup_target`` is set, and the
+    continuous archive unless turned off, running in ``background``, with the schedule's
+    figures in the app's metrics."""
     if settings.backup_target is None:
         return None
     from photostore.backup.schedule import BackupMetrics, BackupSchedule
+    from photostore.backup.wal_archive import WalArchive
 
     schedule = BackupSchedule(settings)
     app.state.metrics.registry.register(BackupMetrics(schedule))
     background.start_soon(schedule.run)
+    if settings.backup_archive_seconds > 0:
+        background.start_soon(WalArchive(settings).run, settings.backup_archive_seconds)
     return schedule
 
 

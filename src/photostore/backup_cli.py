@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -96,9 +97,18 @@ def restore(
     point: Annotated[
         str | None, typer.Option(help="The point (`backup list`); default: the newest.")
     ] = None,
+    to_time: Annotated[
+        str | None,
+        typer.Option(
+            "--to-time",
+            help="Restore to this time (ISO 8601; UTC without an offset) through the "
+            "folder's continuous archive, instead of to a point.",
+            show_default=False,
+        ),
+    ] = None,
     keys: KeysFile = None,
 ) -> None:
-    """Rebuild a data folder from a backup folder, at a point."""
+    """Rebuild a data folder from a backup folder, at a point or at a time."""
     from photostore.backup.layout import BackupRefused
     from photostore.backup.layout import Target as BackupTarget
     from photostore.backup.restore import restore_point
@@ -107,12 +117,24 @@ def restore(
     from photostore.db.programs import PostgresProgramFailed
 
     settings = settings_from(data_dir)
+    until = None if to_time is None else _parse_time(to_time)
     try:
         exported = None if keys is None else read_export(keys, passphrase(settings, confirm=False))
-        done = restore_point(BackupTarget(source).check(), point, settings, exported, say=_say)
+        done = restore_point(
+            BackupTarget(source).check(), point, settings, exported, say=_say, until=until
+        )
     except (BackupRefused, KeyFileRefused, PostgresProgramFailed) as exc:
         fail(str(exc))
-    typer.echo(f"restored point {done.manifest.id} into {data_dir} in {done.seconds:.1f} s")
+    reached = f"point {done.manifest.id}" if until is None else f"{until.isoformat()}"
+    typer.echo(f"restored {reached} into {data_dir} in {done.seconds:.1f} s")
+
+
+def _parse_time(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"--to-time {text!r} is not an ISO 8601 time (e.g. 2026-12-03T14:05:00Z)")
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 @backup_app.command("drill")

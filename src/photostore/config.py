@@ -195,6 +195,13 @@ class Settings(BaseSettings):
         description="Points a scheduled backup keeps in the target (with the earlier "
         "points their incremental chains need); older ones and their objects are pruned.",
     )
+    backup_archive_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="With backup_target, WAL streams into the target continuously and new "
+        "blobs are copied this often, so a restore can reach any time up to then; 0 = "
+        "points only.",
+    )
     backup_full_every: int = Field(
         default=7,
         ge=1,

@@ -7,61 +7,33 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import httpx2 as httpx
 import pytest
 
-from photostore.backup.layout import BackupRefused, Manifest, StoredBlob, Target, point_id
+from photostore.backup.layout import BackupRefused, Target
 from photostore.backup.retention import prune
+from photostore.backup.wal_archive import (
+    ARCHIVE_FOLDER,
+    ArchivedBlob,
+    archive_segments,
+    read_index,
+    write_index,
+)
+from tests.backup.targets import EPOCH, crafted_object, crafted_point
 from tests.conftest import postgres_folder
 from tests.processes import run_cli, serving
 
 EMAIL, PASSWORD = "ada@example.org", "ada password"
-EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def _object(target: Target, name: str) -> StoredBlob:
-    sha = (name * 64)[:64]
-    path = target.object_path(sha)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(name.encode() * 10)
-    return StoredBlob(sha256=sha, size=10)
-
-
-def _point(target: Target, day: int, chain: list[str], objects: list[str]) -> str:
-    made = EPOCH + timedelta(days=day)
-    new_id = point_id(made)
-    target.point_folder(new_id).mkdir(parents=True)
-    target.write_manifest(
-        Manifest(
-            id=new_id,
-            created_at=made,
-            kind="incremental" if chain else "full",
-            chain=[*chain, new_id],
-            restore_point=f"photostore_{new_id}",
-            lsn="0/0",
-            wal={},
-            base_manifest_sha256="",
-            row_counts={},
-            master_key_ids=[],
-            blobs={f"key-{name}": _object(target, name) for name in objects},
-        )
-    )
-    return new_id
-
-
-@pytest.fixture
-def target(tmp_path: Path) -> Target:
-    return Target(tmp_path / "backup").create()
 
 
 def test_a_prune_keeps_the_newest_points_with_their_chains_and_objects(target: Target) -> None:
-    first = _point(target, 0, [], ["a", "b"])
-    second = _point(target, 1, [first], ["a", "b", "c"])
-    third = _point(target, 2, [], ["b", "c", "d"])
-    fourth = _point(target, 3, [third], ["d", "e"])
+    first = crafted_point(target, 0, [], ["a", "b"])
+    second = crafted_point(target, 1, [first], ["a", "b", "c"])
+    third = crafted_point(target, 2, [], ["b", "c", "d"])
+    fourth = crafted_point(target, 3, [third], ["d", "e"])
     (target.point_folder("20260105T000000000Z") / "base").mkdir(parents=True)  # unfinished
     (target.root / "objects" / ".tmp-0123").write_bytes(b"half a copy")
 
@@ -79,9 +51,9 @@ def test_a_prune_keeps_the_newest_points_with_their_chains_and_objects(target: T
 
 
 def test_a_kept_incremental_keeps_the_points_it_builds_on(target: Target) -> None:
-    first = _point(target, 0, [], ["a"])
-    second = _point(target, 1, [first], ["a", "b"])
-    third = _point(target, 2, [first, second], ["a", "b", "c"])
+    first = crafted_point(target, 0, [], ["a"])
+    second = crafted_point(target, 1, [first], ["a", "b"])
+    third = crafted_point(target, 2, [first, second], ["a", "b", "c"])
 
     kept = prune(target, keep=1)
     assert kept.kept_points == [first, second, third]
@@ -91,9 +63,38 @@ def test_a_kept_incremental_keeps_the_points_it_builds_on(target: Target) -> Non
         prune(target, keep=0)
 
 
+def test_a_prune_keeps_the_archive_from_the_oldest_kept_point_on(target: Target) -> None:
+    old = crafted_point(target, 0, [], ["a"], wal="000000010000000000000002")
+    kept = crafted_point(target, 2, [], ["b"], wal="000000010000000000000009")
+    archive = target.root / ARCHIVE_FOLDER
+    archive.mkdir()
+    for name in ("000000010000000000000004.gz", "000000010000000000000009.gz",
+                 "00000001000000000000000A.partial", "00000002.history"):  # fmt: skip
+        (archive / name).write_bytes(b"wal")
+    write_index(
+        target,
+        [
+            ArchivedBlob("key-c", crafted_object(target, "c"), EPOCH + timedelta(days=1)),
+            ArchivedBlob("key-f", crafted_object(target, "f"), EPOCH + timedelta(days=3)),
+        ],
+    )
+
+    done = prune(target, keep=1)
+    assert done.removed_points == [old]
+    assert done.kept_points == [kept]
+    # "a" was only the old point's, "c" only in the archive before the kept point.
+    assert sorted(p.name[0] for p in (target.root / "objects").glob("*/*")) == ["b", "f"]
+    assert [entry.key for entry in read_index(target)] == ["key-f"]
+    assert sorted(p.name for p in archive_segments(target)) == [
+        "000000010000000000000009.gz",
+        "00000001000000000000000A.partial",
+        "00000002.history",
+    ]
+
+
 def test_prune_from_the_command_line(target: Target) -> None:
-    first = _point(target, 0, [], ["a"])
-    second = _point(target, 1, [], ["b"])
+    first = crafted_point(target, 0, [], ["a"])
+    second = crafted_point(target, 1, [], ["b"])
     done = run_cli("backup", "prune", "--from", str(target.root), "--keep", "1")
     assert done.returncode == 0, done.stderr
     assert "removed 1 points" in done.stdout

@@ -21,6 +21,7 @@ from prometheus_client.registry import Collector
 from photostore.backup.create import create_backup
 from photostore.backup.layout import BackupRefused, Target, TargetBusy
 from photostore.backup.retention import prune
+from photostore.backup.wal_archive import read_horizon
 from photostore.config import Settings
 from photostore.db.embedded import held_cluster
 from photostore.db.programs import PostgresProgramFailed
@@ -110,11 +111,18 @@ class BackupSchedule:
     def _retry_in(self, seconds: float) -> None:
         self._retry_at = datetime.now(UTC) + timedelta(seconds=seconds)
 
+    def archive_horizon_age_seconds(self) -> float | None:
+        """Seconds since the continuous archive's horizon; None without one."""
+        horizon = read_horizon(self._target)
+        return None if horizon is None else (datetime.now(UTC) - horizon).total_seconds()
+
     def status(self) -> dict[str, object]:
         """The schedule's state as ``/readyz`` reports it."""
         age = self.newest_point_age_seconds()
+        horizon_age = self.archive_horizon_age_seconds()
         return {
             "newest_point_age_seconds": None if age is None else round(age, 1),
+            "archive_horizon_age_seconds": None if horizon_age is None else round(horizon_age, 1),
             "interval_seconds": self._interval,
             "failures": self.failures,
             "last_failure_at": (
@@ -136,6 +144,13 @@ class BackupMetrics(Collector):
                 "photostore_backup_newest_point_age_seconds",
                 "Seconds since the newest restorable backup point was made",
                 value=age,
+            )
+        horizon_age = self._schedule.archive_horizon_age_seconds()
+        if horizon_age is not None:
+            yield GaugeMetricFamily(
+                "photostore_backup_archive_horizon_age_seconds",
+                "Seconds since the latest time a restore through the continuous archive reaches",
+                value=horizon_age,
             )
         yield CounterMetricFamily(
             "photostore_backup_failures",
