@@ -15,6 +15,7 @@ import pytest
 
 from photostore.backup.layout import Target
 from photostore.backup.wal_archive import read_horizon
+from photostore.db.embedded import start_cluster, superuser_connect
 from tests import imagegen
 from tests.conftest import postgres_folder
 from tests.processes import login, run_cli, serving
@@ -62,6 +63,16 @@ def _library(data_dir: Path) -> dict[str, bytes]:
         return library
 
 
+def _archive_slots(data_dir: Path) -> list[str]:
+    cluster = start_cluster(data_dir / "pgdata")
+    try:
+        with superuser_connect(cluster) as conn:
+            rows = conn.execute("SELECT slot_name FROM pg_replication_slots ORDER BY 1")
+            return [row[0] for row in rows.fetchall()]
+    finally:
+        cluster.stop()
+
+
 def _after_horizon(target: Target, moment: datetime) -> Callable[[], bool]:
     def reached() -> bool:
         horizon = read_horizon(target)
@@ -98,6 +109,11 @@ def test_a_restore_to_a_time_between_points_gives_back_the_library_of_that_time(
         end = datetime.now(UTC)
         _wait_for(_after_horizon(target, end), "the archive's horizon passing the uploads")
     assert len(target.points()) == 1
+    # A start without the archive drops its slot: nothing keeps WAL for a receiver.
+    assert _archive_slots(data_dir) == ["photostore_wal_archive"]
+    with serving(data_dir):
+        pass
+    assert _archive_slots(data_dir) == []
 
     def restore(to: datetime, into: str) -> Path:
         restored = folder / into

@@ -42,6 +42,7 @@ from photostore.db.embedded import DATABASE, held_cluster, superuser_connect
 from photostore.db.wal_stream import (
     archived_past,
     compress_finished_segments,
+    drop_idle_archive_slot,
     mark_commit,
     prepare_archiving,
     start_receiver,
@@ -119,6 +120,16 @@ def archive_segments(target: Target) -> list[Path]:
         for path in folder.iterdir()
         if _SEGMENT.fullmatch(path.name) or path.name.endswith(".history")
     )
+
+
+def release_unused_slot(settings: Settings) -> None:
+    """At a start of ``serve`` that does not archive: drop the slot an earlier archiving
+    start left, so that the server does not keep WAL for a receiver that will not come."""
+    cluster = held_cluster(settings.embedded_pgdata)
+    with superuser_connect(cluster, DATABASE) as conn:
+        conn.autocommit = True
+        if drop_idle_archive_slot(conn):
+            log.info("dropped the continuous archive's slot: archiving is off")
 
 
 @contextlib.contextmanager

@@ -56,6 +56,17 @@ def prepare_archiving(cluster: EmbeddedCluster, conn: psycopg.Connection[Any]) -
     )
 
 
+def drop_idle_archive_slot(conn: psycopg.Connection[Any]) -> bool:
+    """Drop the archive's slot unless a receiver uses it; True if there was one to drop.
+    A slot nobody reads keeps WAL on the server's disk (up to ``SLOT_WAL_KEEP``)."""
+    row = conn.execute(
+        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
+        " WHERE slot_name = %s AND NOT active",
+        (ARCHIVE_SLOT,),
+    ).fetchone()
+    return row is not None
+
+
 def _die_with_parent() -> None:
     # A receiver outliving a killed photostore would keep the slot busy for the next one.
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
