@@ -129,6 +129,12 @@ def restore(
     typer.echo(f"restored {reached} into {data_dir} in {done.seconds:.1f} s")
 
 
+def _horizon(age_seconds: float | None) -> str:
+    if age_seconds is None:
+        return " (no continuous archive)"
+    return f"; the continuous archive restores to {age_seconds:.0f} s ago"
+
+
 def _parse_time(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
@@ -194,7 +200,8 @@ def backup_drill(
         f"{'passed' if report.passed else 'FAILED'}\n"
         f"  restore {report.restore_seconds:.1f} s, service ready {report.ready_seconds:.1f} s "
         f"later: recovery time {report.recovery_seconds:.1f} s\n"
-        f"  newest restorable point {report.newest_point_age_seconds / 60:.1f} min old\n"
+        f"  newest restorable point {report.newest_point_age_seconds / 60:.1f} min old"
+        f"{_horizon(report.archive_horizon_age_seconds)}\n"
         f"  {len(report.point.row_counts)} tables, {library.originals} originals and "
         f"{library.thumbnails} thumbnails checked"
     )
