@@ -32,6 +32,7 @@ def test_the_plan_starts_at_the_newest_point_before_the_time(target: Target) -> 
         "000000010000000000000008.gz", "000000010000000000000009.gz",
         "00000001000000000000000A.gz", "00000001000000000000000B",
         "00000001000000000000000C.partial", "00000002.history",
+        "00000002000000000000000A.gz",
     )  # fmt: skip
 
     plan = plan_timed_restore(target, EPOCH + timedelta(days=3))

@@ -53,7 +53,9 @@ def plan_timed_restore(target: Target, until: datetime) -> TimedRestore:
             "point is later"
         )
     base = finished[-1]
-    last = _segment_number(max(base.wal))
+    last_file = max(base.wal)
+    last = _segment_number(last_file)
+    timeline = last_file[:8]
     compressed: list[Path] = []
     plain: list[Path] = []
     expected = last + 1
@@ -62,6 +64,8 @@ def plan_timed_restore(target: Target, until: datetime) -> TimedRestore:
         if name.endswith(".history"):
             plain.append(path)
             continue
+        if name[:8] != timeline:
+            continue  # a restored cluster's archive into the same folder: another history
         number = _segment_number(name)
         if number < expected:
             continue  # in the point already, or the same segment plain and gzipped
