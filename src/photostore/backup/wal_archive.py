@@ -196,7 +196,7 @@ class WalArchive:
         with objects_lock(target):
             copier = self._current_copier(target)
             before = set(copier.copied)
-            copier.copy(copier.present_keys())
+            copier.copy(copier.present_keys(), gone_ok=True)
             new = [
                 ArchivedBlob(key, blob, at)
                 for key, blob in copier.copied.items()
