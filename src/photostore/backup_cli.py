@@ -30,14 +30,13 @@ KeysFile = Annotated[
 @backup_app.command("create")
 def backup_create(to: Target, data_dir: DataDir = None) -> None:
     """Back the data folder up into a folder, online: incremental after the first."""
-    from photostore.backup.create import create_backup
+    from photostore.backup.create import create_backup, open_target
     from photostore.backup.layout import BackupRefused
-    from photostore.backup.layout import Target as BackupTarget
     from photostore.db.programs import PostgresProgramFailed
 
     settings = settings_from(data_dir)
     try:
-        done = create_backup(settings, BackupTarget(to).create(), say=_say)
+        done = create_backup(settings, open_target(settings, to), say=_say)
     except (BackupRefused, PostgresProgramFailed) as exc:
         fail(str(exc))
     except OSError as exc:

@@ -16,7 +16,10 @@ The order is what makes the point consistent while the service keeps serving:
 
 from __future__ import annotations
 
+import fcntl
+import json
 import logging
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -31,6 +34,7 @@ from photostore.db.cluster_reads import StoredOriginal, StoredThumbnail
 from photostore.db.embedded import EmbeddedCluster, start_cluster
 from photostore.db.physical_backup import BackupSession, wal_start_file
 from photostore.db.programs import PostgresProgramFailed
+from photostore.private_files import write_private_file
 from photostore.storage.base import derivative_key, original_key
 from photostore.storage.local import LocalBlobStore
 
@@ -51,6 +55,52 @@ def referenced_keys(
     keys = [original_key(str(o.owner_id), o.sha256) for o in originals]
     keys += [derivative_key(str(t.owner_id), str(t.image_id), t.kind) for t in thumbnails]
     return keys
+
+
+KNOWN_TARGETS = "backup-targets.json"
+
+
+def open_target(settings: Settings, root: Path) -> Target:
+    """The backup folder ``root`` for the data folder of ``settings``: made a target when
+    new, but never made again where this data folder has backed up before. A folder that
+    held its backups and has lost its marker is most often a disk that is not mounted; a
+    new target there would quietly fill the disk below the mount point."""
+    known_file = settings.data_dir / KNOWN_TARGETS
+    lock = os.open(settings.data_dir / f".{KNOWN_TARGETS}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        # The schedule and the archive of one serve open the target at the same start.
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _open_known_target(known_file, root)
+    finally:
+        os.close(lock)
+
+
+def _open_known_target(known_file: Path, root: Path) -> Target:
+    try:
+        known: dict[str, str] = json.loads(known_file.read_text())
+    except FileNotFoundError:
+        known = {}
+    name = str(root.resolve())
+    target = Target(root)
+    if name in known:
+        try:
+            target.check()
+        except BackupRefused as exc:
+            raise BackupRefused(
+                f"{root} held this data folder's backups and is no backup folder now: if "
+                "it is on a disk that is not mounted, mount it; to start a new backup "
+                f"folder there, remove its line from {known_file}"
+            ) from exc
+        if target.identity() != known[name]:
+            raise BackupRefused(
+                f"{root} is another backup folder than the one this data folder backed up "
+                f"into (its id changed); to use it, remove its line from {known_file}"
+            )
+        return target
+    target.create()
+    known[name] = target.identity()
+    write_private_file(known_file, json.dumps(known, indent=1).encode())
+    return target
 
 
 def create_backup(

@@ -20,6 +20,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import secrets
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -101,8 +102,14 @@ class Target:
                     "empty folder"
                 )
             private_folder(self.root)
-            write_private_file(marker, json.dumps({"format": FORMAT, "version": VERSION}).encode())
+            body = {"format": FORMAT, "version": VERSION, "id": secrets.token_hex(16)}
+            write_private_file(marker, json.dumps(body).encode())
         return self.check()
+
+    def identity(self) -> str:
+        """The random id written into the folder when it was made a target ("" for a
+        folder an older photostore made)."""
+        return str(json.loads((self.root / _MARKER).read_text()).get("id", ""))
 
     def check(self) -> Target:
         """This target, if it is one; :class:`BackupRefused` otherwise."""

@@ -18,7 +18,7 @@ import anyio
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from photostore.backup.create import create_backup
+from photostore.backup.create import create_backup, open_target
 from photostore.backup.layout import BackupRefused, Target, TargetBusy
 from photostore.backup.retention import prune
 from photostore.backup.wal_archive import read_horizon
@@ -81,7 +81,7 @@ class BackupSchedule:
         # that backups are configured only for the embedded database.
         folder_settings = self._settings.model_copy(update={"database_url": None})
         try:
-            target = self._target.create()
+            target = open_target(folder_settings, self._target.root)
             done = create_backup(
                 folder_settings,
                 target,

@@ -36,6 +36,7 @@ import anyio
 import psycopg
 
 from photostore.backup.blob_copy import BlobCopier
+from photostore.backup.create import open_target
 from photostore.backup.layout import StoredBlob, Target
 from photostore.config import Settings
 from photostore.db.embedded import DATABASE, held_cluster, superuser_connect
@@ -168,7 +169,7 @@ class WalArchive:
 
     def sync(self) -> None:
         """One round: keep the receiver running, copy new blobs, advance the horizon."""
-        target = self._target.create()
+        target = open_target(self._settings, self._target.root)
         if not self._hold_lock():
             return
         cluster = held_cluster(self._settings.embedded_pgdata)
