@@ -44,7 +44,8 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def serving(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[str]:
-    """``photostore serve`` on ``data_dir`` (``env``: more variables); yields its base URL."""
+    """A ``photostore serve`` of ``data_dir`` (with ``env`` on top of :func:`cli_env`),
+    ready: its base URL."""
     port = free_port()
     log_path = data_dir.parent / f"serve-{port}.log"
     with log_path.open("w") as log:

@@ -7,9 +7,15 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
+import anyio
+import anyio.abc
 from fastapi import FastAPI
 from starlette.types import ASGIApp
+
+if TYPE_CHECKING:
+    from photostore.backup.schedule import BackupSchedule
 
 from photostore.api import (
     admin,
@@ -113,6 +119,25 @@ async def open_context(settings: Settings) -> ServiceContext:
     return build_context(settings, await check_start(settings))
 
 
+def _start_backups(
+    settings: Settings, app: FastAPI, background: anyio.abc.TaskGroup
+) -> BackupSchedule | None:
+    """The backup schedule of ``serve`` when ``backup_target`` is set, and the
+    continuous archive unless turned off, running in ``background``, with the schedule's
+    figures in the app's metrics."""
+    if settings.backup_target is None:
+        return None
+    from photostore.backup.schedule import BackupMetrics, BackupSchedule
+    from photostore.backup.wal_archive import WalArchive
+
+    schedule = BackupSchedule(settings)
+    app.state.metrics.registry.register(BackupMetrics(schedule))
+    background.start_soon(schedule.run)
+    if settings.backup_archive_seconds > 0:
+        background.start_soon(WalArchive(settings).run, settings.backup_archive_seconds)
+    return schedule
+
+
 class PhotostoreApp(FastAPI):
     """FastAPI with the security headers outermost, outside Starlette's error middleware,
     so that even an unexpected error's 500 carries them (``api.headers``)."""
@@ -154,7 +179,10 @@ def create_app(settings: Settings) -> FastAPI:
             key_id=signing.key_id,
         )
         try:
-            yield
+            async with anyio.create_task_group() as background:
+                app.state.backups = _start_backups(settings, app, background)
+                yield
+                background.cancel_scope.cancel()
         finally:
             await ctx.close()
 

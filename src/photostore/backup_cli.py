@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -29,14 +30,13 @@ KeysFile = Annotated[
 @backup_app.command("create")
 def backup_create(to: Target, data_dir: DataDir = None) -> None:
     """Back the data folder up into a folder, online: incremental after the first."""
-    from photostore.backup.create import create_backup
+    from photostore.backup.create import create_backup, open_target
     from photostore.backup.layout import BackupRefused
-    from photostore.backup.layout import Target as BackupTarget
     from photostore.db.programs import PostgresProgramFailed
 
     settings = settings_from(data_dir)
     try:
-        done = create_backup(settings, BackupTarget(to).create(), say=_say)
+        done = create_backup(settings, open_target(settings, to), say=_say)
     except (BackupRefused, PostgresProgramFailed) as exc:
         fail(str(exc))
     except OSError as exc:
@@ -67,15 +67,47 @@ def backup_list(source: Source) -> None:
         )
 
 
+@backup_app.command("prune")
+def backup_prune(
+    source: Source,
+    keep: Annotated[
+        int, typer.Option(min=1, help="How many of the newest points to keep (with their chains).")
+    ],
+) -> None:
+    """Remove the points older than the newest KEEP, and the objects only they list."""
+    from photostore.backup.layout import BackupRefused
+    from photostore.backup.layout import Target as BackupTarget
+    from photostore.backup.retention import prune
+
+    try:
+        done = prune(BackupTarget(source).check(), keep, say=_say)
+    except BackupRefused as exc:
+        fail(str(exc))
+    typer.echo(
+        f"kept {len(done.kept_points)} points; removed {len(done.removed_points)} points, "
+        f"{done.unfinished_folders} unfinished backups and {done.removed_objects} objects "
+        f"({done.freed_bytes / 2**20:.1f} MiB)"
+    )
+
+
 def restore(
     source: Source,
     data_dir: Annotated[Path, typer.Option("--data-dir", help="The new data folder.")],
     point: Annotated[
         str | None, typer.Option(help="The point (`backup list`); default: the newest.")
     ] = None,
+    to_time: Annotated[
+        str | None,
+        typer.Option(
+            "--to-time",
+            help="Restore to this time (ISO 8601; UTC without an offset) through the "
+            "folder's continuous archive, instead of to a point.",
+            show_default=False,
+        ),
+    ] = None,
     keys: KeysFile = None,
 ) -> None:
-    """Rebuild a data folder from a backup folder, at a point."""
+    """Rebuild a data folder from a backup folder, at a point or at a time."""
     from photostore.backup.layout import BackupRefused
     from photostore.backup.layout import Target as BackupTarget
     from photostore.backup.restore import restore_point
@@ -84,12 +116,30 @@ def restore(
     from photostore.db.programs import PostgresProgramFailed
 
     settings = settings_from(data_dir)
+    until = None if to_time is None else _parse_time(to_time)
     try:
         exported = None if keys is None else read_export(keys, passphrase(settings, confirm=False))
-        done = restore_point(BackupTarget(source).check(), point, settings, exported, say=_say)
+        done = restore_point(
+            BackupTarget(source).check(), point, settings, exported, say=_say, until=until
+        )
     except (BackupRefused, KeyFileRefused, PostgresProgramFailed) as exc:
         fail(str(exc))
-    typer.echo(f"restored point {done.manifest.id} into {data_dir} in {done.seconds:.1f} s")
+    reached = f"point {done.manifest.id}" if until is None else f"{until.isoformat()}"
+    typer.echo(f"restored {reached} into {data_dir} in {done.seconds:.1f} s")
+
+
+def _horizon(age_seconds: float | None) -> str:
+    if age_seconds is None:
+        return " (no continuous archive)"
+    return f"; the continuous archive restores to {age_seconds:.0f} s ago"
+
+
+def _parse_time(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"--to-time {text!r} is not an ISO 8601 time (e.g. 2026-12-03T14:05:00Z)")
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 @backup_app.command("drill")
@@ -149,7 +199,8 @@ def backup_drill(
         f"{'passed' if report.passed else 'FAILED'}\n"
         f"  restore {report.restore_seconds:.1f} s, service ready {report.ready_seconds:.1f} s "
         f"later: recovery time {report.recovery_seconds:.1f} s\n"
-        f"  newest restorable point {report.newest_point_age_seconds / 60:.1f} min old\n"
+        f"  newest restorable point {report.newest_point_age_seconds / 60:.1f} min old"
+        f"{_horizon(report.archive_horizon_age_seconds)}\n"
         f"  {len(report.point.row_counts)} tables, {library.originals} originals and "
         f"{library.thumbnails} thumbnails checked"
     )

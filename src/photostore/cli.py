@@ -82,6 +82,12 @@ def serve(
     try:
         with database_runtime(settings) as ready:
             _refuse_missing_keys(ready)
+            if settings.uses_embedded_database and not (
+                settings.backup_target is not None and settings.backup_archive_seconds > 0
+            ):
+                from photostore.backup.wal_archive import release_unused_slot
+
+                release_unused_slot(settings)
             uvicorn.run(
                 create_app(ready),
                 host=settings.host,

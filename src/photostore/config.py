@@ -179,6 +179,36 @@ class Settings(BaseSettings):
         "at most this often while the change log answers for it (a bulk write: at once).",
     )
 
+    backup_target: Path | None = Field(
+        default=None,
+        description="A backup folder `serve` backs the data folder up into on a schedule "
+        "(docs/operations.md); unset = no scheduled backups. Embedded database only.",
+    )
+    backup_interval_minutes: float = Field(
+        default=24 * 60,
+        gt=0,
+        description="How often `serve` makes a backup point when backup_target is set.",
+    )
+    backup_keep: int = Field(
+        default=7,
+        ge=1,
+        description="Points a scheduled backup keeps in the target (with the earlier "
+        "points their incremental chains need); older ones and their objects are pruned.",
+    )
+    backup_archive_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="With backup_target, WAL streams into the target continuously and new "
+        "blobs are copied this often, so a restore can reach any time up to then; 0 = "
+        "points only.",
+    )
+    backup_full_every: int = Field(
+        default=7,
+        ge=1,
+        description="A scheduled backup is a full one when the newest point's chain holds "
+        "this many points; between, each is incremental on the one before.",
+    )
+
     @model_validator(mode="after")
     def _refuse_weak_password_hashes(self) -> Settings:
         if self.environment == "test":
@@ -191,6 +221,15 @@ class Settings(BaseSettings):
                 "password hashes below OWASP's minimum for argon2id (19456 KiB, 2 passes) "
                 "are for test runs only (PHOTOSTORE_ENVIRONMENT=test); raise "
                 "PHOTOSTORE_PASSWORD_HASH_MEMORY_KIB and PHOTOSTORE_PASSWORD_HASH_TIME_COST"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_backups_of_external_database(self) -> Settings:
+        if self.backup_target is not None and self.database_url is not None:
+            raise ValueError(
+                "PHOTOSTORE_BACKUP_TARGET backs up the embedded database; an external "
+                "PostgreSQL is backed up with its operator's tools (docs/operations.md)"
             )
         return self
 

@@ -123,6 +123,7 @@ def test_an_online_backup_restores_every_photo_acknowledged_before_it(folder: Pa
     drill = run_cli("backup", "drill", "--from", str(target), "--data-dir", str(data_dir))
     assert drill.returncode == 0, drill.stdout + drill.stderr
     assert "passed" in drill.stdout and "recovery time" in drill.stdout
+    assert "(no continuous archive)" in drill.stdout
 
     # A damaged copy in the backup fails the drill, naming it.
     victim = next(p for p in (target / "objects").rglob("*") if p.is_file())

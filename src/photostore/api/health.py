@@ -18,10 +18,15 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-async def readyz(ctx: ContextDep) -> dict[str, str]:
-    """The database answers: ready for traffic (503 when it does not)."""
+async def readyz(ctx: ContextDep, request: Request) -> dict[str, object]:
+    """The database answers: ready for traffic (503 when it does not). With scheduled
+    backups, ``backup`` tells the age of the newest point and the failures since the
+    start; an old backup does not make the process unready (it can serve traffic)."""
     await ctx.db.ping()
-    return {"status": "ready"}
+    schedule = request.app.state.backups
+    if schedule is None:
+        return {"status": "ready"}
+    return {"status": "ready", "backup": schedule.status()}
 
 
 @router.get("/metrics", response_class=Response)

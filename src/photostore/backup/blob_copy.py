@@ -30,6 +30,10 @@ def write_hashed(chunks: Iterable[bytes], dest: Path) -> str:
     return digest.hexdigest()
 
 
+class BlobGone(BackupRefused):
+    """A blob to copy is not in the store (any more)."""
+
+
 class BlobCopier:
     """Copies the blobs of one local blob store into a target, remembering what it did."""
 
@@ -42,12 +46,23 @@ class BlobCopier:
         self.copied: dict[str, StoredBlob] = {}
         self.bytes_copied = 0
 
-    def copy(self, keys: Iterable[str], progress: Callable[[int], None] | None = None) -> None:
+    def copy(
+        self,
+        keys: Iterable[str],
+        progress: Callable[[int], None] | None = None,
+        *,
+        gone_ok: bool = False,
+    ) -> None:
         """Copy each of ``keys`` not copied yet by this copier; a key whose file is
-        gone stops the copy (:class:`BackupRefused`)."""
+        gone stops the copy (:class:`BackupRefused`), or is passed over with ``gone_ok``
+        (a blob listed, then purged before its turn)."""
         for key in keys:
             if key not in self.copied:
-                self.copied[key] = self._copy_one(key)
+                try:
+                    self.copied[key] = self._copy_one(key)
+                except BlobGone:
+                    if not gone_ok:
+                        raise
             if progress is not None:
                 progress(1)
 
@@ -59,7 +74,7 @@ class BlobCopier:
         try:
             size = self._blobs.size(key)
         except BlobNotFound as exc:
-            raise BackupRefused(
+            raise BlobGone(
                 f"the blob {key} is referenced but missing from {self._blobs.root}"
             ) from exc
         known = self._known.get(key)
@@ -72,8 +87,11 @@ class BlobCopier:
         tmp = self._target.root / "objects" / f".tmp-{secrets.token_hex(8)}"
         private_folder(tmp.parent)
         try:
-            chunks = self._blobs.read_range(key, chunk_size=_CHUNK)
-            stored = StoredBlob(sha256=write_hashed(chunks, tmp), size=size)
+            try:
+                chunks = self._blobs.read_range(key, chunk_size=_CHUNK)
+                stored = StoredBlob(sha256=write_hashed(chunks, tmp), size=size)
+            except (BlobNotFound, FileNotFoundError) as exc:
+                raise BlobGone(f"the blob {key} went from {self._blobs.root} while read") from exc
             final = self._target.object_path(stored.sha256)
             if final.exists():
                 tmp.unlink()

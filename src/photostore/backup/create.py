@@ -16,7 +16,10 @@ The order is what makes the point consistent while the service keeps serving:
 
 from __future__ import annotations
 
+import fcntl
+import json
 import logging
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -25,12 +28,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from photostore.backup.blob_copy import BlobCopier
-from photostore.backup.layout import BackupRefused, Manifest, Target, file_sha256
+from photostore.backup.layout import BackupRefused, Manifest, Target, file_sha256, point_id
 from photostore.config import Settings
 from photostore.db.cluster_reads import StoredOriginal, StoredThumbnail
-from photostore.db.embedded import start_cluster
+from photostore.db.embedded import EmbeddedCluster, start_cluster
 from photostore.db.physical_backup import BackupSession, wal_start_file
 from photostore.db.programs import PostgresProgramFailed
+from photostore.private_files import write_private_file
 from photostore.storage.base import derivative_key, original_key
 from photostore.storage.local import LocalBlobStore
 
@@ -44,10 +48,6 @@ class BackupDone:
     blob_bytes_copied: int
 
 
-def point_id(now: datetime) -> str:
-    return now.strftime("%Y%m%dT%H%M%S") + f"{now.microsecond // 1000:03d}Z"
-
-
 def referenced_keys(
     originals: list[StoredOriginal], thumbnails: list[StoredThumbnail]
 ) -> list[str]:
@@ -57,10 +57,66 @@ def referenced_keys(
     return keys
 
 
+KNOWN_TARGETS = "backup-targets.json"
+
+
+def open_target(settings: Settings, root: Path) -> Target:
+    """The backup folder ``root`` for the data folder of ``settings``: made a target when
+    new, but never made again where this data folder has backed up before. A folder that
+    held its backups and has lost its marker is most often a disk that is not mounted; a
+    new target there would quietly fill the disk below the mount point."""
+    known_file = settings.data_dir / KNOWN_TARGETS
+    lock = os.open(settings.data_dir / f".{KNOWN_TARGETS}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        # The schedule and the archive of one serve open the target at the same start.
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _open_known_target(known_file, root)
+    finally:
+        os.close(lock)
+
+
+def _open_known_target(known_file: Path, root: Path) -> Target:
+    try:
+        known: dict[str, str] = json.loads(known_file.read_text())
+    except FileNotFoundError:
+        known = {}
+    name = str(root.resolve())
+    target = Target(root)
+    if name in known:
+        try:
+            target.check()
+        except BackupRefused as exc:
+            raise BackupRefused(
+                f"{root} held this data folder's backups and is no backup folder now: if "
+                "it is on a disk that is not mounted, mount it; to start a new backup "
+                f"folder there, remove its line from {known_file}"
+            ) from exc
+        if target.identity() != known[name]:
+            raise BackupRefused(
+                f"{root} is another backup folder than the one this data folder backed up "
+                f"into (its id changed); to use it, remove its line from {known_file}"
+            )
+        return target
+    target.create()
+    known[name] = target.identity()
+    write_private_file(known_file, json.dumps(known, indent=1).encode())
+    return target
+
+
 def create_backup(
-    settings: Settings, target: Target, say: Callable[[str], None] = log.info
+    settings: Settings,
+    target: Target,
+    say: Callable[[str], None] = log.info,
+    full_every: int | None = None,
+    cluster: EmbeddedCluster | None = None,
 ) -> BackupDone:
-    """Back the data folder of ``settings`` up into ``target`` as a new point."""
+    """Back the data folder of ``settings`` up into ``target`` as a new point.
+
+    The point is incremental on the newest one unless that one's chain already holds
+    ``full_every`` points (None: no limit): a chain that grows for ever would keep every
+    point it builds on from being pruned, and make each restore combine them all. The
+    cluster is started (or joined) for the backup unless ``cluster`` is given.
+    """
     if not settings.uses_embedded_database:
         raise BackupRefused(
             "photostore backup create backs up the embedded database; an external "
@@ -70,20 +126,24 @@ def create_backup(
     now = datetime.now(UTC)
     new_id = point_id(now)
     previous = target.points()
-    last = previous[-1] if previous else None
+    newest = previous[-1] if previous else None
+    last = newest
+    if last is not None and full_every is not None and len(last.chain) >= full_every:
+        last = None
     folder = target.point_folder(new_id)
-    folder.mkdir(parents=True)
     try:
         with target.locked():
+            folder.mkdir(parents=True)
             copier = BlobCopier(
                 LocalBlobStore(settings.resolved_blob_dir),
                 target,
-                last.blobs if last is not None else {},
+                newest.blobs if newest is not None else {},
             )
             present = copier.present_keys()
             say(f"copying {len(present)} blobs present now")
             copier.copy(present)
-            cluster = start_cluster(settings.embedded_pgdata)
+            if cluster is None:
+                cluster = start_cluster(settings.embedded_pgdata)
             try:
                 with BackupSession.open(cluster, f"photostore_backup_{new_id.lower()}") as session:
                     fresh_summaries = session.turn_on_wal_summaries()

@@ -32,6 +32,7 @@ from pathlib import Path
 from photostore.backup.layout import BackupRefused, Manifest, Target
 from photostore.backup.library_check import check_library
 from photostore.backup.restore import restore_point
+from photostore.backup.wal_archive import read_horizon
 from photostore.config import Settings
 from photostore.crypto.key_export import ExportedKeys
 from photostore.db.cluster_reads import row_counts_in
@@ -49,6 +50,7 @@ class DrillReport:
 
     point: Manifest
     newest_point_age_seconds: float
+    archive_horizon_age_seconds: float | None = None  # None: the target has no archive
     restore_seconds: float = 0.0
     ready_seconds: float = 0.0
     library: LibraryReport = field(default_factory=LibraryReport)
@@ -75,9 +77,12 @@ def run_drill(
     """Restore ``point_id`` (default: the newest) of ``target`` into a scratch folder
     below ``scratch_parent`` and check it; ``settings`` gives everything but the folder."""
     newest = target.point(None)
+    now = datetime.now(UTC)
+    horizon = read_horizon(target)
     report = DrillReport(
         point=target.point(point_id),
-        newest_point_age_seconds=(datetime.now(UTC) - newest.created_at).total_seconds(),
+        newest_point_age_seconds=(now - newest.created_at).total_seconds(),
+        archive_horizon_age_seconds=None if horizon is None else (now - horizon).total_seconds(),
     )
     scratch = Path(tempfile.mkdtemp(prefix="photostore-drill-", dir=scratch_parent))
     # The embedded server's OS account (when run as root) must reach the folder.

@@ -20,9 +20,10 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import secrets
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,10 @@ _MARKER = "photostore-backup.json"
 
 class BackupRefused(RuntimeError):
     """A backup, restore or drill that cannot go on; the message says why and what to do."""
+
+
+class TargetBusy(BackupRefused):
+    """Another backup or prune holds the target's lock."""
 
 
 @dataclass(frozen=True)
@@ -97,8 +102,14 @@ class Target:
                     "empty folder"
                 )
             private_folder(self.root)
-            write_private_file(marker, json.dumps({"format": FORMAT, "version": VERSION}).encode())
+            body = {"format": FORMAT, "version": VERSION, "id": secrets.token_hex(16)}
+            write_private_file(marker, json.dumps(body).encode())
         return self.check()
+
+    def identity(self) -> str:
+        """The random id written into the folder when it was made a target ("" for a
+        folder an older photostore made)."""
+        return str(json.loads((self.root / _MARKER).read_text()).get("id", ""))
 
     def check(self) -> Target:
         """This target, if it is one; :class:`BackupRefused` otherwise."""
@@ -117,7 +128,7 @@ class Target:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError as exc:
-                raise BackupRefused(f"another backup is writing to {self.root}") from exc
+                raise TargetBusy(f"another backup is writing to {self.root}") from exc
             yield
 
     def point_folder(self, point_id: str) -> Path:
@@ -136,6 +147,15 @@ class Target:
                 found.append(Manifest.from_json(path.read_bytes()))
         return found
 
+    def newest_point_time(self) -> datetime | None:
+        """When the newest restorable point was made, from the folder names alone (a
+        manifest can be large: one line per blob)."""
+        for folder in sorted((self.root / "points").glob("*"), reverse=True):
+            if (folder / "manifest.json").is_file():
+                with contextlib.suppress(ValueError):
+                    return point_time(folder.name)
+        return None
+
     def point(self, point_id: str | None) -> Manifest:
         """The point ``point_id``, or the newest when None."""
         points = self.points()
@@ -152,6 +172,16 @@ class Target:
 
     def write_manifest(self, manifest: Manifest) -> None:
         write_private_file(self.point_folder(manifest.id) / "manifest.json", manifest.to_json())
+
+
+def point_id(now: datetime) -> str:
+    """The name of a point made at ``now`` (UTC): its time to the millisecond."""
+    return now.strftime("%Y%m%dT%H%M%S") + f"{now.microsecond // 1000:03d}Z"
+
+
+def point_time(name: str) -> datetime:
+    """The inverse of :func:`point_id`; ValueError for another name."""
+    return datetime.strptime(name[:-1] + "000", "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC)
 
 
 def file_sha256(path: Path) -> str:

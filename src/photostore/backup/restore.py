@@ -15,13 +15,18 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from photostore.backup.blob_copy import restore_blob
-from photostore.backup.layout import BackupRefused, Manifest, Target, file_sha256
+from photostore.backup.create import referenced_keys
+from photostore.backup.layout import BackupRefused, Manifest, StoredBlob, Target, file_sha256
+from photostore.backup.point_in_time import archived_objects, plan_timed_restore
 from photostore.config import Settings
 from photostore.crypto.key_export import ExportedKeys
 from photostore.crypto.key_transfer import import_keys
 from photostore.crypto.masterkeys import NoMasterKey, keyring_for
+from photostore.db.cluster_reads import master_key_ids, stored_originals, stored_thumbnails
+from photostore.db.embedded import DATABASE, start_cluster, superuser_connect
 from photostore.db.physical_restore import combine_backups, recover, verify_base_backup
 from photostore.storage.local import LocalBlobStore
 
@@ -30,12 +35,19 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Restored:
-    manifest: Manifest
+    manifest: Manifest  # the point restored, or the one a restore to a time started from
     seconds: float
+    until: datetime | None = None
 
 
 def check_keys(manifest: Manifest, settings: Settings, keys: ExportedKeys | None) -> None:
     """Refuse, before anything is written, a restore whose master keys are not at hand."""
+    _check_key_ids(manifest.master_key_ids, f"the point {manifest.id}", settings, keys)
+
+
+def _check_key_ids(
+    needed: list[str], what: str, settings: Settings, keys: ExportedKeys | None
+) -> None:
     if keys is not None:
         held = set(keys.keys)
     else:
@@ -43,10 +55,10 @@ def check_keys(manifest: Manifest, settings: Settings, keys: ExportedKeys | None
             held = set(keyring_for(settings, create=False).key_ids)
         except NoMasterKey:
             held = set()
-    missing = sorted(set(manifest.master_key_ids) - held)
+    missing = sorted(set(needed) - held)
     if missing:
         raise BackupRefused(
-            f"the point {manifest.id} needs the master keys {', '.join(missing)}, which "
+            f"{what} needs the master keys {', '.join(missing)}, which "
             "are not at hand: give the key export with --keys FILE (made by `photostore "
             f"keys export`), or put the keys in {settings.resolved_master_key_file}"
         )
@@ -58,10 +70,16 @@ def restore_point(
     settings: Settings,
     keys: ExportedKeys | None,
     say: Callable[[str], None] = log.info,
+    until: datetime | None = None,
 ) -> Restored:
-    """Rebuild the data folder of ``settings`` (new or empty) from ``target``."""
+    """Rebuild the data folder of ``settings`` (new or empty) from ``target``: at the
+    point ``point_id`` (None: the newest), or at the time ``until`` through the
+    target's continuous archive."""
     began = time.monotonic()
-    manifest = target.point(point_id)
+    if until is not None and point_id is not None:
+        raise BackupRefused("restore to a point or to a time, not both")
+    timed = plan_timed_restore(target, until) if until is not None else None
+    manifest = timed.base if timed is not None else target.point(point_id)
     check_keys(manifest, settings, keys)
     data_dir = settings.data_dir
     if data_dir.exists() and any(data_dir.iterdir()):
@@ -84,13 +102,27 @@ def restore_point(
         combine_backups(
             [target.point_folder(link.id) / "base" for link in chain], settings.embedded_pgdata
         )
-        say(f"recovering the database to {manifest.restore_point}")
-        recover(
-            settings.embedded_pgdata, [wal / name for name in manifest.wal], manifest.restore_point
-        )
-        say(f"writing {len(manifest.blobs)} blobs back")
+        point_wal = [wal / name for name in manifest.wal]
+        if timed is None:
+            say(f"recovering the database to {manifest.restore_point}")
+            recover(settings.embedded_pgdata, point_wal, manifest.restore_point)
+            wanted = manifest.blobs
+        else:
+            say(
+                f"recovering the database to {timed.until.isoformat()} from point "
+                f"{manifest.id} and {len(timed.compressed_wal) + len(timed.plain_wal)} "
+                "archived WAL files"
+            )
+            recover(
+                settings.embedded_pgdata,
+                point_wal + timed.compressed_wal,
+                until=timed.until,
+                plain_wal=timed.plain_wal,
+            )
+            wanted = _blobs_at_time(target, settings, keys)
+        say(f"writing {len(wanted)} blobs back")
         blobs = LocalBlobStore(settings.resolved_blob_dir)
-        for key, blob in manifest.blobs.items():
+        for key, blob in wanted.items():
             restore_blob(target, key, blob, blobs)
         if keys is not None:
             import_keys(settings, keys)
@@ -100,4 +132,26 @@ def restore_point(
         if not made:
             data_dir.mkdir(mode=0o700, exist_ok=True)
         raise
-    return Restored(manifest=manifest, seconds=time.monotonic() - began)
+    return Restored(manifest=manifest, seconds=time.monotonic() - began, until=until)
+
+
+def _blobs_at_time(
+    target: Target, settings: Settings, keys: ExportedKeys | None
+) -> dict[str, StoredBlob]:
+    """The objects of the blobs the recovered database references (and a check that its
+    master keys are at hand: a key rotated in after the base point counts too)."""
+    cluster = start_cluster(settings.embedded_pgdata)
+    try:
+        with superuser_connect(cluster, DATABASE) as conn:
+            _check_key_ids(master_key_ids(conn), "the restored database", settings, keys)
+            wanted = referenced_keys(stored_originals(conn), stored_thumbnails(conn))
+    finally:
+        cluster.stop()
+    objects = archived_objects(target)
+    missing = [key for key in wanted if key not in objects]
+    if missing:
+        raise BackupRefused(
+            f"{len(missing)} blobs the database references at that time are not in "
+            f"{target.root} (the first: {missing[0]})"
+        )
+    return {key: objects[key] for key in wanted}

