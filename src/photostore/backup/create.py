@@ -28,7 +28,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from photostore.backup.blob_copy import BlobCopier
-from photostore.backup.layout import BackupRefused, Manifest, Target, file_sha256, point_id
+from photostore.backup.layout import (
+    BackupRefused,
+    Manifest,
+    StoredBlob,
+    Target,
+    file_sha256,
+    point_id,
+)
 from photostore.config import Settings
 from photostore.db.cluster_reads import StoredOriginal, StoredThumbnail
 from photostore.db.embedded import EmbeddedCluster, start_cluster
@@ -36,6 +43,7 @@ from photostore.db.physical_backup import BackupSession, wal_start_file
 from photostore.db.programs import PostgresProgramFailed
 from photostore.private_files import write_private_file
 from photostore.storage.base import derivative_key, original_key
+from photostore.storage.checksummed import sums_key
 from photostore.storage.local import LocalBlobStore
 
 log = logging.getLogger(__name__)
@@ -55,6 +63,15 @@ def referenced_keys(
     keys = [original_key(str(o.owner_id), o.sha256) for o in originals]
     keys += [derivative_key(str(t.owner_id), str(t.image_id), t.kind) for t in thumbnails]
     return keys
+
+
+def with_chunk_sums(keys: list[str], stored: dict[str, StoredBlob]) -> dict[str, StoredBlob]:
+    """The objects of ``keys`` in ``stored``, with their chunk sums where ``stored`` has
+    them (plain blobs: without them a restored folder would check each original whole on
+    its first read and make each thumbnail again)."""
+    found = {key: stored[key] for key in keys}
+    found.update({sums_key(key): stored[sums_key(key)] for key in keys if sums_key(key) in stored})
+    return found
 
 
 KNOWN_TARGETS = "backup-targets.json"
@@ -153,7 +170,10 @@ def create_backup(
                     def copy_new(
                         originals: list[StoredOriginal], thumbnails: list[StoredThumbnail]
                     ) -> None:
-                        copier.copy(referenced_keys(originals, thumbnails))
+                        keys = referenced_keys(originals, thumbnails)
+                        copier.copy(keys)
+                        # Plain blobs' chunk sums (none where blobs are encrypted).
+                        copier.copy(map(sums_key, keys), gone_ok=True)
 
                     point = session.mark_consistent_point(f"photostore_{new_id}", copy_new)
                     first = wal_start_file(folder / "base")
@@ -172,7 +192,7 @@ def create_backup(
                 base_manifest_sha256=file_sha256(folder / "base" / "backup_manifest"),
                 row_counts=point.row_counts,
                 master_key_ids=point.master_key_ids,
-                blobs={key: copier.copied[key] for key in referenced},
+                blobs=with_chunk_sums(referenced, copier.copied),
                 seconds=round(time.monotonic() - began, 3),
             )
             # A target on a disk that went away may leave an empty mount point behind,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from photostore.backup.blob_copy import restore_blob
-from photostore.backup.create import referenced_keys
+from photostore.backup.create import referenced_keys, with_chunk_sums
 from photostore.backup.layout import BackupRefused, Manifest, StoredBlob, Target, file_sha256
 from photostore.backup.point_in_time import archived_objects, plan_timed_restore
 from photostore.config import Settings
@@ -154,4 +154,4 @@ def _blobs_at_time(
             f"{len(missing)} blobs the database references at that time are not in "
             f"{target.root} (the first: {missing[0]})"
         )
-    return {key: objects[key] for key in wanted}
+    return with_chunk_sums(wanted, objects)
