@@ -2,7 +2,8 @@
 
 An original must be in the blob store, decrypt (the envelope authenticates every chunk)
 and hash to the sha256 its row names; a thumbnail must be there and decrypt to the size
-its row names; a blob no row references is an orphan (reported, not removed). The
+its row names; a blob no row references is an orphan (reported, not removed here:
+``services.garbage`` collects them). The
 database is checked by ``pg_amcheck`` and the server's page checksum counts.
 """
 
@@ -66,15 +67,26 @@ def _check(store: BlobStore, key: str, size: int, sha256: str | None) -> str | N
     return None
 
 
+def referenced_keys(rows: LibraryRows) -> set[str]:
+    """The blob keys of every original and thumbnail ``rows`` reference."""
+    return {original_key(str(o.owner_id), o.sha256) for o in rows.originals} | {
+        derivative_key(str(t.owner_id), str(t.image_id), t.kind) for t in rows.thumbnails
+    }
+
+
+def orphan_keys(store: BlobStore, rows: LibraryRows) -> list[str]:
+    """The keys of ``store`` no row of ``rows`` references (the temporary files of writes
+    in flight are not in the store's listing)."""
+    return sorted(set(store.keys(prefix="")) - referenced_keys(rows))
+
+
 def verify_library(
     store: BlobStore, rows: LibraryRows, progress: Callable[[int], None] | None = None
 ) -> LibraryReport:
     """Check every blob ``rows`` reference in ``store``, and find the orphans."""
     report = LibraryReport()
-    referenced = set()
     for original in rows.originals:
         key = original_key(str(original.owner_id), original.sha256)
-        referenced.add(key)
         problem = _check(store, key, original.byte_size, original.sha256)
         if problem is not None:
             report.damage.append(Damage(key, problem))
@@ -83,13 +95,11 @@ def verify_library(
             progress(1)
     for thumbnail in rows.thumbnails:
         key = derivative_key(str(thumbnail.owner_id), str(thumbnail.image_id), thumbnail.kind)
-        referenced.add(key)
         problem = _check(store, key, thumbnail.byte_size, None)
         if problem is not None:
             report.damage.append(Damage(key, problem))
         report.thumbnails += 1
         if progress is not None:
             progress(1)
-    # The store's listing leaves out the temporary files of writes in flight.
-    report.orphans = sorted(set(store.keys(prefix="")) - referenced)
+    report.orphans = orphan_keys(store, rows)
     return report
