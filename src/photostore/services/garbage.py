@@ -78,10 +78,6 @@ class GarbageReport:
     """Keys of neither blob layout: not photostore's, left alone."""
     staging: StagingSweep = field(default_factory=StagingSweep)
 
-    @property
-    def removed(self) -> int:
-        return self.originals + self.thumbnails + self.partial_writes
-
 
 @dataclass(frozen=True)
 class _Orphan:
