@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import time
 from dataclasses import replace
 
 import pytest
@@ -112,20 +110,6 @@ def test_the_fenced_service_role_starts_in_production(settings: Settings) -> Non
     )
     with TestClient(create_app(production)) as client:
         assert client.get("/readyz").json() == {"status": "ready"}
-
-
-def test_staging_files_left_by_a_crash_are_removed(settings: Settings) -> None:
-    settings.staging_dir.mkdir(parents=True)
-    stale = settings.staging_dir / "upload-stale"
-    fresh = settings.staging_dir / "upload-fresh"
-    stale.write_bytes(b"x")
-    fresh.write_bytes(b"y")
-    long_ago = time.time() - 7 * 3600
-    os.utime(stale, (long_ago, long_ago))
-    with TestClient(create_app(settings)):
-        pass
-    assert not stale.exists()
-    assert fresh.exists()
 
 
 def test_health_endpoints(client: TestClient) -> None:

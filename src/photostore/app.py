@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import anyio
@@ -47,16 +47,13 @@ from photostore.search.cache import VectorCache
 from photostore.services.context import ServiceContext
 from photostore.services.deletions import reapply_deletions
 from photostore.services.master_keys import checked_keyring
-from photostore.services.staging import remove_stale_staging_files
+from photostore.services.staging_area import StagingArea, sweep_staging
 from photostore.storage.base import BlobStore
 from photostore.storage.checksummed import ChecksummedBlobStore
 from photostore.storage.encrypted import EncryptedBlobStore
 from photostore.storage.local import LocalBlobStore
 
 log = logging.getLogger(__name__)
-
-# An upload in flight is never this old; older staging files were left by a crash.
-STALE_STAGING_SECONDS = 6 * 3600
 
 
 def build_blob_store(
@@ -77,8 +74,12 @@ def build_blob_store(
     return EncryptedBlobStore(store, keys), (keys.close,)
 
 
-def build_context(settings: Settings, keyring: MasterKeyring | None = None) -> ServiceContext:
-    """Database and blob store for ``settings``: the one provider for API, CLI and jobs."""
+def build_context(
+    settings: Settings, keyring: MasterKeyring | None = None, staging: StagingArea | None = None
+) -> ServiceContext:
+    """Database and blob store for ``settings``: the one provider for API, CLI and jobs.
+
+    ``staging`` is the serving process's staging folder; the context releases it."""
     if settings.database_url is None:
         raise ValueError("settings.database_url is not set; start the embedded database first")
     engine = make_engine(settings.database_url, settings.database_pool_size)
@@ -95,7 +96,12 @@ def build_context(settings: Settings, keyring: MasterKeyring | None = None) -> S
         else None
     )
     return ServiceContext(
-        settings=settings, db=db, blobs=blobs, closers=closers, vector_cache=cache
+        settings=settings,
+        db=db,
+        blobs=blobs,
+        closers=closers,
+        vector_cache=cache,
+        staging=staging,
     )
 
 
@@ -114,9 +120,31 @@ async def check_start(settings: Settings) -> MasterKeyring | None:
         await engine.dispose()
 
 
-async def open_context(settings: Settings) -> ServiceContext:
+async def open_context(settings: Settings, staging: StagingArea | None = None) -> ServiceContext:
     """:func:`build_context` after :func:`check_start`."""
-    return build_context(settings, await check_start(settings))
+    return build_context(settings, await check_start(settings), staging)
+
+
+def _log_sweep(root: Path) -> None:
+    swept = sweep_staging(root)
+    if swept.folders or swept.files:
+        log.info(
+            "removed %d staging files (%d bytes) of %d stopped processes",
+            swept.files,
+            swept.bytes,
+            swept.folders,
+        )
+
+
+async def _sweep_staging_forever(root: Path, interval: float) -> None:
+    """Remove the staging folders of processes that died, every ``interval`` seconds,
+    so that their plaintext uploads do not wait for a start (``services.staging_area``)."""
+    while True:
+        await anyio.sleep(interval)
+        try:
+            await anyio.to_thread.run_sync(_log_sweep, root)
+        except OSError:
+            log.warning("the staging sweep failed; it runs again in %s s", interval, exc_info=True)
 
 
 def _start_backups(
@@ -153,13 +181,14 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_vips()
-        removed = remove_stale_staging_files(
-            settings.staging_dir, STALE_STAGING_SECONDS, time.time()
-        )
-        if removed:
-            log.info("removed %d staging files left by an earlier crash", removed)
+        _log_sweep(settings.staging_dir)
         signing = signing_key_for(settings)
-        ctx = await open_context(settings)
+        staging = StagingArea.claim(settings.staging_dir)
+        try:
+            ctx = await open_context(settings, staging)
+        except BaseException:
+            staging.release()
+            raise
         # Before the first request: a database restored from a backup must not serve an
         # account deleted since the backup was taken (services.deletions).
         reapplied = await reapply_deletions(ctx)
@@ -180,6 +209,9 @@ def create_app(settings: Settings) -> FastAPI:
         )
         try:
             async with anyio.create_task_group() as background:
+                background.start_soon(
+                    _sweep_staging_forever, settings.staging_dir, settings.staging_sweep_seconds
+                )
                 app.state.backups = _start_backups(settings, app, background)
                 yield
                 background.cancel_scope.cancel()

@@ -1,5 +1,5 @@
-"""The ``photostore backup``, ``restore`` and ``verify`` commands (docs/operations.md,
-"Backup and restore")."""
+"""The ``photostore backup``, ``restore``, ``verify`` and ``gc`` commands
+(docs/operations.md, "Backup and restore")."""
 
 from __future__ import annotations
 
@@ -255,6 +255,59 @@ def verify(data_dir: DataDir = None) -> None:
         typer.echo(f"  unchecked (no chunk sums; its next read makes it again): {key}")
     if not report.sound:
         raise typer.Exit(code=1)
+
+
+def gc(
+    data_dir: DataDir = None,
+    grace: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Leave orphans and partial writes younger than this many hours.",
+        ),
+    ] = 24.0,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would be removed; remove nothing.")
+    ] = False,
+) -> None:
+    """Remove orphan blobs, partial writes and the staging files of dead processes.
+
+    Safe while `serve` runs: an orphan an upload is about to reference is kept.
+    """
+    from photostore.backup.library_check import collect_library_garbage
+    from photostore.db.embedded import start_cluster
+    from photostore.runtime import database_runtime
+
+    settings = settings_from(data_dir)
+    if not settings.uses_embedded_database:
+        fail("photostore gc collects a data folder with the embedded database")
+    with database_runtime(settings):
+        cluster = start_cluster(settings.embedded_pgdata)
+        try:
+            with contextlib.ExitStack() as bars:
+
+                def bar(total: int) -> Callable[[int], None]:
+                    progress = bars.enter_context(
+                        typer.progressbar(length=total, label="orphans", file=sys.stderr)
+                    )
+                    return progress.update
+
+                report = collect_library_garbage(
+                    settings, cluster, grace * 3600, dry_run=dry_run, progress=bar
+                )
+        finally:
+            cluster.stop()
+    verb = "would remove" if dry_run else "removed"
+    staging = report.staging
+    typer.echo(
+        f"{verb} {report.originals} orphan originals, {report.thumbnails} orphan thumbnails "
+        f"and {report.partial_writes} partial writes ({report.bytes / 2**20:.1f} MiB); "
+        f"kept {report.young} younger than {grace:g} h and {report.in_use} still in use; "
+        f"{verb} {staging.files} staging files ({staging.bytes / 2**20:.1f} MiB) of "
+        f"{staging.folders} stopped processes"
+    )
+    for key in report.unknown:
+        typer.echo(f"  left alone (not a photostore blob): {key}")
 
 
 def _say(line: str) -> None:

@@ -1,5 +1,5 @@
 """The ``photostore`` command: serve, migrate, user, service-keys, db, search, keys,
-backup, restore, verify."""
+backup, restore, verify, gc."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from urllib.parse import quote
 import typer
 
 from photostore.auth.principal import Role
-from photostore.backup_cli import backup_app, restore, verify
+from photostore.backup_cli import backup_app, gc, restore, verify
 from photostore.cli_common import DataDir, fail, settings_from
 from photostore.config import Settings
 from photostore.db.embedded import DATABASE, OWNER_ROLE, SUPERUSER, running_cluster_socket
@@ -325,6 +325,7 @@ def deletions_apply(data_dir: DataDir = None) -> None:
 app.add_typer(backup_app, name="backup")
 app.command()(restore)
 app.command()(verify)
+app.command()(gc)
 
 
 def main() -> None:

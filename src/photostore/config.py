@@ -152,6 +152,12 @@ class Settings(BaseSettings):
         default=True,
         description="Refuse images whose decoder reports damaged data, not only truncation.",
     )
+    staging_sweep_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often each serving process removes the staging folders of "
+        "processes that died (their plaintext uploads); every start does it too.",
+    )
     thumbnail_small_px: int = 256
     thumbnail_preview_px: int = 1440
     log_level: str = "INFO"
@@ -277,7 +283,8 @@ class Settings(BaseSettings):
 
     @property
     def staging_dir(self) -> Path:
-        """Where uploads stream to before they are stored: ``<data_dir>/tmp``."""
+        """The staging root, ``<data_dir>/tmp``: each serving process stages uploads in
+        a folder of its own below it (``services.staging_area``)."""
         return self.data_dir / "tmp"
 
     @property

@@ -220,7 +220,8 @@ def test_files_over_the_limit_are_refused_while_streaming(
         )
         assert streamed.status_code == 413
         assert _rows(database) == (0, 0)
-        assert not any(p.is_file() for p in (small.data_dir / "tmp").rglob("*"))
+        staged = [p for p in small.staging_dir.rglob("*") if p.is_file() and p.name != ".lock"]
+        assert staged == []
         assert upload(client, account, imagegen.make_png(None, 5, 5)).status_code == 201
 
 

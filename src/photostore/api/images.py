@@ -73,11 +73,10 @@ async def upload_image(
     Fields: ``file`` (required), ``description``, ``tags`` (repeat the field, or
     separate names with commas). The same bytes again give 200 and the existing record.
     """
-    settings = ctx.settings
     form = await receive_upload(
         request,
-        settings.staging_dir,
-        settings.max_upload_bytes,
+        ctx.staging_folder(),
+        ctx.settings.max_upload_bytes,
         allowed_fields=frozenset({"description", "tags"}),
     )
     descriptions = form.fields.get("description", [])

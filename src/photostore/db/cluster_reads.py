@@ -1,5 +1,6 @@
 """What backups, drills and verification read of a whole embedded database, as its
-superuser over the Unix socket: row counts of every table and the blob rows.
+superuser over the Unix socket: row counts of every table, the blob rows, and when the
+oldest open transaction began (for ``photostore gc``).
 
 These are an operator's reads of every user's rows at once (a backup copies them all
 anyway); they never run on a request's path, whose statements stay scoped by owner and
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -79,6 +81,16 @@ def stored_thumbnails(conn: psycopg.Connection[Any]) -> list[StoredThumbnail]:
     return [StoredThumbnail(*row) for row in rows.fetchall()]
 
 
+def oldest_transaction_start(conn: psycopg.Connection[Any]) -> datetime | None:
+    """When the oldest transaction still open on the connection's database began (the
+    connection's own aside); None when no other is open."""
+    row = conn.execute(
+        "SELECT min(xact_start) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    ).fetchone()
+    return None if row is None else row[0]
+
+
 def master_key_ids(conn: psycopg.Connection[Any]) -> list[str]:
     """The master keys the stored data keys are wrapped under."""
     rows = conn.execute("SELECT master_key_id FROM master_key_uses WHERE data_keys > 0 ORDER BY 1")
@@ -98,6 +110,12 @@ def read_library(cluster: EmbeddedCluster) -> LibraryRows:
     with superuser_connect(cluster, DATABASE) as conn, conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         return LibraryRows(stored_originals(conn), stored_thumbnails(conn))
+
+
+def oldest_transaction_in(cluster: EmbeddedCluster) -> datetime | None:
+    """:func:`oldest_transaction_start` of the photostore database, read now."""
+    with superuser_connect(cluster, DATABASE) as conn:
+        return oldest_transaction_start(conn)
 
 
 def row_counts_in(cluster: EmbeddedCluster) -> dict[str, int]:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
+
+import anyio
 
 from photostore.auth.passwords import Passwords
 from photostore.auth.ratelimit import LoginLimiter
@@ -13,6 +16,7 @@ from photostore.db.session import Database
 from photostore.search.cache import VectorCache
 from photostore.services.decoding import DecodeSlots
 from photostore.services.hashing import PasswordHashing
+from photostore.services.staging_area import StagingArea
 from photostore.storage.base import BlobStore
 
 
@@ -32,6 +36,9 @@ class ServiceContext:
     """Large spaces as in-memory matrices (``search.cache``); None searches in PostgreSQL."""
     closers: tuple[Callable[[], None], ...] = ()
     """Called by :meth:`close` after the database: resources the blob store holds."""
+    staging: StagingArea | None = None
+    """The serving process's staging folder (``services.staging_area``), released by
+    :meth:`close`; None in a context that stages nothing (the CLI's)."""
     decode_slots: DecodeSlots = field(init=False)
     """How many images this process decodes at once (``services.decoding``)."""
     passwords: PasswordHashing = field(init=False)
@@ -57,6 +64,12 @@ class ServiceContext:
         )
         object.__setattr__(self, "login_limiter", limiter)
 
+    def staging_folder(self) -> Path:
+        """Where this process stages plaintext files (uploads, originals being read)."""
+        if self.staging is None:
+            raise RuntimeError("this service context has no staging folder")
+        return self.staging.folder
+
     async def close(self) -> None:
         """Release the database pool and whatever else the context holds."""
         if self.vector_cache is not None:
@@ -64,3 +77,5 @@ class ServiceContext:
         await self.db.dispose()
         for close in self.closers:
             close()
+        if self.staging is not None:
+            await anyio.to_thread.run_sync(self.staging.release)

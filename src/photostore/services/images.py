@@ -29,7 +29,7 @@ from photostore.errors import BlobMissing, InvalidInput, NotFound
 from photostore.ids import new_id
 from photostore.media.analyze import analyze_file
 from photostore.media.exif import EARLIEST_TAKEN_AT, LATEST_TAKEN_AT, plausible_taken_at
-from photostore.private_files import open_private, private_folder
+from photostore.private_files import open_private
 from photostore.services.context import ServiceContext
 from photostore.services.decoding import decode_limits
 from photostore.services.image_pages import Page, page_of
@@ -130,8 +130,9 @@ class ImageService:
 
     async def _remake_thumbnails(self, owner_id: uuid.UUID, image: Image, kind: str) -> Thumbnail:
         """Make the thumbnails of an image that has none (made lazily, then stored)."""
-        staging = private_folder(self.ctx.settings.staging_dir)
-        source = staging / f"remake-{new_id()}"
+        # The decrypted original, in this process's staging folder: a crash leaves it
+        # where the next sweep finds it (services.staging_area).
+        source = self.ctx.staging_folder() / f"remake-{new_id()}"
         key = original_key(str(owner_id), image.sha256)
         try:
             try:

@@ -2,7 +2,9 @@
 
 The size limit is enforced while streaming, so an oversized body never fills the disk,
 and the content address (sha256) is known the moment the last byte arrives. The folder
-is 0700 and each file 0600, as every file photostore writes.
+is 0700 and each file 0600, as every file photostore writes. The folder is the serving
+process's own (``services.staging_area``), so a file a crash leaves there is removed as
+soon as another process sees that its owner is dead.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from photostore.errors import TooLarge
-from photostore.private_files import private_folder, tighten_folder
+from photostore.private_files import private_folder
 
 
 @dataclass(frozen=True)
@@ -55,16 +57,3 @@ class StagingFile:
     def discard(self) -> None:
         self._file.close()
         self.path.unlink(missing_ok=True)
-
-
-def remove_stale_staging_files(folder: Path, older_than_seconds: float, now: float) -> int:
-    """Delete staging files left by a crash (older than any live upload); return how many."""
-    removed = 0
-    if not folder.is_dir():
-        return removed
-    tighten_folder(folder)  # made 0755 by an older photostore
-    for path in folder.iterdir():
-        if path.is_file() and now - path.stat().st_mtime > older_than_seconds:
-            path.unlink(missing_ok=True)
-            removed += 1
-    return removed

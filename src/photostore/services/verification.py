@@ -4,11 +4,11 @@ An original must be in the blob store, pass the store's check of every chunk (th
 envelope's authentication of encrypted blobs, the recorded chunk sums of plain ones:
 the very check a read makes) and hash to the sha256 its row names; a thumbnail must be
 there, pass the same check and be as long as its row says; a blob no row references is
-an orphan (reported, not removed). A plain thumbnail written before chunk sums were
-recorded has nothing to be checked against: it is listed as unchecked (its next read
-makes it again from its original). An original written before them is checked against
-its sha256, and its sums are recorded. The database is checked by ``pg_amcheck`` and
-the server's page checksum counts.
+an orphan (reported, not removed here: ``services.garbage`` collects them). A plain
+thumbnail written before chunk sums were recorded has nothing to be checked against: it
+is listed as unchecked (its next read makes it again from its original). An original
+written before them is checked against its sha256, and its sums are recorded. The
+database is checked by ``pg_amcheck`` and the server's page checksum counts.
 """
 
 from __future__ import annotations
@@ -81,15 +81,26 @@ def _check(store: BlobStore, key: str, size: int, sha256: str | None) -> str | N
     return None
 
 
+def referenced_keys(rows: LibraryRows) -> set[str]:
+    """The blob keys of every original and thumbnail ``rows`` reference."""
+    return {original_key(str(o.owner_id), o.sha256) for o in rows.originals} | {
+        derivative_key(str(t.owner_id), str(t.image_id), t.kind) for t in rows.thumbnails
+    }
+
+
+def orphan_keys(store: BlobStore, rows: LibraryRows) -> list[str]:
+    """The keys of ``store`` no row of ``rows`` references (the temporary files of writes
+    in flight are not in the store's listing)."""
+    return sorted(set(store.keys(prefix="")) - referenced_keys(rows))
+
+
 def verify_library(
     store: BlobStore, rows: LibraryRows, progress: Callable[[int], None] | None = None
 ) -> LibraryReport:
     """Check every blob ``rows`` reference in ``store``, and find the orphans."""
     report = LibraryReport()
-    referenced = set()
     for original in rows.originals:
         key = original_key(str(original.owner_id), original.sha256)
-        referenced.add(key)
         problem = _check(store, key, original.byte_size, original.sha256)
         if problem is not None:
             report.damage.append(Damage(key, problem))
@@ -98,7 +109,6 @@ def verify_library(
             progress(1)
     for thumbnail in rows.thumbnails:
         key = derivative_key(str(thumbnail.owner_id), str(thumbnail.image_id), thumbnail.kind)
-        referenced.add(key)
         try:
             problem = _check(store, key, thumbnail.byte_size, None)
         except UncheckedBlob:
@@ -109,6 +119,5 @@ def verify_library(
         report.thumbnails += 1
         if progress is not None:
             progress(1)
-    # The store's listing leaves out the temporary files of writes in flight.
-    report.orphans = sorted(set(store.keys(prefix="")) - referenced)
+    report.orphans = orphan_keys(store, rows)
     return report

@@ -11,13 +11,18 @@ alone name users and images, so no other local user may list them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from photostore.private_files import FILE_MODE, private_folder, tighten_folder
 from photostore.storage.base import BlobNotFound, check_key
+
+# Temporary files of writes; never a key (keys begin with a letter or a digit).
+_PARTIAL_PREFIX = ".tmp-"
 
 
 def _fsync_dir(path: Path) -> None:
@@ -84,8 +89,42 @@ class LocalBlobStore:
     def keys(self, prefix: str = "") -> Iterator[str]:
         base = self.root / prefix if prefix else self.root
         for path in sorted(base.rglob("*")):
-            if path.is_file() and not path.name.startswith(".tmp-"):
+            if path.is_file() and not path.name.startswith(_PARTIAL_PREFIX):
                 yield path.relative_to(self.root).as_posix()
+
+    # -- for garbage collection (``services.garbage``) ------------------------------
+
+    def modified(self, key: str) -> float:
+        """When the blob was written (POSIX seconds); raises :class:`BlobNotFound`."""
+        try:
+            return self._path(key).stat().st_mtime
+        except FileNotFoundError as exc:
+            raise BlobNotFound(key) from exc
+
+    def partial_writes(self) -> list[PartialWrite]:
+        """The temporary files of writes: in flight now, or left by a crash."""
+        found = []
+        for path in sorted(self.root.rglob(f"{_PARTIAL_PREFIX}*")):
+            with contextlib.suppress(FileNotFoundError):  # its write just ended
+                info = path.stat()
+                found.append(PartialWrite(path, info.st_size, info.st_mtime))
+        return found
+
+    def remove_partial_write(self, partial: PartialWrite) -> None:
+        """Remove a temporary file :meth:`partial_writes` listed."""
+        path = partial.path
+        if not path.name.startswith(_PARTIAL_PREFIX) or not path.is_relative_to(self.root):
+            raise ValueError(f"not a partial write of this store: {path}")
+        path.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class PartialWrite:
+    """A temporary file of a write that has not been renamed into place (yet)."""
+
+    path: Path
+    byte_size: int
+    modified: float
 
 
 def _file_chunks(path: Path, start: int, end: int | None, chunk_size: int) -> Iterator[bytes]:
@@ -106,7 +145,7 @@ class _AtomicWriter:
 
     def __init__(self, target: Path) -> None:
         self.target = target
-        fd, name = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)  # mode 0600
+        fd, name = tempfile.mkstemp(prefix=_PARTIAL_PREFIX, dir=target.parent)  # mode 0600
         self.tmp = Path(name)
         self.file = os.fdopen(fd, "wb")
 
