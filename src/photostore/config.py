@@ -40,6 +40,12 @@ class Settings(BaseSettings):
         "defaults to database_url.",
     )
     database_pool_size: int = 10
+    embedded_database_check_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="How often `serve` checks that the embedded PostgreSQL runs, and starts "
+        "it again when it does not (docs/operations.md); 0 = never.",
+    )
 
     blob_dir: Path | None = None
 
