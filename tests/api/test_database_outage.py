@@ -71,7 +71,9 @@ def test_requests_during_an_outage_answer_503_and_recover_after(
                 "/v1/auth/token", data={"username": alice.email, "password": alice.password}
             )
         )
-        assert outage_client.get("/readyz").status_code == 503
+        ready = outage_client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.headers["Retry-After"] == "1"
         assert outage_client.get("/healthz").status_code == 200
     finally:
         _accept_connections(database, True)
