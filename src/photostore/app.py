@@ -49,6 +49,7 @@ from photostore.services.staging import remove_stale_staging_files
 from photostore.storage.base import BlobStore
 from photostore.storage.encrypted import EncryptedBlobStore
 from photostore.storage.local import LocalBlobStore
+from photostore.storage.space import MIB
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +154,14 @@ def create_app(settings: Settings, embedded: EmbeddedCluster | None = None) -> F
                 "deleted again %d accounts a restore had brought back (the deletion log holds %d)",
                 len(reapplied.accounts),
                 reapplied.logged,
+            )
+        if ctx.free_space.below_floor():
+            # Started anyway: reads need no room, and the floor is kept for the database.
+            log.warning(
+                "only %d MiB free on the data folder's disks, under the %d MiB kept free "
+                "(PHOTOSTORE_MIN_FREE_DISK_MB): uploads are refused with 507 until space is freed",
+                ctx.free_space.free_bytes() // MIB,
+                settings.min_free_disk_mb,
             )
         app.state.ctx = ctx
         app.state.tokens = TokenCodec(

@@ -21,6 +21,8 @@ type to an HTTP status and an RFC 9457 problem type in one table
     ├── RateLimited                 429  too many attempts; carries ``retry_after``
     ├── Unreadable                  500  stored data fails its integrity check or its
     │                                    key is gone (moved, tampered, crypto-shredded)
+    ├── InsufficientStorage         507  the disk is full, or under the free-space floor
+    │                                    kept for the database
     └── ServiceUnavailable          503  a dependency (database, blob store) is down
         ├── DatabaseUnavailable     503  the database could not serve the request;
         │                                carries ``retry_after``
@@ -134,6 +136,16 @@ class Unreadable(PhotostoreError):
 
     type = "unreadable-data"
     title = "Stored data is unreadable"
+
+
+class InsufficientStorage(PhotostoreError):
+    """No room on the server's disk for what the request would write: an upload that
+    would take the free space under ``PHOTOSTORE_MIN_FREE_DISK_MB`` (the room kept for
+    the database's WAL), or a disk found full as it was written. Nothing of the request
+    is kept; the same request succeeds once the operator frees space."""
+
+    type = "insufficient-storage"
+    title = "Insufficient storage"
 
 
 class ServiceUnavailable(PhotostoreError):

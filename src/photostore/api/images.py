@@ -81,6 +81,7 @@ async def upload_image(
         settings.staging_dir,
         settings.max_upload_bytes,
         allowed_fields=frozenset({"description", "tags"}),
+        space=ctx.free_space,
     )
     descriptions = form.fields.get("description", [])
     tags = [t for value in form.fields.get("tags", []) for t in value.split(",")]

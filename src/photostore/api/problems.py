@@ -36,6 +36,7 @@ STATUS_BY_ERROR: dict[type[errors.PhotostoreError], int] = {
     errors.InvalidInput: 422,
     errors.RateLimited: 429,
     errors.Unreadable: 500,
+    errors.InsufficientStorage: 507,
     errors.ServiceUnavailable: 503,
 }
 

@@ -14,6 +14,7 @@ from photostore.search.cache import VectorCache
 from photostore.services.decoding import DecodeSlots
 from photostore.services.hashing import PasswordHashing
 from photostore.storage.base import BlobStore
+from photostore.storage.space import FreeSpace
 
 
 def utc_now() -> datetime:
@@ -38,6 +39,9 @@ class ServiceContext:
     """Password hashes and checks, a few at once (``services.hashing``)."""
     login_limiter: LoginLimiter = field(init=False)
     """Failed logins counted per email and per address (``auth.ratelimit``)."""
+    free_space: FreeSpace = field(init=False)
+    """The room an upload may take on the disks of the staging folder, the blob store and
+    the embedded database, above ``PHOTOSTORE_MIN_FREE_DISK_MB`` (``storage.space``)."""
 
     def __post_init__(self) -> None:
         # One per context, so one per process: every request's services share them.
@@ -56,6 +60,8 @@ class ServiceContext:
             settings.login_window_seconds,
         )
         object.__setattr__(self, "login_limiter", limiter)
+        folders = (settings.staging_dir, settings.resolved_blob_dir, settings.embedded_pgdata)
+        object.__setattr__(self, "free_space", FreeSpace.of(folders, settings.min_free_disk_mb))
 
     async def close(self) -> None:
         """Release the database pool and whatever else the context holds."""
