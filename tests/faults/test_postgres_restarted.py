@@ -11,7 +11,7 @@ import httpx2 as httpx
 import pytest
 
 from photostore.db.postmaster import cluster_lock, live_postmaster_pid
-from photostore.db.programs import run_pg_ctl
+from photostore.db.programs import PostgresProgramFailed, run_pg_ctl
 from tests import imagegen
 from tests.conftest import postgres_folder
 from tests.faults.load import Load
@@ -26,6 +26,15 @@ EMAIL, PASSWORD = "ada@example.org", "ada password"
 def data_dir() -> Iterator[Path]:
     with postgres_folder() as folder:
         yield folder / "photostore-data"
+
+
+def _restart(pgdata: Path, mode: str) -> None:
+    try:
+        run_pg_ctl(pgdata, "restart", "--wait", "-m", mode, timeout=120)
+    except PostgresProgramFailed as exc:
+        # The stop ran; the start met the stopped postmaster not yet reaped by the
+        # machine's init (docs/operations.md): serve's supervisor starts it once it is.
+        assert "could not start server" in str(exc), exc
 
 
 def test_every_answer_during_a_restart_is_503_with_retry_after(data_dir: Path) -> None:
@@ -46,9 +55,9 @@ def test_every_answer_during_a_restart_is_503_with_retry_after(data_dir: Path) -
                 # Under the lock every start and stop of the cluster takes, as an operator's
                 # restart would be: serve's supervisor waits instead of starting it itself.
                 with cluster_lock():
-                    run_pg_ctl(pgdata, "restart", "--wait", "-m", mode, timeout=120)
-                assert live_postmaster_pid(pgdata) not in (None, before)
+                    _restart(pgdata, mode)
                 load.wait_for_successes_after(time.monotonic(), 30, timeout=60)
+                assert live_postmaster_pid(pgdata) not in (None, before)
         tally = load.tally
         print(f"postgres restarted twice (fast, immediate) under load: {tally.summary()}")
         assert tally.unexplained() == [], tally.unexplained()
