@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2 as httpx
+import psutil
 import pytest
 
 COMMAND = [sys.executable, "-m", "photostore"]
@@ -43,9 +44,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serving(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[str]:
-    """A ``photostore serve`` of ``data_dir`` (with ``env`` on top of :func:`cli_env`),
-    ready: its base URL."""
+def serving(
+    data_dir: Path, env: dict[str, str] | None = None, *, quiet: bool = True
+) -> Iterator[str]:
+    """``photostore serve`` on ``data_dir`` (with ``env`` added to its environment) until
+    the block ends; its log is ``serve-<port>.log`` beside the folder. ``quiet=False``
+    for a test that makes it warn (a fault it survives)."""
     port = free_port()
     log_path = data_dir.parent / f"serve-{port}.log"
     with log_path.open("w") as log:
@@ -78,7 +82,16 @@ def serving(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[str]:
     output = log_path.read_text()
     assert process.returncode == 0, output
     # A plain start and stop says nothing at WARNING level (no library chatter either).
-    assert "warning" not in output.lower(), output
+    assert not quiet or "warning" not in output.lower(), output
+
+
+def postgres_running_in(pgdata: Path) -> bool:
+    """Whether a postgres process of the cluster in ``pgdata`` runs."""
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        cmdline = proc.info.get("cmdline") or []
+        if proc.info.get("name") == "postgres" and any(str(pgdata) in part for part in cmdline):
+            return True
+    return False
 
 
 def login(base: str, email: str, password: str) -> dict[str, str]:

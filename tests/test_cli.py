@@ -12,24 +12,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2 as httpx
-import psutil
 import psycopg
 import pytest
 
 from photostore.db.embedded import EmbeddedCluster, ensure_database
 from tests import imagegen
 from tests.conftest import ScratchDatabase, postgres_folder
-from tests.processes import free_port, login, run_cli, serving
+from tests.processes import free_port, login, postgres_running_in, run_cli, serving
 
 pytestmark = pytest.mark.slow  # every test starts the command, most a server and a cluster
-
-
-def _postgres_running_in(pgdata: Path) -> bool:
-    for proc in psutil.process_iter(["name", "cmdline"]):
-        cmdline = proc.info.get("cmdline") or []
-        if proc.info.get("name") == "postgres" and any(str(pgdata) in part for part in cmdline):
-            return True
-    return False
 
 
 @pytest.fixture
@@ -55,7 +46,7 @@ def test_serve_keeps_photos_across_restarts_and_stops_postgres(data_dir: Path) -
     assert created.returncode == 0, created.stderr
     assert "created admin admin@example.org" in created.stdout
     assert created.stderr == "", "a plain command prints no warnings"
-    assert not _postgres_running_in(pgdata), "user create must let go of the database it started"
+    assert not postgres_running_in(pgdata), "user create must let go of the database it started"
 
     photo = imagegen.make_jpeg(None, 300, 200, seed=5)
     with serving(data_dir) as base:
@@ -96,9 +87,9 @@ def test_serve_keeps_photos_across_restarts_and_stops_postgres(data_dir: Path) -
         assert uploaded.status_code == 201, uploaded.text
         image_id = uploaded.json()["id"]
         assert uploaded.headers["x-request-id"]
-        assert _postgres_running_in(pgdata)
+        assert postgres_running_in(pgdata)
 
-    assert not _postgres_running_in(pgdata), "PostgreSQL must stop when serve stops"
+    assert not postgres_running_in(pgdata), "PostgreSQL must stop when serve stops"
     assert run_cli("db", "url", "--data-dir", str(data_dir)).returncode == 1
 
     with serving(data_dir) as base:
@@ -108,7 +99,7 @@ def test_serve_keeps_photos_across_restarts_and_stops_postgres(data_dir: Path) -
         assert content.content == photo
         metrics = httpx.get(f"{base}/metrics")
         assert "photostore_http_requests_total" in metrics.text
-    assert not _postgres_running_in(pgdata)
+    assert not postgres_running_in(pgdata)
 
 
 def test_help_lists_the_commands() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -32,14 +34,16 @@ from photostore.api import (
     users,
 )
 from photostore.api.headers import SecurityHeadersMiddleware
-from photostore.api.problems import install_problem_handlers, refusal_response
+from photostore.api.problems import error_response, install_problem_handlers
 from photostore.auth.signing import signing_key_for
 from photostore.auth.tokens import TokenCodec
 from photostore.config import Settings
 from photostore.crypto.datakeys import DataKeys
 from photostore.crypto.masterkeys import MasterKeyring, keyring_for
 from photostore.db.checks import refuse_unfit_database
+from photostore.db.embedded import EmbeddedCluster
 from photostore.db.session import Database, make_engine
+from photostore.db.supervisor import PostmasterSupervisor
 from photostore.media.decode import configure_vips
 from photostore.observability.audit import AuditMiddleware
 from photostore.observability.middleware import Metrics, RequestContextMiddleware
@@ -52,6 +56,7 @@ from photostore.storage.base import BlobStore
 from photostore.storage.checksummed import ChecksummedBlobStore
 from photostore.storage.encrypted import EncryptedBlobStore
 from photostore.storage.local import LocalBlobStore
+from photostore.storage.space import MIB
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +171,13 @@ def _start_backups(
     return schedule
 
 
+def _supervise(embedded: EmbeddedCluster | None, interval: float) -> asyncio.Task[None] | None:
+    """The task keeping the ``embedded`` cluster running, if there is one to keep."""
+    if embedded is None or interval <= 0:
+        return None
+    return asyncio.create_task(PostmasterSupervisor(embedded, interval).run())
+
+
 class PhotostoreApp(FastAPI):
     """FastAPI with the security headers outermost, outside Starlette's error middleware,
     so that even an unexpected error's 500 carries them (``api.headers``)."""
@@ -175,8 +187,9 @@ class PhotostoreApp(FastAPI):
         return SecurityHeadersMiddleware(super().build_middleware_stack(), pages)
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """The photostore API for ``settings`` (whose ``database_url`` must be set)."""
+def create_app(settings: Settings, embedded: EmbeddedCluster | None = None) -> FastAPI:
+    """The photostore API for ``settings`` (whose ``database_url`` must be set); with the
+    ``embedded`` cluster it runs on, the lifespan keeps that running (``db.supervisor``)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -198,6 +211,14 @@ def create_app(settings: Settings) -> FastAPI:
                 len(reapplied.accounts),
                 reapplied.logged,
             )
+        if ctx.free_space.below_floor():
+            # Started anyway: reads need no room, and the floor is kept for the database.
+            log.warning(
+                "only %d MiB free on the data folder's disks, under the %d MiB kept free "
+                "(PHOTOSTORE_MIN_FREE_DISK_MB): uploads are refused with 507 until space is freed",
+                ctx.free_space.free_bytes() // MIB,
+                settings.min_free_disk_mb,
+            )
         app.state.ctx = ctx
         app.state.tokens = TokenCodec(
             signing.secret,
@@ -207,6 +228,7 @@ def create_app(settings: Settings) -> FastAPI:
             refresh_lifetime=timedelta(days=settings.refresh_token_days),
             key_id=signing.key_id,
         )
+        supervising = _supervise(embedded, settings.embedded_database_check_seconds)
         try:
             async with anyio.create_task_group() as background:
                 background.start_soon(
@@ -216,6 +238,11 @@ def create_app(settings: Settings) -> FastAPI:
                 yield
                 background.cancel_scope.cancel()
         finally:
+            if supervising is not None:
+                # Before the pools close: a restart under way finishes, none begins after.
+                supervising.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await supervising
             await ctx.close()
 
     app = PhotostoreApp(
@@ -241,6 +268,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(admin.router)
     # Inside RequestContextMiddleware (added after it, so it wraps this one): the request
     # id is known when the audit row is written.
-    app.add_middleware(AuditMiddleware, refusal=refusal_response)
+    app.add_middleware(AuditMiddleware, answer=error_response)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app

@@ -71,7 +71,7 @@ def serve(
 
     from photostore.app import create_app
     from photostore.observability.logging import configure_logging
-    from photostore.runtime import database_runtime
+    from photostore.runtime import database_and_cluster
 
     settings = settings_from(data_dir, host=host, port=port)
     configure_logging(settings.log_level)
@@ -80,7 +80,7 @@ def serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _raise_stop)
     try:
-        with database_runtime(settings) as ready:
+        with database_and_cluster(settings) as (ready, cluster):
             _refuse_missing_keys(ready)
             if settings.uses_embedded_database and not (
                 settings.backup_target is not None and settings.backup_archive_seconds > 0
@@ -89,7 +89,7 @@ def serve(
 
                 release_unused_slot(settings)
             uvicorn.run(
-                create_app(ready),
+                create_app(ready, embedded=cluster),
                 host=settings.host,
                 port=settings.port,
                 log_config=None,

@@ -40,6 +40,12 @@ class Settings(BaseSettings):
         "defaults to database_url.",
     )
     database_pool_size: int = 10
+    embedded_database_check_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="How often `serve` checks that the embedded PostgreSQL runs, and starts "
+        "it again when it does not (docs/operations.md); 0 = never.",
+    )
 
     blob_dir: Path | None = None
 
@@ -106,6 +112,13 @@ class Settings(BaseSettings):
         ge=1,
         description="Largest JSON or form body of a route that needs authentication (routes "
         "an anonymous caller may reach take 16 KiB); larger ones are refused with 413.",
+    )
+    min_free_disk_mb: int = Field(
+        default=1024,
+        ge=0,
+        description="Free space (MiB) uploads must leave on the disks of the data folder, the "
+        "blob store and the embedded PostgreSQL, kept for the database's WAL; an upload that "
+        "would go under it is refused with 507.",
     )
     max_image_pixels: int = 100_000_000
     max_decode_mb: int = Field(

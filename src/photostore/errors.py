@@ -23,6 +23,8 @@ type to an HTTP status and an RFC 9457 problem type in one table
     ├── Unreadable                  500  stored data fails its integrity check or its
     │   │                                key is gone (moved, tampered, crypto-shredded)
     │   └── BlobDamaged             500  a plain blob's bytes fail their chunk checksums
+    ├── InsufficientStorage         507  the disk is full, or under the free-space floor
+    │                                    kept for the database
     └── ServiceUnavailable          503  a dependency (database, blob store) is down
         ├── DatabaseUnavailable     503  the database could not serve the request;
         │                                carries ``retry_after``
@@ -149,6 +151,16 @@ class Unreadable(PhotostoreError):
 class BlobDamaged(Unreadable):
     """Stored bytes of an unencrypted blob that do not match the checksums recorded when
     it was written (``storage.checksummed``): never served."""
+
+
+class InsufficientStorage(PhotostoreError):
+    """No room on the server's disk for what the request would write: an upload that
+    would take the free space under ``PHOTOSTORE_MIN_FREE_DISK_MB`` (the room kept for
+    the database's WAL), or a disk found full as it was written. Nothing of the request
+    is kept; the same request succeeds once the operator frees space."""
+
+    type = "insufficient-storage"
+    title = "Insufficient storage"
 
 
 class ServiceUnavailable(PhotostoreError):

@@ -10,6 +10,7 @@ from photostore.config import Settings
 from photostore.db.embedded import (
     APP_ROLE,
     OWNER_ROLE,
+    EmbeddedCluster,
     ensure_database,
     server_os_user,
     start_cluster,
@@ -27,11 +28,21 @@ def database_runtime(settings: Settings, *, migrate: bool = True) -> Iterator[Se
     With no ``database_url`` the embedded cluster in the data folder is started (or
     joined, if another photostore process runs it) and let go of on exit.
     """
+    with database_and_cluster(settings, migrate=migrate) as (ready, _):
+        yield ready
+
+
+@contextmanager
+def database_and_cluster(
+    settings: Settings, *, migrate: bool = True
+) -> Iterator[tuple[Settings, EmbeddedCluster | None]]:
+    """:func:`database_runtime`, with the embedded cluster it runs on (None for an
+    external database), for ``serve`` to supervise (``db.supervisor``)."""
     if not settings.uses_embedded_database:
         assert settings.database_url is not None
         if migrate:
             upgrade_to_head(settings.migration_database_url or settings.database_url)
-        yield settings
+        yield settings, None
         return
     private_folder(settings.data_dir)
     cluster = start_cluster(settings.embedded_pgdata)
@@ -42,7 +53,7 @@ def database_runtime(settings: Settings, *, migrate: bool = True) -> Iterator[Se
         ensure_database(cluster)
         if migrate:
             upgrade_to_head(cluster.url(OWNER_ROLE))
-        yield settings.model_copy(update={"database_url": cluster.url(APP_ROLE)})
+        yield settings.model_copy(update={"database_url": cluster.url(APP_ROLE)}), cluster
     finally:
         log.info("letting go of the embedded PostgreSQL")
         cluster.stop()

@@ -15,7 +15,12 @@ from sqlalchemy import exc as sa_exc
 from photostore.app import create_app
 from photostore.config import Settings
 from photostore.db.errors import database_unavailable, translate
-from photostore.errors import DatabaseUnavailable, NulInText, OverDatabaseLimit
+from photostore.errors import (
+    DatabaseUnavailable,
+    InsufficientStorage,
+    NulInText,
+    OverDatabaseLimit,
+)
 from tests.conftest import Account, ScratchDatabase, create_account
 
 
@@ -71,7 +76,9 @@ def test_requests_during_an_outage_answer_503_and_recover_after(
                 "/v1/auth/token", data={"username": alice.email, "password": alice.password}
             )
         )
-        assert outage_client.get("/readyz").status_code == 503
+        ready = outage_client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.headers["Retry-After"] == "1"
         assert outage_client.get("/healthz").status_code == 200
     finally:
         _accept_connections(database, True)
@@ -124,3 +131,7 @@ def test_the_database_errors_a_caller_can_act_on_become_photostore_errors() -> N
     assert isinstance(translate(limit), OverDatabaseLimit)
     clash = psycopg.errors.UniqueViolation("duplicate key")
     assert translate(sa_exc.IntegrityError("INSERT", {}, clash)) is None
+    # A full disk is not fixed by retrying in a second: 507, not 503.
+    full = psycopg.errors.DiskFull("could not extend file: No space left on device")
+    assert not database_unavailable(full)
+    assert isinstance(translate(sa_exc.OperationalError("INSERT", {}, full)), InsufficientStorage)

@@ -78,6 +78,7 @@ async def upload_image(
         ctx.staging_folder(),
         ctx.settings.max_upload_bytes,
         allowed_fields=frozenset({"description", "tags"}),
+        space=ctx.free_space,
     )
     descriptions = form.fields.get("description", [])
     tags = [t for value in form.fields.get("tags", []) for t in value.split(",")]

@@ -18,6 +18,7 @@ from starlette.requests import Request
 
 from photostore.errors import BadRequest, InvalidInput, TooLarge, UnsupportedMediaType
 from photostore.services.staging import StagedUpload, StagingFile
+from photostore.storage.space import FreeSpace
 from photostore.threads import clean_up_in_thread
 
 MAX_FIELD_BYTES = 64 * 1024
@@ -54,10 +55,18 @@ class _FormCollector:
     """The parser's callbacks: routes each part's bytes to the file or a field."""
 
     def __init__(
-        self, staging_dir: Path, limit: int, file_field: str, allowed_fields: frozenset[str]
+        self,
+        staging_dir: Path,
+        limit: int,
+        file_field: str,
+        allowed_fields: frozenset[str],
+        space: FreeSpace | None,
+        declared: int,
     ) -> None:
         self.staging_dir = staging_dir
         self.limit = limit
+        self.space = space
+        self.declared = declared
         self.file_field = file_field
         self.allowed_fields = allowed_fields
         self.part = _Part()
@@ -99,7 +108,7 @@ class _FormCollector:
                 raise BadRequest(f"send exactly one {self.file_field!r} part")
             raw_filename = options.get(b"filename")
             self.filename = raw_filename.decode("utf-8", "replace") if raw_filename else None
-            self.file = StagingFile(self.staging_dir, self.limit)
+            self.file = StagingFile(self.staging_dir, self.limit, self.space, self.declared)
             self.writing_file = True
         elif name not in self.allowed_fields:
             allowed = ", ".join(sorted({self.file_field, *self.allowed_fields}))
@@ -135,20 +144,23 @@ async def receive_upload(
     limit: int,
     file_field: str = "file",
     allowed_fields: frozenset[str] = frozenset(),
+    space: FreeSpace | None = None,
 ) -> UploadForm:
-    """Parse a multipart upload as it streams in; raise before the limit is passed."""
+    """Parse a multipart upload as it streams in; raise before the limit is passed, and
+    before anything is staged when ``space`` has no room for it (``services.staging``)."""
     content_type, params = parse_options_header(request.headers.get("content-type", ""))
     if content_type != b"multipart/form-data" or b"boundary" not in params:
         raise UnsupportedMediaType(
             f"send the image as multipart/form-data with a part named {file_field!r}"
         )
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit + FORM_OVERHEAD_BYTES:
+    header = request.headers.get("content-length")
+    declared = int(header) if header is not None and header.isdigit() else 0
+    if declared > limit + FORM_OVERHEAD_BYTES:
         raise TooLarge(f"the upload is larger than the limit of {limit} bytes")
 
     if not 1 <= len(params[b"boundary"]) <= MAX_BOUNDARY_BYTES:
         raise BadRequest(f"the multipart boundary must have 1-{MAX_BOUNDARY_BYTES} characters")
-    collector = _FormCollector(staging_dir, limit, file_field, allowed_fields)
+    collector = _FormCollector(staging_dir, limit, file_field, allowed_fields, space, declared)
     parser = MultipartParser(
         params[b"boundary"],
         callbacks={
@@ -185,5 +197,9 @@ async def receive_upload(
     if collector.writing_file:
         await clean_up_in_thread(collector.discard)
         raise BadRequest("the upload ended before the file part was complete")
-    staged = await anyio.to_thread.run_sync(collector.file.finish)
+    try:
+        staged = await anyio.to_thread.run_sync(collector.file.finish)
+    except BaseException:
+        await clean_up_in_thread(collector.discard)
+        raise
     return UploadForm(staged=staged, filename=collector.filename, fields=collector.fields)

@@ -36,6 +36,7 @@ STATUS_BY_ERROR: dict[type[errors.PhotostoreError], int] = {
     errors.InvalidInput: 422,
     errors.RateLimited: 429,
     errors.Unreadable: 500,
+    errors.InsufficientStorage: 507,
     errors.ServiceUnavailable: 503,
 }
 
@@ -68,13 +69,7 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_CONTENT_TYPE, headers=headers)
 
 
-async def _photostore_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, errors.PhotostoreError)
-    status = status_of(exc)
-    # Server-side faults (a blob failing its integrity check) are for operators to see;
-    # an unavailable database was logged, as a warning, where it was met (db.errors).
-    if status >= 500 and not isinstance(exc, errors.DatabaseUnavailable):
-        log.error("%s: %s", exc.type, exc.detail, exc_info=exc)
+def _headers_of(exc: errors.PhotostoreError) -> dict[str, str] | None:
     headers: dict[str, str] = {}
     if isinstance(exc, errors.Unauthenticated):
         headers["WWW-Authenticate"] = "Bearer"
@@ -82,19 +77,30 @@ async def _photostore_error(request: Request, exc: Exception) -> JSONResponse:
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, errors.RangeNotSatisfiable):
         headers["Content-Range"] = f"bytes */{exc.size}"
-    return problem_response(request, status, exc.type, exc.title, exc.detail, headers or None)
+    return headers or None
 
 
-def refusal_response(scope: Scope, error: errors.Unauthenticated) -> JSONResponse:
-    """The 401 the audit middleware answers with instead of a route's response when the
-    request's token turns out revoked only as its audit row is written."""
+async def _photostore_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, errors.PhotostoreError)
+    status = status_of(exc)
+    # Server-side faults (a blob failing its integrity check) are for operators to see;
+    # an unavailable database was logged, as a warning, where it was met (db.errors).
+    if status >= 500 and not isinstance(exc, errors.DatabaseUnavailable):
+        log.error("%s: %s", exc.type, exc.detail, exc_info=exc)
+    return problem_response(request, status, exc.type, exc.title, exc.detail, _headers_of(exc))
+
+
+def error_response(scope: Scope, error: errors.PhotostoreError) -> JSONResponse:
+    """The answer to ``error`` met outside a route, where no exception may escape: the
+    audit middleware answers with it instead of the route's response when the request's
+    token turns out revoked, or the database is unavailable, as its audit row is written."""
     return problem_response(
         Request(scope),
-        401,
+        status_of(error),
         error.type,
         error.title,
         error.detail,
-        {"WWW-Authenticate": "Bearer"},
+        _headers_of(error),
     )
 
 

@@ -38,9 +38,6 @@ import os
 import pwd
 import secrets
 import time
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +47,8 @@ import psutil
 import psycopg
 from psycopg import sql
 
+from photostore.db.postmaster import adopt_running_postmaster, cluster_lock
+from photostore.db.postmaster import quiet_platformdirs as _quiet_platformdirs
 from photostore.db.rls import DEFAULT_APP_ROLE
 from photostore.db.tuning import embedded_server_settings, machine_memory_bytes
 from photostore.private_files import FOLDER_MODE, open_private
@@ -99,19 +98,14 @@ class EmbeddedCluster:
         return f"{scheme}://{role}@/{database}?host={host}&port={self.port}"
 
     def stop(self) -> None:
-        """Let go of the cluster; it stops when no other process holds it."""
-        if self.handle is not None:
-            self.handle.cleanup()
-
-
-@contextmanager
-def _quiet_platformdirs() -> Iterator[None]:
-    """Import-time quiet for the wheel: it asks platformdirs for a runtime folder, which
-    warns when XDG_RUNTIME_DIR is unset (as for services and root) and falls back to
-    /tmp/runtime-<uid>: the right place on a server, so the warning says nothing useful."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR", category=UserWarning)
-        yield
+        """Let go of the cluster; it stops when no other process holds it, whichever
+        postmaster runs then (``db.postmaster``). A cluster of :func:`held_cluster` lets
+        go of nothing: its holder does."""
+        if self.handle is None:
+            return
+        with cluster_lock():
+            adopt_running_postmaster(self.handle, self.pgdata)
+        self.handle.cleanup()
 
 
 def bin_folder() -> Path:

@@ -6,6 +6,7 @@ act on, so no layer above ``db/`` knows the database library:
 
     a NUL character in a text or jsonb value          NulInText             422
     a value over one of PostgreSQL's limits           OverDatabaseLimit     422
+    the database's disk full                          InsufficientStorage   507
     the database not reachable, a dropped connection, DatabaseUnavailable   503
     no pooled connection in time, a statement
     cancelled or a transaction rolled back by the server
@@ -25,6 +26,7 @@ from sqlalchemy import exc as sa_exc
 
 from photostore.errors import (
     DatabaseUnavailable,
+    InsufficientStorage,
     NulInText,
     OverDatabaseLimit,
     PhotostoreError,
@@ -36,11 +38,18 @@ log = logging.getLogger(__name__)
 DATABASE_RETRY_AFTER = 1
 
 
+def database_disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` is PostgreSQL out of disk space for a table or an index (SQLSTATE
+    53100): filed by psycopg under OperationalError, but retrying at once cannot help."""
+    cause = exc.orig if isinstance(exc, sa_exc.DBAPIError) else exc
+    return isinstance(cause, psycopg.errors.DiskFull)
+
+
 def database_unavailable(exc: BaseException) -> bool:
     """Whether ``exc`` says the database could not serve the request (not reachable, a
     dropped connection, no pooled connection in time, a statement cancelled or a
     transaction rolled back by the server): the same request may succeed when retried."""
-    if over_a_database_limit(exc):
+    if over_a_database_limit(exc) or database_disk_full(exc):
         return False
     # Statements run on the psycopg connection itself (the hot reads, the vector cache's
     # COPY) raise its errors unwrapped.
@@ -83,6 +92,11 @@ def translate(exc: BaseException) -> PhotostoreError | None:
         log.warning("a value over a database limit: %s", exc.__class__.__name__)
         return OverDatabaseLimit(
             "a value of the request is over a size limit of the database; send less"
+        )
+    if database_disk_full(exc):
+        log.warning("the database's disk is full: %s", exc.__class__.__name__)
+        return InsufficientStorage(
+            "the database's disk is full; nothing was stored, retry after space is freed"
         )
     if database_unavailable(exc):
         log.warning("database unavailable: %s", exc)

@@ -11,8 +11,15 @@ audited: they touch no user's data.
 The row goes into the request's read-only unit of work when it has one, committed with
 it in one round trip; otherwise into a transaction of its own (``db.request``). That
 transaction also confirms a token nothing had checked yet (a request that ran no
-transaction); a token it finds revoked is answered with ``refusal`` instead of the
-route's response, and no row is written: the request was not authenticated after all.
+transaction); a token it finds revoked is answered with a 401 instead of the route's
+response, and no row is written: the request was not authenticated after all.
+
+A row the database is unavailable to take (down, restarting: the very fault the route may
+be answering 503 for) is answered with 503 and Retry-After instead of the route's
+response, and logged as a warning with what the row would have held: the caller retries,
+and the retry is audited. Both answers are sent from here, by ``answer``: an error raised
+from a send would reach the caller as a 500 (the route's error handling takes the response
+as started once it has asked to send it).
 
 A stream whose chunks are checked as they go out (a stored file:
 ``api.blob_responses``) asks for its row at its end instead (:func:`audit_at_end`): the
@@ -37,7 +44,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from photostore.db.request import RequestState, audit_request_for, begin_request
-from photostore.errors import Unauthenticated
+from photostore.errors import DatabaseUnavailable, PhotostoreError, Unauthenticated
 from photostore.services.audit import AuditEvent, AuditService, AuditSubject
 
 log = logging.getLogger(__name__)
@@ -107,9 +114,9 @@ class _RowAtEnd:
 
 
 class AuditMiddleware:
-    def __init__(self, app: ASGIApp, refusal: Callable[[Scope, Unauthenticated], Response]) -> None:
+    def __init__(self, app: ASGIApp, answer: Callable[[Scope, PhotostoreError], Response]) -> None:
         self.app = app
-        self.refusal = refusal
+        self.answer = answer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -118,12 +125,12 @@ class AuditMiddleware:
         request = begin_request()
         scope.setdefault("state", {})[REQUEST_KEY] = request
         db = scope["app"].state.ctx.db
-        recorded = refused = False
+        recorded = replaced = False
         at_end: _RowAtEnd | None = None
 
         async def send_audited(message: Message) -> None:
-            nonlocal recorded, refused, at_end
-            if refused:
+            nonlocal recorded, replaced, at_end
+            if replaced:
                 return
             if message["type"] == "http.response.start" and scope["state"].get(AT_END_KEY):
                 at_end = _RowAtEnd(send, lambda status: self._record(scope, status, []))
@@ -135,9 +142,9 @@ class AuditMiddleware:
                 recorded = True
                 try:
                     await self._record(scope, message["status"], message.get("headers", []))
-                except Unauthenticated as error:
-                    refused = True
-                    await self.refusal(scope, error)(scope, receive, send)
+                except (Unauthenticated, DatabaseUnavailable) as error:
+                    replaced = True
+                    await self.answer(scope, error)(scope, receive, send)
                     return
             await send(message)
 
@@ -177,7 +184,18 @@ class AuditMiddleware:
             result=status,
             request_id=state.get("request_id"),
         )
-        await audit.record(subject, event)
+        try:
+            await audit.record(subject, event)
+        except DatabaseUnavailable:
+            log.warning(
+                "audit row not written, the database is unavailable: %s for %s, status %d, "
+                "request %s (answered 503)",
+                event.action,
+                subject.owner_id,
+                status,
+                event.request_id,
+            )
+            raise
 
 
 def _target(scope: Scope, headers: list[Any]) -> tuple[str | None, str | None]:

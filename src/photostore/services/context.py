@@ -18,6 +18,7 @@ from photostore.services.decoding import DecodeSlots
 from photostore.services.hashing import PasswordHashing
 from photostore.services.staging_area import StagingArea
 from photostore.storage.base import BlobStore
+from photostore.storage.space import FreeSpace
 
 
 def utc_now() -> datetime:
@@ -45,6 +46,9 @@ class ServiceContext:
     """Password hashes and checks, a few at once (``services.hashing``)."""
     login_limiter: LoginLimiter = field(init=False)
     """Failed logins counted per email and per address (``auth.ratelimit``)."""
+    free_space: FreeSpace = field(init=False)
+    """The room an upload may take on the disks of the staging folder, the blob store and
+    the embedded database, above ``PHOTOSTORE_MIN_FREE_DISK_MB`` (``storage.space``)."""
 
     def __post_init__(self) -> None:
         # One per context, so one per process: every request's services share them.
@@ -63,6 +67,8 @@ class ServiceContext:
             settings.login_window_seconds,
         )
         object.__setattr__(self, "login_limiter", limiter)
+        folders = (settings.staging_dir, settings.resolved_blob_dir, settings.embedded_pgdata)
+        object.__setattr__(self, "free_space", FreeSpace.of(folders, settings.min_free_disk_mb))
 
     def staging_folder(self) -> Path:
         """Where this process stages plaintext files (uploads, originals being read)."""

@@ -27,6 +27,7 @@ from photostore.crypto.envelope import (
 from photostore.errors import Unreadable
 from photostore.private_files import open_private
 from photostore.storage.base import BlobStore, UnsafeKey, check_key
+from photostore.storage.space import space_checked
 
 _READ_SIZE = 1 << 20
 
@@ -53,7 +54,7 @@ class EncryptedBlobStore:
         size = source.stat().st_size
         sealed = source.with_name(f"{source.name}.sealed")
         try:
-            with source.open("rb") as src, open_private(sealed) as out:
+            with space_checked(), source.open("rb") as src, open_private(sealed) as out:
                 for piece in self._seal(key, _read_file(src), size):
                     out.write(piece)
             self.inner.put_file(key, sealed)

@@ -5,6 +5,9 @@ the final name and the folder is fsynced: after ``put_*`` returns, the blob surv
 power cut, and a crash in between leaves either the old state or the new, never half a
 file.
 
+A write that finds the disk full raises ``InsufficientStorage`` (``storage.space``) and
+leaves nothing: the temporary file is removed.
+
 Every file is mode 0600 and every folder 0700 (``photostore.private_files``): the paths
 alone name users and images, so no other local user may list them.
 """
@@ -20,6 +23,7 @@ from pathlib import Path
 
 from photostore.private_files import FILE_MODE, private_folder, tighten_folder
 from photostore.storage.base import BlobNotFound, check_key
+from photostore.storage.space import space_checked
 
 # Temporary files of writes; never a key (keys begin with a letter or a digit).
 _PARTIAL_PREFIX = ".tmp-"
@@ -45,6 +49,10 @@ class LocalBlobStore:
         return self.root / check_key(key)
 
     def put_file(self, key: str, source: Path) -> None:
+        with space_checked():
+            self._put_file(key, source)
+
+    def _put_file(self, key: str, source: Path) -> None:
         target = self._path(key)
         private_folder(target.parent)
         if source.stat().st_dev == self.root.stat().st_dev:
@@ -62,9 +70,10 @@ class LocalBlobStore:
 
     def put_bytes(self, key: str, data: bytes) -> None:
         target = self._path(key)
-        private_folder(target.parent)
-        with _AtomicWriter(target) as dst:
-            dst.write(data)
+        with space_checked():
+            private_folder(target.parent)
+            with _AtomicWriter(target) as dst:
+                dst.write(data)
 
     def size(self, key: str) -> int:
         try:
