@@ -18,6 +18,7 @@ import os
 import shutil
 import signal
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,13 @@ def drop_idle_archive_slot(conn: psycopg.Connection[Any]) -> bool:
     return row is not None
 
 
+# The thread every receiver is started from. PR_SET_PDEATHSIG fires when the *thread* that
+# started the child ends, not its process: started from a worker thread of a pool (anyio
+# ends one idle for 10 s), the receiver would be stopped as that thread ends. This one
+# thread waits for work until the interpreter exits.
+_SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="photostore-receiver-start")
+
+
 def _die_with_parent() -> None:
     # A receiver outliving a killed photostore would keep the slot busy for the next one.
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
@@ -84,12 +92,13 @@ def start_receiver(cluster: EmbeddedCluster, into: Path, log: Path) -> subproces
         *_connection_args(cluster),
     ]  # fmt: skip
     with log.open("ab") as output:
-        return subprocess.Popen(  # noqa: S603 - a bundled program, arguments as a list
+        return _SPAWNER.submit(
+            subprocess.Popen,  # a bundled program, arguments as a list
             args,
             stdout=output,
             stderr=output,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - prctl only, no locks taken
-        )
+            preexec_fn=_die_with_parent,  # prctl only, no locks taken
+        ).result()
 
 
 def mark_commit(conn: psycopg.Connection[Any]) -> str:
