@@ -5,9 +5,10 @@ points on its interval, prunes them, and reports the newest one's age in ``/read
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx2 as httpx
@@ -15,6 +16,7 @@ import pytest
 
 from photostore.backup.layout import BackupRefused, Target
 from photostore.backup.retention import prune
+from photostore.backup.schedule import BackupSchedule
 from photostore.backup.wal_archive import (
     ARCHIVE_FOLDER,
     ArchivedBlob,
@@ -22,6 +24,7 @@ from photostore.backup.wal_archive import (
     read_index,
     write_index,
 )
+from photostore.config import Settings
 from tests.backup.targets import EPOCH, crafted_object, crafted_point
 from tests.conftest import postgres_folder
 from tests.processes import run_cli, serving
@@ -197,3 +200,21 @@ def test_a_target_serve_cannot_write_is_a_counted_failure_not_a_stop(folder: Pat
     assert failures is not None and failures >= 1
     assert token.status_code == 200, token.text
     assert not_a_folder.read_text() == "a file where the backup folder should be"
+
+
+def test_a_database_that_refuses_connections_is_a_failed_backup_not_a_stop(
+    tmp_path: Path,
+) -> None:
+    # A postmaster.pid naming a live process (this one) and a socket folder where no
+    # server listens: the cluster looks running, and every connection fails (psycopg).
+    data_dir, sockets = tmp_path / "data", tmp_path / "sockets"
+    (data_dir / "pgdata").mkdir(parents=True)
+    sockets.mkdir()
+    fields = [os.getpid(), data_dir / "pgdata", int(time.time()), 5432, sockets, "", "0 0"]
+    lines = [*map(str, fields), "ready"]
+    (data_dir / "pgdata" / "postmaster.pid").write_text("\n".join(lines) + "\n")
+    schedule = BackupSchedule(Settings(data_dir=data_dir, backup_target=tmp_path / "backup"))
+
+    schedule.back_up()
+    assert schedule.failures == 1
+    assert schedule.seconds_until_due(datetime.now(UTC)) > 0  # retried later, not at once

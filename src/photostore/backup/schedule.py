@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import anyio
+import psycopg
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -93,7 +94,8 @@ class BackupSchedule:
             log.info("another backup is writing to the target; looking again later")
             self._retry_in(RECHECK_SECONDS)
             return
-        except (BackupRefused, PostgresProgramFailed, OSError, RuntimeError):
+        # psycopg.Error: the database down or restarting (db.supervisor) as the point began.
+        except (BackupRefused, PostgresProgramFailed, OSError, RuntimeError, psycopg.Error):
             self.failures += 1
             self.last_failure_at = datetime.now(UTC)
             self._retry_in(min(RETRY_SECONDS, self._interval))
