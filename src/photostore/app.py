@@ -171,6 +171,27 @@ def _start_backups(
     return schedule
 
 
+async def _before_first_request(ctx: ServiceContext, settings: Settings) -> None:
+    """What a start does with the database and the disk before it serves."""
+    # A database restored from a backup must not serve an account deleted since the
+    # backup was taken (services.deletions).
+    reapplied = await reapply_deletions(ctx)
+    if reapplied.accounts:
+        log.warning(
+            "deleted again %d accounts a restore had brought back (the deletion log holds %d)",
+            len(reapplied.accounts),
+            reapplied.logged,
+        )
+    if ctx.free_space.below_floor():
+        # Started anyway: reads need no room, and the floor is kept for the database.
+        log.warning(
+            "only %d MiB free on the data folder's disks, under the %d MiB kept free "
+            "(PHOTOSTORE_MIN_FREE_DISK_MB): uploads are refused with 507 until space is freed",
+            ctx.free_space.free_bytes() // MIB,
+            settings.min_free_disk_mb,
+        )
+
+
 def _supervise(embedded: EmbeddedCluster | None, interval: float) -> asyncio.Task[None] | None:
     """The task keeping the ``embedded`` cluster running, if there is one to keep."""
     if embedded is None or interval <= 0:
@@ -202,34 +223,19 @@ def create_app(settings: Settings, embedded: EmbeddedCluster | None = None) -> F
         except BaseException:
             staging.release()
             raise
-        # Before the first request: a database restored from a backup must not serve an
-        # account deleted since the backup was taken (services.deletions).
-        reapplied = await reapply_deletions(ctx)
-        if reapplied.accounts:
-            log.warning(
-                "deleted again %d accounts a restore had brought back (the deletion log holds %d)",
-                len(reapplied.accounts),
-                reapplied.logged,
-            )
-        if ctx.free_space.below_floor():
-            # Started anyway: reads need no room, and the floor is kept for the database.
-            log.warning(
-                "only %d MiB free on the data folder's disks, under the %d MiB kept free "
-                "(PHOTOSTORE_MIN_FREE_DISK_MB): uploads are refused with 507 until space is freed",
-                ctx.free_space.free_bytes() // MIB,
-                settings.min_free_disk_mb,
-            )
-        app.state.ctx = ctx
-        app.state.tokens = TokenCodec(
-            signing.secret,
-            settings.token_issuer,
-            settings.token_audience,
-            timedelta(minutes=settings.access_token_minutes),
-            refresh_lifetime=timedelta(days=settings.refresh_token_days),
-            key_id=signing.key_id,
-        )
-        supervising = _supervise(embedded, settings.embedded_database_check_seconds)
+        supervising: asyncio.Task[None] | None = None
         try:
+            await _before_first_request(ctx, settings)
+            app.state.ctx = ctx
+            app.state.tokens = TokenCodec(
+                signing.secret,
+                settings.token_issuer,
+                settings.token_audience,
+                timedelta(minutes=settings.access_token_minutes),
+                refresh_lifetime=timedelta(days=settings.refresh_token_days),
+                key_id=signing.key_id,
+            )
+            supervising = _supervise(embedded, settings.embedded_database_check_seconds)
             async with anyio.create_task_group() as background:
                 background.start_soon(
                     _sweep_staging_forever, settings.staging_dir, settings.staging_sweep_seconds

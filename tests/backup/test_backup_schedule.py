@@ -78,6 +78,10 @@ def test_a_prune_keeps_the_archive_from_the_oldest_kept_point_on(target: Target)
         target,
         [
             ArchivedBlob("key-c", crafted_object(target, "c"), EPOCH + timedelta(days=1)),
+            # Copied just before the kept point began: its row may commit after the point.
+            ArchivedBlob(
+                "key-g", crafted_object(target, "g"), EPOCH + timedelta(days=2, minutes=-5)
+            ),
             ArchivedBlob("key-f", crafted_object(target, "f"), EPOCH + timedelta(days=3)),
         ],
     )
@@ -86,8 +90,8 @@ def test_a_prune_keeps_the_archive_from_the_oldest_kept_point_on(target: Target)
     assert done.removed_points == [old]
     assert done.kept_points == [kept]
     # "a" was only the old point's, "c" only in the archive before the kept point.
-    assert sorted(p.name[0] for p in (target.root / "objects").glob("*/*")) == ["b", "f"]
-    assert [entry.key for entry in read_index(target)] == ["key-f"]
+    assert sorted(p.name[0] for p in (target.root / "objects").glob("*/*")) == ["b", "f", "g"]
+    assert [entry.key for entry in read_index(target)] == ["key-g", "key-f"]
     assert sorted(p.name for p in archive_segments(target)) == [
         "000000010000000000000009.gz",
         "00000001000000000000000A.partial",

@@ -10,7 +10,7 @@ from pathlib import Path
 from subprocess import Popen
 
 from photostore.db.embedded import EmbeddedCluster, superuser_connect
-from photostore.db.wal_stream import ARCHIVE_SLOT, start_receiver
+from photostore.db.wal_stream import ARCHIVE_SLOT, ReceiverStarter
 
 
 def test_the_receiver_outlives_the_thread_that_started_it(
@@ -19,9 +19,10 @@ def test_the_receiver_outlives_the_thread_that_started_it(
     with superuser_connect(pg_cluster) as conn:
         conn.execute("SELECT pg_create_physical_replication_slot(%s)", (ARCHIVE_SLOT,))
     started: list[Popen[bytes]] = []
+    starter = ReceiverStarter()
     try:
         worker = threading.Thread(
-            target=lambda: started.append(start_receiver(pg_cluster, tmp_path, tmp_path / "log"))
+            target=lambda: started.append(starter.start(pg_cluster, tmp_path, tmp_path / "log"))
         )
         worker.start()
         worker.join()  # as a pool's idle worker ends
@@ -31,5 +32,6 @@ def test_the_receiver_outlives_the_thread_that_started_it(
         for receiver in started:
             receiver.terminate()
             receiver.wait(timeout=10)
+        starter.close()
         with superuser_connect(pg_cluster) as conn:
             conn.execute("SELECT pg_drop_replication_slot(%s)", (ARCHIVE_SLOT,))

@@ -60,7 +60,8 @@ def _checkpoint(pgdata: Path) -> None:
 
 
 def _leftovers(data_dir: Path) -> list[Path]:
-    staged = list((data_dir / "tmp").glob("*")) if (data_dir / "tmp").exists() else []
+    """Staged files (a live process's folder holds its lock file only) and partial writes."""
+    staged = [p for p in (data_dir / "tmp").rglob("*") if p.is_file() and p.name != ".lock"]
     return staged + list((data_dir / "blobs").rglob(".tmp-*"))
 
 

@@ -16,6 +16,7 @@ import logging
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from photostore.backup.layout import BackupRefused, Target
 from photostore.backup.wal_archive import (
@@ -28,6 +29,9 @@ from photostore.backup.wal_archive import (
 )
 
 log = logging.getLogger(__name__)
+
+# Longer than any upload takes from writing its blob to committing its row.
+UPLOAD_SPAN = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -64,10 +68,13 @@ def prune(target: Target, keep: int, say: Callable[[str], None] = log.info) -> P
         if oldest is not None and oldest.wal:
             _prune_archived_wal(target, min(oldest.wal))
         with objects_lock(target):
+            # An upload writes its blob before its row commits: a blob the archive copied
+            # shortly before the oldest point began may be referenced only after the
+            # point, and so be in no manifest. Its index line stays for UPLOAD_SPAN.
             archived = [
                 entry
                 for entry in read_index(target)
-                if oldest is None or entry.at >= oldest.created_at
+                if oldest is None or entry.at >= oldest.created_at - UPLOAD_SPAN
             ]
             if (target.root / ARCHIVE_FOLDER / INDEX_FILE).exists():
                 write_index(target, archived)

@@ -25,6 +25,7 @@ import logging
 import os
 import re
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,12 +42,12 @@ from photostore.backup.layout import StoredBlob, Target
 from photostore.config import Settings
 from photostore.db.embedded import DATABASE, held_cluster, superuser_connect
 from photostore.db.wal_stream import (
+    ReceiverStarter,
     archived_past,
     compress_finished_segments,
     drop_idle_archive_slot,
     mark_commit,
     prepare_archiving,
-    start_receiver,
 )
 from photostore.private_files import private_folder, write_private_file
 from photostore.storage.local import LocalBlobStore
@@ -154,6 +155,11 @@ class WalArchive:
         self._receiver: subprocess.Popen[bytes] | None = None
         self._copier: BlobCopier | None = None
         self._index_inode: int | None = None
+        self._starter = ReceiverStarter()
+        # A round abandoned at a stop may still run: it must not start a receiver or
+        # write a horizon after close(), which waits for it.
+        self._closing = threading.Event()
+        self._round = threading.Lock()
 
     async def run(self, every_seconds: float) -> None:
         """A round every ``every_seconds`` until cancelled; then the receiver stops."""
@@ -165,10 +171,16 @@ class WalArchive:
                     log.exception("a round of the continuous archive failed; trying again")
                 await anyio.sleep(every_seconds)
         finally:
-            self.close()
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(self.close)
 
     def sync(self) -> None:
         """One round: keep the receiver running, copy new blobs, advance the horizon."""
+        with self._round:
+            if not self._closing.is_set():
+                self._sync()
+
+    def _sync(self) -> None:
         target = open_target(self._settings, self._target.root)
         if not self._hold_lock():
             return
@@ -180,7 +192,7 @@ class WalArchive:
                     code = self._receiver.returncode
                     log.warning("the WAL receiver stopped (exit %s); starting it again", code)
                 prepare_archiving(cluster, conn)
-                self._receiver = start_receiver(cluster, self._folder, self._folder / ".log")
+                self._receiver = self._starter.start(cluster, self._folder, self._folder / ".log")
             compress_finished_segments(self._folder)
             began = datetime.now(UTC)
             self._copy_new_blobs(target, began)
@@ -240,13 +252,17 @@ class WalArchive:
         return True
 
     def close(self) -> None:
-        """Stop the receiver (it flushes what it has) and let go of the lock."""
+        """Stop the receiver (it flushes what it has) and let go of the lock, once the
+        round that may be running has ended."""
+        self._closing.set()
+        self._round.acquire(timeout=FLUSH_WAIT_SECONDS + 30)
         if self._receiver is not None and self._receiver.poll() is None:
             self._receiver.terminate()
             try:
                 self._receiver.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self._receiver.kill()
+        self._starter.close()
         if self._lock is not None:
             self._lock.close()
             self._lock = None

@@ -68,21 +68,33 @@ def drop_idle_archive_slot(conn: psycopg.Connection[Any]) -> bool:
     return row is not None
 
 
-# The thread every receiver is started from. PR_SET_PDEATHSIG fires when the *thread* that
-# started the child ends, not its process: started from a worker thread of a pool (anyio
-# ends one idle for 10 s), the receiver would be stopped as that thread ends. This one
-# thread waits for work until the interpreter exits.
-_SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="photostore-receiver-start")
-
-
 def _die_with_parent() -> None:
     # A receiver outliving a killed photostore would keep the slot busy for the next one.
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def start_receiver(cluster: EmbeddedCluster, into: Path, log: Path) -> subprocess.Popen[bytes]:
-    """Start ``pg_receivewal`` streaming into ``into`` (flushing each write); it exits
-    when the connection is lost, for its caller to start it again."""
+class ReceiverStarter:
+    """Starts ``pg_receivewal`` from one thread of its own, alive until :meth:`close`.
+
+    PR_SET_PDEATHSIG fires when the *thread* that started the child ends, not its process:
+    started from a worker thread of a pool (anyio ends one idle for 10 s), a receiver would
+    be stopped as that thread ends.
+    """
+
+    def __init__(self) -> None:
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wal-receiver")
+
+    def start(self, cluster: EmbeddedCluster, into: Path, log: Path) -> subprocess.Popen[bytes]:
+        """Start a receiver streaming into ``into`` (flushing each write); it exits when
+        the connection is lost, for its caller to start it again."""
+        return self._thread.submit(_start_receiver, cluster, into, log).result()
+
+    def close(self) -> None:
+        """Let the thread go (a receiver it started is stopped with it)."""
+        self._thread.shutdown(wait=True)
+
+
+def _start_receiver(cluster: EmbeddedCluster, into: Path, log: Path) -> subprocess.Popen[bytes]:
     args = [
         str(postgres_program("pg_receivewal")),
         "--directory", str(into),
@@ -92,13 +104,12 @@ def start_receiver(cluster: EmbeddedCluster, into: Path, log: Path) -> subproces
         *_connection_args(cluster),
     ]  # fmt: skip
     with log.open("ab") as output:
-        return _SPAWNER.submit(
-            subprocess.Popen,  # a bundled program, arguments as a list
+        return subprocess.Popen(  # noqa: S603 - a bundled program, arguments as a list
             args,
             stdout=output,
             stderr=output,
-            preexec_fn=_die_with_parent,  # prctl only, no locks taken
-        ).result()
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - prctl only, no locks taken
+        )
 
 
 def mark_commit(conn: psycopg.Connection[Any]) -> str:
