@@ -27,7 +27,9 @@ middleware holds back each body message until the next one comes, writes the row
 the last has been produced, and only then sends the held bytes. So a stream cut short
 by a chunk that failed its check records the failure (500), not the 200 its headers
 said; a stream whose row cannot be written loses its last bytes, so no stored file is
-ever sent whole without its row; and a stream its client walked away from records the
+sent whole without its row, except when the database is unavailable to take it (down or
+restarting since the headers went out): the file is then sent whole and its row logged
+as a warning, as the 503 above is; and a stream its client walked away from records the
 status it had started with.
 """
 
@@ -110,7 +112,13 @@ class _RowAtEnd:
             # A client that leaves as the row is written cancels the stream's task (the
             # response's watch for a disconnect): the row is written all the same.
             with anyio.CancelScope(shield=True):
-                await self._record(status)
+                try:
+                    await self._record(status)
+                except DatabaseUnavailable:
+                    # Logged with what the row would have held. The headers went out
+                    # before the database went away: cutting the file now would turn a
+                    # restart into broken downloads, and a retry would read it again.
+                    return
 
 
 class AuditMiddleware:
@@ -133,7 +141,9 @@ class AuditMiddleware:
             if replaced:
                 return
             if message["type"] == "http.response.start" and scope["state"].get(AT_END_KEY):
-                at_end = _RowAtEnd(send, lambda status: self._record(scope, status, []))
+                at_end = _RowAtEnd(
+                    send, lambda status: self._record(scope, status, [], "the file was sent")
+                )
                 recorded = True  # by at_end, which the lines below leave alone
             if at_end is not None:
                 await at_end.send(message)
@@ -163,7 +173,9 @@ class AuditMiddleware:
             # A transaction parked for an audit row that was never written.
             await db.end_parked(request, commit=False)
 
-    async def _record(self, scope: Scope, status: int, headers: list[Any]) -> None:
+    async def _record(
+        self, scope: Scope, status: int, headers: list[Any], unwritten: str = "answered 503"
+    ) -> None:
         state = scope.get("state", {})
         subject: AuditSubject | None = state.get(SUBJECT_KEY)
         audit = AuditService(scope["app"].state.ctx)
@@ -189,11 +201,12 @@ class AuditMiddleware:
         except DatabaseUnavailable:
             log.warning(
                 "audit row not written, the database is unavailable: %s for %s, status %d, "
-                "request %s (answered 503)",
+                "request %s (%s)",
                 event.action,
                 subject.owner_id,
                 status,
                 event.request_id,
+                unwritten,
             )
             raise
 
