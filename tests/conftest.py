@@ -1,8 +1,8 @@
 """Test fixtures: one real embedded PostgreSQL per run, a fresh database per test.
 
 The cluster starts once; a template database is migrated once; every test gets its own
-database cloned from the template (about 0.1 s with its drop), so tests never share
-rows and need no cleanup order. Tests that need the same costly rows (thousands of
+database cloned from the template (about 0.04 s with its drop, in memory), so tests never
+share rows and need no cleanup order. Tests that need the same costly rows (thousands of
 vectors, an HNSW index) clone a template seeded once per worker (``seeded_template``)
 by overriding the ``database_template`` fixture.
 """
@@ -92,14 +92,40 @@ def exif_corpus() -> Path:
 _counter = itertools.count()
 
 
+# A memory-backed folder (tmpfs) for the clusters of the tests, where the machine has one
+# with this much room; else the system's temporary folder.
+_MEMORY_FOLDER = Path("/dev/shm")
+_MEMORY_FOLDER_MIN_FREE = 4 * 2**30
+
+
+def _scratch_root() -> Path | None:
+    """Where :func:`postgres_folder` makes its folders.
+
+    A cluster's files live for one test or one run. On a disk, making a database (about
+    300 files) took 0.10-0.28 s (median 0.15 s, measured on the 2-core test machine) and
+    a whole cluster (initdb, its WAL, the backups of it) waits on the disk for every
+    fsync, more so while other programs write; in memory a database takes 0.02 s and an
+    fsync returns at once. The server runs as it does anywhere else: same settings, same
+    files, the same calls to the kernel; only a power cut would tell the difference.
+    """
+    with contextlib.suppress(OSError):
+        if (
+            os.access(_MEMORY_FOLDER, os.W_OK | os.X_OK)
+            and shutil.disk_usage(_MEMORY_FOLDER).free >= _MEMORY_FOLDER_MIN_FREE
+        ):
+            return _MEMORY_FOLDER
+    return None
+
+
 @contextlib.contextmanager
 def postgres_folder() -> Iterator[Path]:
-    """A scratch folder for an embedded cluster, outside pytest's own temp folder.
+    """A scratch folder for an embedded cluster, outside pytest's own temp folder
+    (in memory where the machine allows, :func:`_scratch_root`).
 
     PostgreSQL runs as an unprivileged system user when the tests run as root, so every
     folder above its data must stay traversable; pytest resets its temp root to 0700.
     """
-    folder = Path(tempfile.mkdtemp(prefix="photostore-test-"))
+    folder = Path(tempfile.mkdtemp(prefix="photostore-test-", dir=_scratch_root()))
     try:
         yield folder
     finally:
