@@ -26,7 +26,12 @@ from fastapi.testclient import TestClient
 
 from photostore.app import create_app
 from photostore.config import Settings
-from photostore.services.staging_area import StagingArea, StagingSweep, sweep_staging
+from photostore.services.staging_area import (
+    LOCK_NAME,
+    StagingArea,
+    StagingSweep,
+    sweep_staging,
+)
 from tests.conftest import postgres_folder
 
 EMAIL, PASSWORD = "ada@example.org", "ada password"
@@ -193,3 +198,19 @@ def test_a_live_server_sweeps_the_staging_files_of_a_killed_one(folder: Path) ->
         # command's start forgets it, and its exit then stops the cluster.
         photostore_cli("migrate", "--data-dir", str(data_dir))
     assert list((data_dir / "tmp").iterdir()) == []
+
+
+def test_a_claim_abandoned_halfway_is_swept_and_a_fresh_one_stays(tmp_path: Path) -> None:
+    root = tmp_path / "tmp"
+    root.mkdir()
+    abandoned, fresh = root / ".claim-0123456789ab", root / ".claim-ba9876543210"
+    for claim in (abandoned, fresh):
+        claim.mkdir()
+        (claim / LOCK_NAME).touch()  # a process killed before it took the lock
+    old = time.time() - 3600
+    os.utime(abandoned, (old, old))
+
+    swept = sweep_staging(root)
+    assert swept.folders == 1
+    assert not abandoned.exists()
+    assert fresh.is_dir()  # made a moment ago: its process may be taking the lock now

@@ -31,6 +31,7 @@ import errno
 import fcntl
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +40,9 @@ from photostore.private_files import FILE_MODE, FOLDER_MODE, private_folder, tig
 PROCESS_PREFIX = "proc-"
 LOCK_NAME = ".lock"
 _CLAIM_PREFIX = ".claim-"
+# A claim is renamed into place microseconds after it is made; one older than this was
+# left by a process killed in between (it holds no photo, only its lock file).
+_ABANDONED_CLAIM_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,8 @@ def sweep_staging(root: Path, *, dry_run: bool = False) -> StagingSweep:
     """Remove the staging folders of dead processes below ``root``; live ones stay.
 
     Loose files in the root are an older photostore's staging files (this one writes
-    only into process folders) and go too.
+    only into process folders) and go too, and so do claims a process was killed in the
+    middle of (a ``.claim-`` folder older than a minute).
     """
     folders = files = size = 0
     if not root.is_dir():
@@ -101,6 +106,9 @@ def sweep_staging(root: Path, *, dry_run: bool = False) -> StagingSweep:
                 folders += 1
                 files += swept[0]
                 size += swept[1]
+        elif entry.name.startswith(_CLAIM_PREFIX) and entry.is_dir():
+            if _abandoned(entry) and _sweep_folder(entry, dry_run=dry_run) is not None:
+                folders += 1
         elif entry.is_file() and not entry.is_symlink():
             files += 1
             size += _size(entry)
@@ -133,6 +141,13 @@ def _sweep_folder(folder: Path, *, dry_run: bool) -> tuple[int, int] | None:
     finally:
         if fd is not None:
             os.close(fd)
+
+
+def _abandoned(claim: Path) -> bool:
+    try:
+        return time.time() - claim.stat().st_mtime > _ABANDONED_CLAIM_SECONDS
+    except FileNotFoundError:
+        return False
 
 
 def _files(folder: Path) -> list[Path]:
