@@ -18,6 +18,9 @@ MAX_ALBUM_NAME_LENGTH = 200
 #: The longest description of an image or an album, in characters.
 MAX_DESCRIPTION_LENGTH = 10_000
 
+#: The longest title of an image, in characters.
+MAX_TITLE_LENGTH = 1_000
+
 #: The longest name of a person, in characters (after runs of whitespace become one space).
 MAX_PERSON_NAME_LENGTH = 200
 
@@ -32,6 +35,12 @@ def check_description(description: str | None) -> None:
     """Refuse a description longer than ``MAX_DESCRIPTION_LENGTH``; None clears one."""
     if description is not None and len(description) > MAX_DESCRIPTION_LENGTH:
         raise InvalidInput(f"description must be at most {MAX_DESCRIPTION_LENGTH} characters")
+
+
+def check_title(title: str | None) -> None:
+    """Refuse a title longer than ``MAX_TITLE_LENGTH``; None clears one."""
+    if title is not None and len(title) > MAX_TITLE_LENGTH:
+        raise InvalidInput(f"title must be at most {MAX_TITLE_LENGTH} characters")
 
 
 def clean_tag_names(names: Iterable[str]) -> list[str]:

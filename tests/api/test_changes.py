@@ -42,6 +42,26 @@ def test_patch_changes_only_the_named_fields(
     assert cleared.json()["favorite"] is True
 
 
+def test_a_title_is_set_searched_by_and_cleared(
+    client: TestClient, alice: Account, image_id: str
+) -> None:
+    assert client.get(f"/v1/images/{image_id}", headers=alice.headers).json()["title"] is None
+    titled = client.patch(
+        f"/v1/images/{image_id}", json={"title": "Lighthouse at dusk"}, headers=alice.headers
+    )
+    assert titled.status_code == 200
+    assert titled.json()["title"] == "Lighthouse at dusk"
+    found = client.post("/v1/search", json={"text": "lighthouse"}, headers=alice.headers)
+    assert [hit["image"]["id"] for hit in found.json()["items"]] == [image_id]
+    too_long = client.patch(
+        f"/v1/images/{image_id}", json={"title": "x" * 1001}, headers=alice.headers
+    )
+    assert too_long.status_code == 422
+    cleared = client.patch(f"/v1/images/{image_id}", json={"title": None}, headers=alice.headers)
+    assert cleared.json()["title"] is None
+    assert cleared.json()["damaged"] is False
+
+
 def test_taken_at_override_is_recorded_as_the_users(
     client: TestClient, alice: Account, image_id: str
 ) -> None:

@@ -129,7 +129,7 @@ async def get_image(
 async def update_image(
     image_id: uuid.UUID, body: ImagePatch, principal: ImagesWriter, images: ImageServiceDep
 ) -> ImageOut:
-    """Change description, taken_at (recorded as source ``user``), favorite or tags."""
+    """Change title, description, taken_at (recorded as source ``user``), favorite or tags."""
     return ImageOut.of(await images.update(principal.user_id, image_id, body.changes()))
 
 

@@ -107,8 +107,10 @@ class Image(Base):
     longitude: Mapped[float | None]
     altitude: Mapped[float | None]
     exif: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    title: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
     favorite: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    damaged: Mapped[bool] = mapped_column(Boolean, server_default="false")
     trashed_at: Mapped[datetime | None]
 
     __table_args__ = (

@@ -14,6 +14,8 @@ class Image(NamedTuple):
     A named tuple, not a dataclass: a page of images is built from database rows by
     position, at a fraction of a dataclass's cost per row. ``taken_at`` is an instant;
     ``taken_at_offset_minutes`` is the zone offset it was taken in, when known.
+    ``damaged`` says the original's pixel data is truncated or partly corrupt: the file
+    is kept byte-exact and its thumbnails show what decodes.
     """
 
     id: uuid.UUID
@@ -35,8 +37,10 @@ class Image(NamedTuple):
     longitude: float | None
     altitude: float | None
     exif: dict[str, Any]
+    title: str | None
     description: str | None
     favorite: bool
+    damaged: bool
     trashed_at: datetime | None
 
 
@@ -71,6 +75,7 @@ class ImageChanges:
     """What a PATCH may change; only the names in ``fields`` are applied."""
 
     fields: frozenset[str]
+    title: str | None = None
     description: str | None = None
     taken_at: datetime | None = None
     favorite: bool | None = None

@@ -40,7 +40,7 @@ from photostore.storage.base import (
     derivative_key,
     original_key,
 )
-from photostore.text_rules import check_description, clean_tag_names
+from photostore.text_rules import check_description, check_title, clean_tag_names
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,9 @@ class ImageService:
     async def update(
         self, owner_id: uuid.UUID, image_id: uuid.UUID, changes: ImageChanges
     ) -> ImageView:
-        """Change description, favorite, taken_at (then the user's) or the tags."""
+        """Change title, description, favorite, taken_at (then the user's) or the tags."""
+        if "title" in changes.fields:
+            check_title(changes.title)
         if "description" in changes.fields:
             check_description(changes.description)
         if "favorite" in changes.fields and changes.favorite is None:

@@ -158,7 +158,9 @@ class IngestService:
             longitude=gps.longitude if gps else None,
             altitude=gps.altitude if gps else None,
             exif=meta.exif,
+            title=None,
             description=description,
             favorite=False,
+            damaged=False,
             trashed_at=None,
         )

@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from photostore.domain.images import ImageChanges, ImageView
 from photostore.services.image_pages import Page
-from photostore.text_rules import MAX_DESCRIPTION_LENGTH, MAX_TAGS_PER_REQUEST
+from photostore.text_rules import MAX_DESCRIPTION_LENGTH, MAX_TAGS_PER_REQUEST, MAX_TITLE_LENGTH
 
 
 class GpsOut(BaseModel):
@@ -41,9 +41,14 @@ class ImageOut(BaseModel):
     camera_model: str | None
     gps: GpsOut | None
     exif: dict[str, Any]
+    title: str | None
     description: str | None
     tags: list[str]
     favorite: bool
+    damaged: bool = Field(
+        description="The original's pixel data is truncated or partly corrupt: it is kept "
+        "byte-exact and its thumbnails show what decodes"
+    )
     trashed: bool
     trashed_at: datetime | None
 
@@ -73,9 +78,11 @@ class ImageOut(BaseModel):
             camera_model=image.camera_model,
             gps=gps,
             exif=image.exif,
+            title=image.title,
             description=image.description,
             tags=view.tags,
             favorite=image.favorite,
+            damaged=image.damaged,
             trashed=image.trashed_at is not None,
             trashed_at=image.trashed_at,
         )
@@ -101,6 +108,7 @@ class ImagePatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    title: str | None = Field(default=None, max_length=MAX_TITLE_LENGTH)
     description: str | None = Field(default=None, max_length=MAX_DESCRIPTION_LENGTH)
     taken_at: AwareDatetime | None = None
     favorite: bool | None = None
@@ -109,6 +117,7 @@ class ImagePatch(BaseModel):
     def changes(self) -> ImageChanges:
         return ImageChanges(
             fields=frozenset(self.model_fields_set),
+            title=self.title,
             description=self.description,
             taken_at=self.taken_at,
             favorite=self.favorite,

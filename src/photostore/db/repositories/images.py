@@ -192,6 +192,8 @@ class ImageRepository:
         not the owner's. A ``taken_at`` set so is recorded as the user's (source ``user``)
         with the zone offset it carries."""
         values: dict[str, Any] = {"updated_at": updated_at}
+        if "title" in changes.fields:
+            values["title"] = changes.title
         if "description" in changes.fields:
             values["description"] = changes.description
         if "favorite" in changes.fields:

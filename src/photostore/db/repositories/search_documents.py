@@ -6,7 +6,7 @@ every service that changes one. Sources and weights (``setweight``), the ranking
 search uses:
 
     A  tag names, names of people (not hidden) whose faces are in the image, labels
-    B  captions, the description
+    B  captions, the title and the description
     C  OCR text, the original filename split at separators (IMG_2041.jpg -> img 2041 jpg)
 
 The ``simple`` text search configuration is used everywhere: words are lower-cased but
@@ -102,7 +102,7 @@ def _sources(owner_id: uuid.UUID, image_ids: Collection[uuid.UUID]) -> CTE:
             people.label("people"),
             labels.label("labels"),
             captions.label("captions"),
-            func.coalesce(Image.description, "").label("description"),
+            func.concat_ws(" ", Image.title, Image.description).label("description"),
             ocr.label("ocr"),
             Image.original_filename.label("filename"),
         )
