@@ -1,12 +1,16 @@
-"""Rules for the text a caller stores or searches by: descriptions, album, tag, person and
-key names, and analysis labels. One home, read by the services that apply them, by
-search, and by the API's schemas that declare the limits."""
+"""Rules for what a caller stores or searches by: titles, descriptions, album, tag, person
+and key names, analysis labels, and the capture time and place a caller or a sidecar
+sets. One home, read by the services that apply them, by search, and by the API's
+schemas that declare the limits."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
+from photostore.domain.sidecars import SidecarFields
 from photostore.errors import InvalidInput
+from photostore.media.exif import EARLIEST_TAKEN_AT, LATEST_TAKEN_AT, plausible_taken_at
 
 #: The longest tag name, and the most tags one request may name.
 MAX_TAG_LENGTH = 100
@@ -41,6 +45,31 @@ def check_title(title: str | None) -> None:
     """Refuse a title longer than ``MAX_TITLE_LENGTH``; None clears one."""
     if title is not None and len(title) > MAX_TITLE_LENGTH:
         raise InvalidInput(f"title must be at most {MAX_TITLE_LENGTH} characters")
+
+
+def check_taken_at(moment: datetime | None) -> None:
+    """Refuse a capture time without a zone offset or outside the plausible range."""
+    if moment is None or moment.tzinfo is None:
+        raise InvalidInput("taken_at must be a date-time with a time zone offset")
+    if not plausible_taken_at(moment):
+        raise InvalidInput(
+            f"taken_at must lie between {EARLIEST_TAKEN_AT:%Y-%m-%d} and "
+            f"{LATEST_TAKEN_AT:%Y-%m-%d} (UTC)"
+        )
+
+
+def check_sidecar(fields: SidecarFields) -> None:
+    """Refuse sidecar fields a stored image could not hold, naming the first one."""
+    check_title(fields.title)
+    check_description(fields.description)
+    if fields.taken_at is not None:
+        check_taken_at(fields.taken_at)
+    if (fields.latitude is None) != (fields.longitude is None):
+        raise InvalidInput("latitude and longitude come together")
+    if fields.latitude is not None and not -90 <= fields.latitude <= 90:
+        raise InvalidInput("latitude must lie between -90 and 90")
+    if fields.longitude is not None and not -180 <= fields.longitude <= 180:
+        raise InvalidInput("longitude must lie between -180 and 180")
 
 
 def clean_tag_names(names: Iterable[str]) -> list[str]:

@@ -28,7 +28,6 @@ from photostore.domain.images import Image, ImageChanges, ImageView, Thumbnail, 
 from photostore.errors import BlobMissing, InvalidInput, NotFound
 from photostore.ids import new_id
 from photostore.media.analyze import analyze_file
-from photostore.media.exif import EARLIEST_TAKEN_AT, LATEST_TAKEN_AT, plausible_taken_at
 from photostore.private_files import open_private
 from photostore.services.context import ServiceContext
 from photostore.services.decoding import decode_limits
@@ -40,7 +39,7 @@ from photostore.storage.base import (
     derivative_key,
     original_key,
 )
-from photostore.text_rules import check_description, check_title, clean_tag_names
+from photostore.text_rules import check_description, check_taken_at, check_title, clean_tag_names
 
 log = logging.getLogger(__name__)
 
@@ -169,13 +168,7 @@ class ImageService:
         if "favorite" in changes.fields and changes.favorite is None:
             raise InvalidInput("favorite must be true or false")
         if "taken_at" in changes.fields:
-            if changes.taken_at is None or changes.taken_at.tzinfo is None:
-                raise InvalidInput("taken_at must be a date-time with a time zone offset")
-            if not plausible_taken_at(changes.taken_at):
-                raise InvalidInput(
-                    f"taken_at must lie between {EARLIEST_TAKEN_AT:%Y-%m-%d} and "
-                    f"{LATEST_TAKEN_AT:%Y-%m-%d} (UTC)"
-                )
+            check_taken_at(changes.taken_at)
         tag_names = clean_tag_names(changes.tags) if "tags" in changes.fields else None
         async with self.ctx.db.for_user(owner_id) as session:
             await ensure_owned(session, "image", owner_id, [image_id], for_update=True)

@@ -24,6 +24,7 @@ from photostore.db.repositories.images import ImageRepository
 from photostore.db.repositories.search_documents import refresh_search_documents
 from photostore.db.repositories.tags import set_image_tags
 from photostore.domain.images import Image, ImageView, Thumbnail
+from photostore.domain.sidecars import SidecarFields
 from photostore.ids import new_id
 from photostore.media.analyze import AnalyzedImage, analyze_file
 from photostore.services.context import ServiceContext
@@ -32,7 +33,7 @@ from photostore.services.filenames import display_filename
 from photostore.services.images import THUMBNAIL_CONTENT_TYPE
 from photostore.services.staging import StagedUpload
 from photostore.storage.base import derivative_key, original_key
-from photostore.text_rules import check_description, clean_tag_names
+from photostore.text_rules import check_sidecar, clean_tag_names
 from photostore.threads import clean_up_in_thread
 
 
@@ -56,17 +57,26 @@ class IngestService:
         filename: str | None,
         description: str | None = None,
         tags: Sequence[str] = (),
+        sidecar: SidecarFields | None = None,
     ) -> IngestResult:
-        """Store a staged upload as an image of ``owner_id``; the staged file is consumed."""
+        """Store a staged upload as an image of ``owner_id``; the staged file is consumed.
+
+        ``description`` and ``tags`` are the upload's own; ``sidecar`` (an XMP or Takeout
+        document sent or found beside the file) fills what they leave open and wins over
+        the file's EXIF. The same bytes stored before are returned as they are: a sidecar
+        never changes an existing image.
+        """
         try:
-            tag_names = clean_tag_names(tags)
-            check_description(description)
+            given = SidecarFields(description=description, tags=tuple(tags))
+            fields = given.over(sidecar) if sidecar is not None else given
+            check_sidecar(fields)
+            tag_names = clean_tag_names(fields.tags)
             existing = await self._find_by_sha(owner_id, staged.sha256)
             if existing is not None:
                 return IngestResult(view=existing, created=False)
             analyzed = await self.ctx.decode_slots.run(analyze_file, staged.path, self.limits)
             return await self._store_new(
-                owner_id, staged, analyzed, display_filename(filename), description, tag_names
+                owner_id, staged, analyzed, display_filename(filename), fields, tag_names
             )
         finally:
             await clean_up_in_thread(staged.discard)
@@ -81,7 +91,7 @@ class IngestService:
         staged: StagedUpload,
         analyzed: AnalyzedImage,
         filename: str,
-        description: str | None,
+        fields: SidecarFields,
         tag_names: list[str],
     ) -> IngestResult:
         image_id = new_id()
@@ -104,7 +114,7 @@ class IngestService:
                 for key, data in zip(thumb_keys, analyzed.thumbnails.values(), strict=True):
                     await anyio.to_thread.run_sync(blobs.put_bytes, key, data)
                     wrote.append(key)
-                image = self._new_image(image_id, staged, analyzed, filename, description)
+                image = self._new_image(image_id, staged, analyzed, filename, fields)
                 await images.add(image)
                 await images.put_thumbnails(
                     image_id,
@@ -133,11 +143,23 @@ class IngestService:
         staged: StagedUpload,
         analyzed: AnalyzedImage,
         filename: str,
-        description: str | None,
+        fields: SidecarFields,
     ) -> Image:
         meta = analyzed.metadata
         now = self.ctx.clock()
         gps = meta.gps
+        taken_at, offset = meta.taken_at, None
+        taken_at_source: str | None = meta.taken_at_source
+        if fields.taken_at is not None:
+            taken_at, taken_at_source = fields.taken_at, "sidecar"
+            offset = fields.taken_at_offset_minutes
+        elif meta.taken_at is not None:
+            offset = meta.taken_at_offset_minutes
+        latitude, longitude, altitude = (
+            (gps.latitude, gps.longitude, gps.altitude) if gps else (None, None, None)
+        )
+        if fields.latitude is not None and fields.longitude is not None:
+            latitude, longitude, altitude = fields.latitude, fields.longitude, fields.altitude
         return Image(
             id=image_id,
             sha256=staged.sha256,
@@ -147,20 +169,20 @@ class IngestService:
             width=analyzed.width,
             height=analyzed.height,
             orientation=analyzed.orientation,
-            taken_at=meta.taken_at or now,
-            taken_at_source=meta.taken_at_source or "upload",
-            taken_at_offset_minutes=meta.taken_at_offset_minutes,
+            taken_at=taken_at or now,
+            taken_at_source=taken_at_source or "upload",
+            taken_at_offset_minutes=offset,
             uploaded_at=now,
             updated_at=now,
             camera_make=meta.camera_make,
             camera_model=meta.camera_model,
-            latitude=gps.latitude if gps else None,
-            longitude=gps.longitude if gps else None,
-            altitude=gps.altitude if gps else None,
+            latitude=latitude,
+            longitude=longitude,
+            altitude=altitude,
             exif=meta.exif,
-            title=None,
-            description=description,
-            favorite=False,
+            title=fields.title,
+            description=fields.description,
+            favorite=bool(fields.favorite),
             damaged=False,
             trashed_at=None,
         )

@@ -32,7 +32,7 @@ class ImageOut(BaseModel):
         description="When the photo was taken, in the offset it was taken in when known"
     )
     taken_at_source: str = Field(
-        description="exif_original, exif_digitized, exif_datetime, upload or user"
+        description="exif_original, exif_digitized, exif_datetime, sidecar, upload or user"
     )
     taken_at_offset_minutes: int | None
     uploaded_at: datetime
