@@ -1,12 +1,11 @@
 """The ``photostore`` command: serve, migrate, user, service-keys, db, search, keys,
-backup, restore, verify, gc."""
+backup, restore, verify, gc, import, export."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated, TypeVar
@@ -16,11 +15,11 @@ import typer
 
 from photostore.auth.principal import Role
 from photostore.backup_cli import backup_app, gc, restore, verify
-from photostore.cli_common import DataDir, fail, settings_from
+from photostore.cli_common import DataDir, fail, run_with_context, settings_from
 from photostore.config import Settings
 from photostore.db.embedded import DATABASE, OWNER_ROLE, SUPERUSER, running_cluster_socket
-from photostore.errors import PhotostoreError
 from photostore.keys_cli import keys_app
+from photostore.transfer_cli import export, import_
 
 if TYPE_CHECKING:
     from photostore.services.context import ServiceContext
@@ -148,31 +147,8 @@ def user_create(
         user = await UserService(ctx).create(email, password, role)
         return user.email, str(user.id)
 
-    stored_email, user_id = _run_with_context(settings_from(data_dir), create)
+    stored_email, user_id = run_with_context(settings_from(data_dir), create)
     typer.echo(f"created {'admin' if admin else 'user'} {stored_email} ({user_id})")
-
-
-def _run_with_context(settings: Settings, work: Callable[[ServiceContext], Awaitable[T]]) -> T:
-    """Run ``work`` with a service context on ``settings``' database (started if embedded);
-    a photostore error is printed and exits 1."""
-    from photostore.app import open_context
-    from photostore.runtime import database_runtime
-    from photostore.services.master_keys import MasterKeysMissing
-
-    async def run(ready: Settings) -> T:
-        ctx = await open_context(ready)
-        try:
-            return await work(ctx)
-        finally:
-            await ctx.close()
-
-    with database_runtime(settings) as ready:
-        try:
-            return asyncio.run(run(ready))
-        except PhotostoreError as exc:
-            fail(exc.detail)
-        except MasterKeysMissing as exc:
-            fail(str(exc))
 
 
 @service_keys_app.command("create")
@@ -200,7 +176,7 @@ def service_key_create(
         created = await service.create(name, parse_scopes(scope), expires)
         return str(created.key.id), created.token
 
-    key_id, token = _run_with_context(settings_from(data_dir), create)
+    key_id, token = run_with_context(settings_from(data_dir), create)
     typer.echo(f"created service key {key_id}; it is shown once:", err=True)
     typer.echo(token)
 
@@ -214,7 +190,7 @@ def service_key_list(data_dir: DataDir = None) -> None:
     async def listed(ctx: ServiceContext) -> list[ServiceKey]:
         return await ServiceKeyService(ctx).list()
 
-    for key in _run_with_context(settings_from(data_dir), listed):
+    for key in run_with_context(settings_from(data_dir), listed):
         state = "revoked" if key.revoked_at is not None else "active"
         typer.echo(f"{key.id}\t{state}\t{key.name}\t{','.join(key.scopes)}")
 
@@ -230,7 +206,7 @@ def service_key_revoke(
     async def revoke(ctx: ServiceContext) -> None:
         await ServiceKeyService(ctx).revoke(key_id)
 
-    _run_with_context(settings_from(data_dir), revoke)
+    run_with_context(settings_from(data_dir), revoke)
     typer.echo(f"revoked service key {key_id}")
 
 
@@ -315,7 +291,7 @@ def deletions_apply(data_dir: DataDir = None) -> None:
     async def apply(ctx: ServiceContext) -> Reapplied:
         return await reapply_deletions(ctx)
 
-    done = _run_with_context(settings_from(data_dir), apply)
+    done = run_with_context(settings_from(data_dir), apply)
     for user_id in done.accounts:
         typer.echo(f"deleted again {user_id}")
     typer.echo(f"{len(done.accounts)} accounts deleted again; the log holds {done.logged}")
@@ -326,6 +302,8 @@ app.add_typer(backup_app, name="backup")
 app.command()(restore)
 app.command()(verify)
 app.command()(gc)
+app.command()(export)
+app.command("import")(import_)
 
 
 def main() -> None:

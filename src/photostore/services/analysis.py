@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from photostore.db.repositories.analysis import AnalysisRepository
 from photostore.db.repositories.ownership import ensure_owned
 from photostore.db.repositories.search_documents import refresh_search_documents
 from photostore.domain.analysis import AnalysisResult, AnalysisWrite, RawLabel
-from photostore.errors import NotFound
+from photostore.errors import InvalidInput, NotFound
 from photostore.services.context import ServiceContext
 from photostore.services.pagination import check_limit, decode_cursor, encode_cursor
 from photostore.text_rules import normalize_label
@@ -29,6 +30,50 @@ from photostore.text_rules import normalize_label
 class HistoryPage:
     items: list[AnalysisResult]
     next_cursor: str | None
+
+
+# The parts of a payload that give labels, and the field of each that names one.
+_LABEL_PARTS = (
+    ("objects", "object", "label"),
+    ("scenes", "scene", "label"),
+    ("landmarks", "landmark", "name"),
+)
+
+
+def write_of_payload(model_version: str, payload: dict[str, Any]) -> AnalysisWrite:
+    """The write a payload is: its labels, OCR lines and caption. The API's body is
+    checked whole before it comes here; a payload read back from an export is checked
+    here for what the derivation reads (InvalidInput names what is wrong)."""
+    labels: list[RawLabel] = []
+    for part, kind, field in _LABEL_PARTS:
+        for item in _items(payload, part):
+            name, confidence = item.get(field), item.get("confidence")
+            if not isinstance(name, str) or not (
+                confidence is None
+                or (isinstance(confidence, int | float) and not isinstance(confidence, bool))
+            ):
+                raise InvalidInput(f"payload.{part}: {field} and confidence are malformed")
+            labels.append(RawLabel(kind, name, None if confidence is None else float(confidence)))
+    lines = [line.get("text") for line in _items(payload, "ocr")]
+    caption = payload.get("caption")
+    if not all(isinstance(text, str) for text in lines) or not (
+        caption is None or isinstance(caption, str)
+    ):
+        raise InvalidInput("payload: an OCR line or the caption is not text")
+    return AnalysisWrite(
+        model_version=model_version,
+        payload=payload,
+        labels=labels,
+        ocr_lines=[str(text) for text in lines],
+        caption=caption,
+    )
+
+
+def _items(payload: dict[str, Any], part: str) -> list[dict[str, Any]]:
+    items = payload.get(part, [])
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise InvalidInput(f"payload.{part}: not a list of objects")
+    return items
 
 
 def merge_labels(labels: list[RawLabel]) -> dict[tuple[str, str], float | None]:

@@ -58,30 +58,39 @@ class IngestService:
         description: str | None = None,
         tags: Sequence[str] = (),
         sidecar: SidecarFields | None = None,
+        image_id: uuid.UUID | None = None,
     ) -> IngestResult:
         """Store a staged upload as an image of ``owner_id``; the staged file is consumed.
 
         ``description`` and ``tags`` are the upload's own; ``sidecar`` (an XMP or Takeout
         document sent or found beside the file) fills what they leave open and wins over
         the file's EXIF. The same bytes stored before are returned as they are: a sidecar
-        never changes an existing image.
+        never changes an existing image. ``image_id`` is the id a new image gets (the
+        import of an export keeps the exported ids); by default a new one.
         """
         try:
             given = SidecarFields(description=description, tags=tuple(tags))
             fields = given.over(sidecar) if sidecar is not None else given
             check_sidecar(fields)
             tag_names = clean_tag_names(fields.tags)
-            existing = await self._find_by_sha(owner_id, staged.sha256)
+            existing = await self.stored(owner_id, staged.sha256)
             if existing is not None:
                 return IngestResult(view=existing, created=False)
             analyzed = await self.ctx.decode_slots.run(analyze_file, staged.path, self.limits)
             return await self._store_new(
-                owner_id, staged, analyzed, display_filename(filename), fields, tag_names
+                owner_id,
+                staged,
+                analyzed,
+                display_filename(filename),
+                fields,
+                tag_names,
+                image_id or new_id(),
             )
         finally:
             await clean_up_in_thread(staged.discard)
 
-    async def _find_by_sha(self, owner_id: uuid.UUID, sha256: str) -> ImageView | None:
+    async def stored(self, owner_id: uuid.UUID, sha256: str) -> ImageView | None:
+        """The image of ``owner_id`` whose original has this content address, if any."""
         async with self.ctx.db.for_user(owner_id) as session:
             return await ImageRepository(session, owner_id).view_by_content(sha256)
 
@@ -93,8 +102,8 @@ class IngestService:
         filename: str,
         fields: SidecarFields,
         tag_names: list[str],
+        image_id: uuid.UUID,
     ) -> IngestResult:
-        image_id = new_id()
         owner = str(owner_id)
         blob_key = original_key(owner, staged.sha256)
         thumb_keys = [derivative_key(owner, str(image_id), kind) for kind in analyzed.thumbnails]

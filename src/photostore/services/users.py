@@ -18,7 +18,7 @@ from photostore.db.repositories.api_keys import ApiKeyRepository
 from photostore.db.repositories.users import UserRepository
 from photostore.db.request import RevocationCheck, defer_revocation_check
 from photostore.domain.users import User
-from photostore.errors import Conflict, Forbidden, InvalidInput, Unauthenticated
+from photostore.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from photostore.ids import new_id
 from photostore.services.context import ServiceContext
 from photostore.storage.base import BlobStore
@@ -129,6 +129,15 @@ class UserService:
     async def get(self, user_id: uuid.UUID) -> User:
         async with self.ctx.db.for_user(user_id) as session:
             return await UserRepository(session).get(user_id)
+
+    async def by_email(self, email: str) -> User:
+        """The account of ``email`` (for the command line: ``import``, ``export``);
+        NotFound if there is none."""
+        async with self.ctx.db.for_system() as session:
+            found = await UserRepository(session).credentials_by_email(normalize_email(email))
+        if found is None:
+            raise NotFound(f"no account has the email {email!r}")
+        return found.user
 
     async def principal_for_access_token(self, claims: TokenClaims) -> Principal:
         """The principal a verified access token names. The database's part of the check

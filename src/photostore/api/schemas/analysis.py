@@ -9,8 +9,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from photostore.api.schemas.common import Box, Unit
-from photostore.domain.analysis import AnalysisResult, AnalysisWrite, RawLabel
-from photostore.services.analysis import HistoryPage
+from photostore.domain.analysis import AnalysisResult, AnalysisWrite
+from photostore.services.analysis import HistoryPage, write_of_payload
 from photostore.text_rules import MAX_LABEL_LENGTH
 
 Name = Annotated[str, Field(min_length=1, max_length=MAX_LABEL_LENGTH)]
@@ -57,19 +57,8 @@ class AnalysisIn(_Strict):
     payload: AnalysisPayload
 
     def write(self) -> AnalysisWrite:
-        p = self.payload
-        labels = [
-            *(RawLabel("object", o.label, o.confidence) for o in p.objects),
-            *(RawLabel("scene", s.label, s.confidence) for s in p.scenes),
-            *(RawLabel("landmark", m.name, m.confidence) for m in p.landmarks),
-        ]
-        return AnalysisWrite(
-            model_version=self.model_version,
-            payload=p.model_dump(mode="json", exclude_unset=True),
-            labels=labels,
-            ocr_lines=[line.text for line in p.ocr],
-            caption=p.caption,
-        )
+        payload = self.payload.model_dump(mode="json", exclude_unset=True)
+        return write_of_payload(self.model_version, payload)
 
 
 class AnalysisOut(BaseModel):
