@@ -9,6 +9,7 @@ field, before a file is stored.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -83,15 +84,32 @@ _RULES: dict[str, Rule] = {
 }
 
 
+# What rows of a part name, and the part that must hold it. Images are left out: an
+# image passed over at import leaves out the rows naming it (``transfer.restore``).
+_REFERENCES = {
+    "faces": ("person_id", "people"),
+    "album_images": ("album_id", "albums"),
+    "embeddings": ("space_id", "embedding_spaces"),
+}
+
+
 def check_export(root: Path) -> int:
     """Check the whole export in ``root`` (see the module's notes); its image count."""
     reader = DocumentReader(root / DOCUMENT, list(PARTS))
     images = 0
+    # The ids of the parts others name: people, albums and spaces, a few per library.
+    held: dict[str, set[uuid.UUID]] = {part: set() for _, part in _REFERENCES.values()}
     try:
         for part in PARTS:
             for raw, where in reader.rows(part):
-                checked_row(part, raw, where, root)
+                row = checked_row(part, raw, where, root)
                 images += part == "images"
+                if part in held:
+                    held[part].add(row["id"])
+                if part in _REFERENCES:
+                    column, named = _REFERENCES[part]
+                    if row[column] is not None and row[column] not in held[named]:
+                        raise InvalidInput(f"{where}.{column}: not one of the export's {named}")
         reader.finish()
     finally:
         reader.close()

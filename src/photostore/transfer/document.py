@@ -81,6 +81,14 @@ class DocumentReader:
         self._parts = list(parts)
         self._file = path.open("rb")
         self._number = 0
+        try:
+            self.header = self._read_header()
+        except BaseException:
+            self._file.close()
+            raise
+
+    def _read_header(self) -> dict[str, Any]:
+        path = self._path
         self._check_closed()
         first = self._line()
         try:
@@ -94,7 +102,7 @@ class DocumentReader:
                 f"{path.name}: version {header.get('version')!r}; this photostore reads "
                 f"version {VERSION}"
             )
-        self.header: dict[str, Any] = header
+        return header
 
     def _check_closed(self) -> None:
         """A document cut short is refused before any of it is used."""
