@@ -25,6 +25,7 @@ from photostore.api import (
     analysis,
     api_keys,
     embeddings,
+    export,
     faces,
     health,
     images,
@@ -262,6 +263,7 @@ def create_app(settings: Settings, embedded: EmbeddedCluster | None = None) -> F
     install_problem_handlers(app)
     app.include_router(health.router)
     app.include_router(users.router)
+    app.include_router(export.router)
     app.include_router(images.router)
     app.include_router(embeddings.router)
     app.include_router(analysis.router)

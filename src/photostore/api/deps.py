@@ -32,6 +32,7 @@ from photostore.services.refresh import RefreshFamilies
 from photostore.services.service_keys import ServiceKeyService
 from photostore.services.tag_library import TagService
 from photostore.services.users import UserService
+from photostore.transfer.archive import LibraryArchive
 
 S = TypeVar("S")
 
@@ -92,6 +93,7 @@ AlbumServiceDep = Annotated[AlbumService, Depends(ServiceOf(AlbumService))]
 ApiKeyServiceDep = Annotated[ApiKeyService, Depends(ServiceOf(ApiKeyService))]
 AuditServiceDep = Annotated[AuditService, Depends(ServiceOf(AuditService))]
 AdminServiceDep = Annotated[AdminService, Depends(ServiceOf(AdminService))]
+LibraryArchiveDep = Annotated[LibraryArchive, Depends(ServiceOf(LibraryArchive))]
 ServiceKeyServiceDep = Annotated[ServiceKeyService, Depends(ServiceOf(ServiceKeyService))]
 RefreshFamiliesDep = Annotated[RefreshFamilies, Depends(ServiceOf(RefreshFamilies))]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]

@@ -32,7 +32,6 @@ from photostore.db.repositories.library import PARTS, LibraryRows, part_key
 from photostore.errors import Conflict, Unreadable
 from photostore.services.context import ServiceContext
 from photostore.services.images import BlobRef, ImageService
-from photostore.services.users import UserService
 from photostore.storage.base import original_key
 from photostore.transfer.document import DocumentReader, DocumentWriter, dumps
 from photostore.transfer.layout import DOCUMENT, FORMAT, MARKER, VERSION, inside, original_path
@@ -65,8 +64,7 @@ class ExportDone:
 
 async def write_document(ctx: ServiceContext, owner_id: uuid.UUID, out: IO[str]) -> int:
     """Write the whole document of ``owner_id``'s library to ``out``; the image count."""
-    user = await UserService(ctx).get(owner_id)
-    header = {"exported_at": ctx.clock(), "owner": {"id": owner_id, "email": user.email}}
+    header = {"exported_at": ctx.clock(), "owner": {"id": owner_id}}
     writer = await anyio.to_thread.run_sync(DocumentWriter, out, header)
     images = 0
     for part in PARTS:
