@@ -1,10 +1,11 @@
 """Import of a folder tree of photos: its files in ``transfer.walk``'s order, a few at
 once, each with the fields of its sidecar when it has one.
 
-As many files are in flight as the process has decode slots (decoding is the work that
-takes a core); the queue between the walk and them holds as many again, so memory stays
-bounded whatever the tree's size. Killed half-way, an import run again finds what it
-stored by content and goes on with the rest.
+Twice as many files are in flight as the process has decode slots: decoding takes a
+core, and the slots let no more decode at once; the others hash, stage, or wait on the
+disk and the database meanwhile (``in_flight``). The queue between the walk and them
+holds as many again, so memory stays bounded whatever the tree's size. Killed half-way,
+an import run again finds what it stored by content and goes on with the rest.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ Progress = Callable[[int, int], None]
 """Told ``(files done, files in all)``."""
 
 
+def in_flight(ctx: ServiceContext) -> int:
+    """How many files an import works on at once (see the module's notes)."""
+    return 2 * max(1, ctx.settings.max_concurrent_decodes)
+
+
 def _none(photo: Path, root: Path) -> SidecarFields | None:
     return None
 
@@ -53,7 +59,7 @@ async def import_folder(
     summary = ImportSummary()
     importer = FileImporter(ctx, owner_id, summary)
     total = await anyio.to_thread.run_sync(_count, root, is_sidecar)
-    workers = max(1, ctx.settings.max_concurrent_decodes)
+    workers = in_flight(ctx)
     send, receive = anyio.create_memory_object_stream[Found](workers)
     done = 0
 

@@ -41,6 +41,7 @@ from photostore.services.embeddings import MAX_VECTOR_BATCH, EmbeddingService, V
 from photostore.transfer.checks import check_export, checked_row
 from photostore.transfer.document import DocumentReader
 from photostore.transfer.files import FileImporter
+from photostore.transfer.folder import in_flight
 from photostore.transfer.layout import DOCUMENT
 from photostore.transfer.summary import ImportSummary
 
@@ -127,7 +128,7 @@ class _Restore:
         return [row for row in rows if row["image_id"] in held]
 
     async def _store_images(self, rows: list[dict[str, Any]]) -> None:
-        limiter = anyio.CapacityLimiter(max(1, self._ctx.settings.max_concurrent_decodes))
+        limiter = anyio.CapacityLimiter(in_flight(self._ctx))
         async with anyio.create_task_group() as group:
             for row in rows:
                 group.start_soon(self._store_image, row, limiter)
