@@ -27,6 +27,7 @@ from photostore.api import (
     embeddings,
     faces,
     health,
+    image_batches,
     images,
     people,
     search,
@@ -271,6 +272,7 @@ def create_app(settings: Settings, embedded: EmbeddedCluster | None = None) -> F
     install_problem_handlers(app)
     app.include_router(health.router)
     app.include_router(users.router)
+    app.include_router(image_batches.router)
     app.include_router(images.router)
     app.include_router(embeddings.router)
     app.include_router(analysis.router)
