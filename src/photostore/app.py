@@ -24,6 +24,7 @@ from photostore.api import (
     albums,
     analysis,
     api_keys,
+    batches,
     embeddings,
     faces,
     health,
@@ -276,6 +277,7 @@ def create_app(settings: Settings, embedded: EmbeddedCluster | None = None) -> F
     app.include_router(images.router)
     app.include_router(embeddings.router)
     app.include_router(analysis.router)
+    app.include_router(batches.router)
     app.include_router(faces.router)
     app.include_router(people.router)
     app.include_router(tags.router)

@@ -59,6 +59,14 @@ BODIES: dict[tuple[str, str], Body] = {
         "items": [{"id": own["image_id"], "favorite": True}]
     },
     ("POST", "/v1/images/trash"): lambda own: {"image_ids": [own["image_id"]]},
+    ("POST", "/v1/analysis/batch"): lambda own: {
+        "items": [
+            {"image_id": own["image_id"], "analyzer": "batch", "model_version": "1", "payload": {}}
+        ]
+    },
+    ("POST", "/v1/faces/batch"): lambda own: {
+        "items": [{"image_id": own["image_id"], "faces": [FACE]}]
+    },
     ("POST", "/v1/images/restore"): lambda own: {"image_ids": [own["image_id"]]},
     ("POST", "/v1/albums/{album_id}/images/remove"): lambda own: {"image_ids": [own["image_id"]]},
 }

@@ -18,24 +18,14 @@ from photostore.db.repositories.search_documents import refresh_search_documents
 from photostore.db.repositories.tags import set_image_tags
 from photostore.domain.images import ImageChanges, ImageView
 from photostore.errors import InvalidInput
+from photostore.services.batches import check_batch_size, check_each_once
 from photostore.services.context import ServiceContext
 from photostore.services.images import check_changes
 
-#: The most items one batch may hold.
-MAX_BATCH_ITEMS = 1000
-
 
 def _check_batch(image_ids: Sequence[uuid.UUID], noun: str) -> None:
-    """Refuse an empty or oversized batch, or one naming an image twice."""
-    if not 1 <= len(image_ids) <= MAX_BATCH_ITEMS:
-        raise InvalidInput(f"a batch holds 1 to {MAX_BATCH_ITEMS} {noun}, not {len(image_ids)}")
-    first: dict[uuid.UUID, int] = {}
-    for position, image_id in enumerate(image_ids):
-        earlier = first.setdefault(image_id, position)
-        if earlier != position:
-            raise InvalidInput(
-                f"{noun}[{position}]: the image is in the batch already, as {noun}[{earlier}]"
-            )
+    check_batch_size(len(image_ids), noun)
+    check_each_once(image_ids, noun)
 
 
 class ImageBatchService:
