@@ -2,7 +2,8 @@
 the client. Damage in the chunk a read starts in is a problem document before any
 header; damage found later cuts the response short (a prefix of the right bytes), is
 counted, and the audit row says 500; a missing file is 404 ``blob-missing``; a damaged,
-missing or unchecked thumbnail is made again from its original."""
+missing or unchecked thumbnail, wherever the damage lies in it, is made again from its
+original."""
 
 from __future__ import annotations
 
@@ -178,3 +179,22 @@ def test_a_damaged_or_lost_thumbnail_is_made_again(
         response = client.get(f"/v1/images/{image['id']}/thumbnail", headers=alice.headers)
         assert response.status_code == 200
         assert max(Image.open(io.BytesIO(response.content)).size) == 256
+
+
+def test_a_preview_damaged_after_its_first_chunk_is_made_again_not_cut(
+    client: TestClient, alice: Account, settings: Settings
+) -> None:
+    noise = random.Random(4).randbytes(900 * 900 * 3)
+    out = io.BytesIO()
+    Image.frombytes("RGB", (900, 900), noise).save(out, "PNG", compress_level=1)
+    image = upload(client, alice, out.getvalue(), filename="noise.png").json()
+    path = settings.resolved_blob_dir / derivative_key(str(alice.id), image["id"], "preview")
+    assert path.stat().st_size > 2 * CHUNK_SIZE, "the preview must span several chunks"
+    _flip(_stored_offset(settings, 1, 100))(path)
+    for _ in range(2):
+        response = client.get(
+            f"/v1/images/{image['id']}/thumbnail?size=preview", headers=alice.headers
+        )
+        assert response.status_code == 200
+        assert len(response.content) == int(response.headers["content-length"])
+        assert Image.open(io.BytesIO(response.content)).size == (900, 900)

@@ -8,6 +8,11 @@ is (no byte of the failing chunk is sent; the client sees a body shorter than it
 ``Content-Length``); it is logged, counted (``photostore_blob_read_failures``) and
 recorded in the audit row as a 500, whose writing waits for the stream's end
 (``observability.audit.audit_at_end``).
+
+A thumbnail is small (a few hundred KiB at most) and can be made again from its
+original, so it is read and checked whole before any header: damage anywhere in it is
+then found before the answer starts, and the route makes it again instead of sending a
+cut image on every read.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
+import anyio
 from fastapi import Request, Response, status
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import iterate_in_threadpool
@@ -56,16 +62,20 @@ async def blob_response(
     wanted = parse_range(request.headers.get("range"), ref.byte_size) if fresh else None
     start, end = wanted if wanted is not None else (0, ref.byte_size)
     metrics: Metrics = request.app.state.metrics
-    try:
-        chunks = await images.open_blob(ref, start, end)
-    except (BlobMissing, Unreadable, UncheckedBlob) as exc:
-        _note_failure(metrics, ref, blob, exc, _BEFORE_HEADERS)
-        raise
-    headers["Content-Length"] = str(end - start)
     code = status.HTTP_200_OK
     if wanted is not None:
         code = status.HTTP_206_PARTIAL_CONTENT
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{ref.byte_size}"
+    try:
+        chunks = await images.open_blob(ref, start, end)
+        if blob == THUMBNAIL:
+            whole = await anyio.to_thread.run_sync(b"".join, chunks)
+    except (BlobMissing, Unreadable, UncheckedBlob) as exc:
+        _note_failure(metrics, ref, blob, exc, _BEFORE_HEADERS)
+        raise
+    if blob == THUMBNAIL:
+        return Response(whole, status_code=code, media_type=ref.content_type, headers=headers)
+    headers["Content-Length"] = str(end - start)
     audit_at_end(request.state)
     return StreamingResponse(
         iterate_in_threadpool(_checked_stream(chunks, metrics, ref, blob)),
