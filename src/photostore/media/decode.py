@@ -3,7 +3,7 @@
 The order matters for safety: the header is read first and a file claiming more pixels
 than :attr:`DecodeLimits.max_pixels` is refused before any pixel is decoded (a
 decompression bomb costs us a few kilobytes, not gigabytes). Then every pixel is decoded
-exactly once, shrinking while decoding where the format allows it (libvips
+once (a damaged file twice, see below), shrinking while decoding where the format allows it (libvips
 ``thumbnail``, which makes JPEG decode at 1/2, 1/4 or 1/8 scale), and all thumbnails
 come from that one decode, largest first.
 
@@ -21,8 +21,8 @@ makes it grey or black). Good photos pay nothing for this. What each format allo
   cannot be told from a whole one.
 - HEIC: libheif checks every data extent against the file size first, so a cut file is
   refused; corrupt HEVC data decodes without an error and cannot be told either.
-- A damaged file of which nothing decodes (the headers alone, a single flat colour
-  filled in) is refused: there is no photo to keep.
+- A damaged file of which almost nothing decodes (its headers alone: the decoder's
+  filler but for :data:`_STRAY_SHARE` of it) is refused: there is no photo to keep.
 
 JPEG, PNG, WebP, GIF and TIFF go through libvips. HEIC goes through pillow-heif: the
 libvips in the ``pyvips-binary`` wheel reads HEIF headers but has no HEVC decoder.
