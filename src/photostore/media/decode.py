@@ -3,9 +3,9 @@
 The order matters for safety: the header is read first and a file claiming more pixels
 than :attr:`DecodeLimits.max_pixels` is refused before any pixel is decoded (a
 decompression bomb costs us a few kilobytes, not gigabytes). Then every pixel is decoded
-once (a damaged file twice, see below), shrinking while decoding where the format allows it (libvips
-``thumbnail``, which makes JPEG decode at 1/2, 1/4 or 1/8 scale), and all thumbnails
-come from that one decode, largest first.
+once (a damaged file twice, see below), shrinking while decoding where the format allows
+it (libvips ``thumbnail``, which makes JPEG decode at 1/2, 1/4 or 1/8 scale), and all
+thumbnails come from that decode, largest first.
 
 A file whose header and dimensions read but whose data is truncated or partly corrupt
 is a damaged photo, kept: the first decode is strict (any decoder warning fails it), and
