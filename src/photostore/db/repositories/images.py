@@ -101,6 +101,8 @@ class ImageRepository:
             stmt = stmt.where(_IMAGE.taken_at < filters.taken_before)
         if filters.favorite is not None:
             stmt = stmt.where(_IMAGE.favorite.is_(filters.favorite))
+        if filters.damaged is not None:
+            stmt = stmt.where(_IMAGE.damaged.is_(filters.damaged))
         if filters.tag is not None:
             stmt = stmt.where(_IMAGE.id.in_(self._tagged_by_name(filters.tag)))
         return await self._page(stmt, after, limit)
