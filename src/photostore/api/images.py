@@ -103,6 +103,7 @@ async def list_images(
     taken_before: AwareDatetime | None = None,
     tag: Annotated[str | None, Query(max_length=MAX_TAG_LENGTH)] = None,
     favorite: bool | None = None,
+    damaged: bool | None = None,
     trashed: bool = False,
     limit: PageLimit = 100,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
@@ -113,6 +114,7 @@ async def list_images(
         taken_before=taken_before,
         tag=tag,
         favorite=favorite,
+        damaged=damaged,
         trashed=trashed,
     )
     return ImagePage.of(await images.timeline(principal.user_id, filters, limit, cursor))

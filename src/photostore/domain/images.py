@@ -85,13 +85,14 @@ class ImageChanges:
 @dataclass(frozen=True, slots=True)
 class TimelineFilters:
     """Which of a user's images the timeline shows: taken in ``[taken_after,
-    taken_before)``, carrying the tag ``tag`` (ignoring case), favourites or not, and
-    from the trash or not."""
+    taken_before)``, carrying the tag ``tag`` (ignoring case), favourites or not,
+    damaged or not, and from the trash or not."""
 
     taken_after: datetime | None = None
     taken_before: datetime | None = None
     tag: str | None = None
     favorite: bool | None = None
+    damaged: bool | None = None
     trashed: bool = False
 
 

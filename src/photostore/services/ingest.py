@@ -192,6 +192,6 @@ class IngestService:
             title=fields.title,
             description=fields.description,
             favorite=bool(fields.favorite),
-            damaged=False,
+            damaged=analyzed.damaged,
             trashed_at=None,
         )

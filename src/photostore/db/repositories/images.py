@@ -101,6 +101,8 @@ class ImageRepository:
             stmt = stmt.where(_IMAGE.taken_at < filters.taken_before)
         if filters.favorite is not None:
             stmt = stmt.where(_IMAGE.favorite.is_(filters.favorite))
+        if filters.damaged is not None:
+            stmt = stmt.where(_IMAGE.damaged.is_(filters.damaged))
         if filters.tag is not None:
             stmt = stmt.where(_IMAGE.id.in_(self._tagged_by_name(filters.tag)))
         return await self._page(stmt, after, limit)
@@ -214,6 +216,23 @@ class ImageRepository:
         moved_at = literal(at, _IMAGE.trashed_at.type)
         trashed_at = func.coalesce(_IMAGE.trashed_at, moved_at) if trashed else None
         return await self._set(image_id, {"trashed_at": trashed_at, "updated_at": at})
+
+    async def set_trashed_many(
+        self, image_ids: Sequence[uuid.UUID], trashed: bool, at: datetime
+    ) -> dict[uuid.UUID, ImageView]:
+        """:meth:`set_trashed` for many images of the owner in one statement; the views of
+        those it found, by id."""
+        moved_at = literal(at, _IMAGE.trashed_at.type)
+        trashed_at = func.coalesce(_IMAGE.trashed_at, moved_at) if trashed else None
+        rows = await self._session.execute(
+            update(_IMAGE)
+            .where(_IMAGE.owner_id == self._owner_id, _IMAGE.id.in_(list(image_ids)))
+            .values(trashed_at=trashed_at, updated_at=at)
+            .returning(*VIEW_COLUMNS)
+            .execution_options(**_NO_SYNC)
+        )
+        views = (view_of_row(row) for row in rows)
+        return {view.image.id: view for view in views}
 
     async def delete(self, image_id: uuid.UUID, sha256: str) -> Removed:
         """Delete the image of content ``sha256``, and the row of its original if no other
