@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from photostore.cli_common import DataDir, run_with_context, settings_from
+from photostore.cli_common import DataDir, fail, run_with_context, settings_from
 
 if TYPE_CHECKING:
     from photostore.services.context import ServiceContext
@@ -58,7 +58,10 @@ def export(
         with progress_bar("exporting") as progress:
             return await export_to_folder(ctx, owner.id, to, progress)
 
-    done = run_with_context(settings_from(data_dir), work)
+    try:
+        done = run_with_context(settings_from(data_dir), work)
+    except OSError as exc:
+        fail(f"the export into {to} failed: {exc}")
     seconds = time.monotonic() - started
     typer.echo(
         f"exported {done.images} images to {to}: {done.written} originals written "
@@ -94,7 +97,10 @@ def import_(
                 return await import_export(ctx, owner.id, source, progress)
             return await import_folder(ctx, owner.id, source, progress=progress)
 
-    summary = run_with_context(settings_from(data_dir), work, stages=True)
+    try:
+        summary = run_with_context(settings_from(data_dir), work, stages=True)
+    except OSError as exc:
+        fail(f"the import stopped: {exc}; run it again to go on")
     seconds = time.monotonic() - started
     for line in summary.lines():
         typer.echo(line)

@@ -52,3 +52,23 @@ def test_an_export_imported_into_a_new_account_is_the_same_library(
     assert again.returncode == 0, again.stderr
     assert "0 stored, 3 already stored, 0 skipped" in again.stdout
     assert library_rows(client, carol.id) == library_rows(client, alice.id)
+
+
+def test_the_commands_fail_with_the_reason_and_exit_1(
+    client: TestClient,
+    settings: Settings,
+    database: ScratchDatabase,
+    alice: Account,
+    tmp_path: Path,
+) -> None:
+    env = cli_env(settings, database.owner_url)
+    unknown = run_cli("import", str(tmp_path), "--user", "nobody@example.org", env=env)
+    assert (unknown.returncode, unknown.stderr.strip()) == (
+        1,
+        "error: no account has the email 'nobody@example.org'",
+    )
+    taken = tmp_path / "a-file"
+    taken.write_text("not a folder")
+    refused = run_cli("export", "--user", alice.email, "--to", str(taken), env=env)
+    assert (refused.returncode, refused.stderr.strip()) == (1, f"error: {taken} is not a folder")
+    assert taken.read_text() == "not a folder"

@@ -80,11 +80,14 @@ async def export_archive(ctx: ServiceContext, owner_id: uuid.UUID) -> AsyncItera
         yield _padding(size)
         images = ImageService(ctx)
         entries = await anyio.to_thread.run_sync(originals_of, spool)
-        while (original := await anyio.to_thread.run_sync(_next, entries)) is not None:
-            yield _header(original.path, original.byte_size, now)
-            async for chunk in _original(images, owner_id, original):
-                yield chunk
-            yield _padding(original.byte_size)
+        try:
+            while (original := await anyio.to_thread.run_sync(_next, entries)) is not None:
+                yield _header(original.path, original.byte_size, now)
+                async for chunk in _original(images, owner_id, original):
+                    yield chunk
+                yield _padding(original.byte_size)
+        finally:
+            await anyio.to_thread.run_sync(entries.close)
         yield b"\0" * (2 * _BLOCK)
     finally:
         await anyio.to_thread.run_sync(functools.partial(spool.unlink, missing_ok=True))

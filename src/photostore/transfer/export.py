@@ -21,7 +21,7 @@ import hashlib
 import json
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -93,7 +93,7 @@ def _write_rows(writer: DocumentWriter, rows: list[dict[str, Any]]) -> None:
         writer.row(row)
 
 
-def originals_of(document: Path) -> Iterator[Original]:
+def originals_of(document: Path) -> Generator[Original, None, None]:
     """The originals a document (written by :func:`write_document`) lists, in order."""
     reader = DocumentReader(document, list(PARTS))
     try:
@@ -151,14 +151,17 @@ async def export_to_folder(
     copier = _Copier(ctx, owner_id, target)
     entries = await anyio.to_thread.run_sync(originals_of, partial)
     done = 0
-    while batch := await anyio.to_thread.run_sync(_next_batch, entries):
-        async with anyio.create_task_group() as group:
-            limiter = anyio.CapacityLimiter(COPIES)
-            for original in batch:
-                group.start_soon(copier.copy, original, limiter)
-        done += len(batch)
-        if progress is not None:
-            progress(done, images)
+    try:
+        while batch := await anyio.to_thread.run_sync(_next_batch, entries):
+            async with anyio.create_task_group() as group:
+                limiter = anyio.CapacityLimiter(COPIES)
+                for original in batch:
+                    group.start_soon(copier.copy, original, limiter)
+            done += len(batch)
+            if progress is not None:
+                progress(done, images)
+    finally:
+        await anyio.to_thread.run_sync(entries.close)
     await anyio.to_thread.run_sync(partial.replace, target / DOCUMENT)
     return ExportDone(images, copier.written, copier.kept, copier.bytes_written)
 
