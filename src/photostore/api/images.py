@@ -104,17 +104,31 @@ async def list_images(
     tag: Annotated[str | None, Query(max_length=MAX_TAG_LENGTH)] = None,
     favorite: bool | None = None,
     damaged: bool | None = None,
+    created_after: AwareDatetime | None = None,
+    updated_after: AwareDatetime | None = None,
+    missing_analysis: Annotated[str | None, Query(pattern=r"^[a-z0-9._-]{1,100}$")] = None,
+    missing_vector: Annotated[str | None, Query(pattern=r"^[a-z0-9._-]{1,100}$")] = None,
     trashed: bool = False,
     limit: PageLimit = 100,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> ImagePage:
-    """The timeline, newest ``taken_at`` first, in pages joined by ``next_cursor``."""
+    """The timeline, newest ``taken_at`` first, in pages joined by ``next_cursor``.
+
+    ``created_after`` and ``updated_after`` keep the images stored or changed at or after
+    a time; ``missing_analysis`` those without a result of that analyzer and
+    ``missing_vector`` those without a vector in that space (404 if the caller has no
+    such space): what a service still has to do.
+    """
     filters = TimelineFilters(
         taken_after=taken_after,
         taken_before=taken_before,
+        created_after=created_after,
+        updated_after=updated_after,
         tag=tag,
         favorite=favorite,
         damaged=damaged,
+        missing_analysis=missing_analysis,
+        missing_vector=missing_vector,
         trashed=trashed,
     )
     return ImagePage.of(await images.timeline(principal.user_id, filters, limit, cursor))
