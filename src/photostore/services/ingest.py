@@ -15,7 +15,7 @@ Ingest order, chosen so that a failure loses nothing and leaves nothing behind:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import anyio
@@ -32,6 +32,7 @@ from photostore.services.decoding import decode_limits
 from photostore.services.filenames import display_filename
 from photostore.services.images import THUMBNAIL_CONTENT_TYPE
 from photostore.services.staging import StagedUpload
+from photostore.services.upload_fields import upload_sidecar_fields
 from photostore.storage.base import derivative_key, original_key
 from photostore.text_rules import check_sidecar, clean_tag_names
 from photostore.threads import clean_up_in_thread
@@ -80,6 +81,30 @@ class IngestService:
             )
         finally:
             await clean_up_in_thread(staged.discard)
+
+    async def ingest_upload(
+        self,
+        owner_id: uuid.UUID,
+        staged: StagedUpload,
+        filename: str | None,
+        fields: Mapping[str, Sequence[str]],
+        sidecar_document: bytes | None = None,
+    ) -> IngestResult:
+        """Store an upload with what its form says of it (``services.upload_fields``):
+        its fields over its sidecar document over the file's EXIF. A field that cannot be
+        read refuses the upload, and the staged file is removed, with nothing stored."""
+        try:
+            if sidecar_document is None:
+                sidecar = upload_sidecar_fields(fields, None)
+            else:
+                # A document of a few MiB takes milliseconds to parse: off the event loop.
+                sidecar = await anyio.to_thread.run_sync(
+                    upload_sidecar_fields, fields, sidecar_document
+                )
+        except BaseException:
+            await clean_up_in_thread(staged.discard)
+            raise
+        return await self.ingest(owner_id, staged, filename, sidecar=sidecar)
 
     async def _find_by_sha(self, owner_id: uuid.UUID, sha256: str) -> ImageView | None:
         async with self.ctx.db.for_user(owner_id) as session:
