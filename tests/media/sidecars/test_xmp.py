@@ -193,6 +193,7 @@ _PARAMETER_ENTITY = b"""<?xml version="1.0"?>
         b"not xml at all",
         b"<x>\x00</x>",
         b"",
+        b"<a>" * 65 + b"</a>" * 65,
     ],
     ids=[
         "billion-laughs",
@@ -204,6 +205,7 @@ _PARAMETER_ENTITY = b"""<?xml version="1.0"?>
         "text",
         "nul",
         "empty",
+        "too-deep",
     ],
 )
 def test_hostile_or_broken_xml_is_refused(document: bytes) -> None:

@@ -60,6 +60,10 @@ _COORDINATE: Final = re.compile(
 # darktable's own bookkeeping tags (darktable|format|nef, darktable|changed).
 _TOOL_TAG_ROOTS: Final = frozenset({"darktable"})
 
+# Real packets nest a dozen elements deep (a face region in a bag in a structure); far
+# deeper is a document built to cost memory and time.
+_MAX_DEPTH: Final = 64
+
 _Value = str | ET.Element
 
 
@@ -99,15 +103,28 @@ def _parse_tree(data: bytes) -> ET.Element:
     if len(data) > MAX_SIDECAR_BYTES:
         raise InvalidInput(f"an XMP sidecar must be at most {MAX_SIDECAR_BYTES} bytes")
     builder = ET.TreeBuilder()
+    depth = 0
+
+    def start(name: str, attributes: dict[str, str]) -> None:
+        nonlocal depth
+        depth += 1
+        if depth > _MAX_DEPTH:
+            raise InvalidInput(f"an XMP sidecar may nest elements {_MAX_DEPTH} deep at most")
+        builder.start(_clark(name), {_clark(key): value for key, value in attributes.items()})
+
+    def end(name: str) -> None:
+        nonlocal depth
+        depth -= 1
+        builder.end(_clark(name))
+
     parser = expat.ParserCreate(namespace_separator=" ")
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     parser.StartDoctypeDeclHandler = _refuse_doctype
     parser.EntityDeclHandler = _refuse_entity
-    parser.StartElementHandler = lambda name, attrs: builder.start(
-        _clark(name), {_clark(key): value for key, value in attrs.items()}
-    )
-    parser.EndElementHandler = lambda name: builder.end(_clark(name))
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
     parser.CharacterDataHandler = builder.data
+    parser.buffer_text = True
     try:
         parser.Parse(data, True)  # noqa: FBT003 - expat takes isfinal by position only
     except expat.ExpatError as exc:
