@@ -101,6 +101,24 @@ def test_a_takeout_part_wins_over_the_file_s_exif(client: TestClient, alice: Acc
     assert record["title"] is None  # Takeout's title is a file name
 
 
+@pytest.mark.parametrize(
+    "sidecar",
+    [
+        ("sidecar", documents.takeout(photoTakenTime={"timestamp": "1625416215"})),
+        ("xmp", documents.xmp('exif:DateTimeOriginal="2021-07-04T18:30:15"/>')),
+    ],
+    ids=["takeout-instant", "xmp-wall-time"],
+)
+def test_a_sidecar_time_that_is_the_exif_s_keeps_the_exif_s_offset(
+    client: TestClient, alice: Account, sidecar: tuple[str, bytes]
+) -> None:
+    # 1625416215 is 2021-07-04T16:30:15Z: the EXIF's 18:30:15 at +02:00.
+    record = _post(client, alice, _jpeg(), sidecar).json()
+    assert record["taken_at"] == "2021-07-04T18:30:15+02:00"
+    assert record["taken_at_offset_minutes"] == 120
+    assert record["taken_at_source"] == "exif_original"
+
+
 def test_the_form_s_fields_win_over_the_sidecar_part(client: TestClient, alice: Account) -> None:
     record = _post(
         client,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC
 
 import anyio
 
@@ -27,6 +28,7 @@ from photostore.domain.images import Image, ImageView, Thumbnail
 from photostore.domain.sidecars import SidecarFields
 from photostore.ids import new_id
 from photostore.media.analyze import AnalyzedImage, analyze_file
+from photostore.media.exif import ImageMetadata
 from photostore.services.context import ServiceContext
 from photostore.services.decoding import decode_limits
 from photostore.services.filenames import display_filename
@@ -173,13 +175,11 @@ class IngestService:
         meta = analyzed.metadata
         now = self.ctx.clock()
         gps = meta.gps
-        taken_at, offset = meta.taken_at, None
+        taken_at, offset = meta.taken_at, meta.taken_at_offset_minutes
         taken_at_source: str | None = meta.taken_at_source
-        if fields.taken_at is not None:
+        if fields.taken_at is not None and not _same_capture_time(fields, meta):
             taken_at, taken_at_source = fields.taken_at, "sidecar"
             offset = fields.taken_at_offset_minutes
-        elif meta.taken_at is not None:
-            offset = meta.taken_at_offset_minutes
         latitude, longitude, altitude = (
             (gps.latitude, gps.longitude, gps.altitude) if gps else (None, None, None)
         )
@@ -211,3 +211,18 @@ class IngestService:
             damaged=False,
             trashed_at=None,
         )
+
+
+def _same_capture_time(fields: SidecarFields, meta: ImageMetadata) -> bool:
+    """Whether a sidecar's time without an offset is the moment the EXIF gives with one.
+
+    Takeout gives the instant, an XMP writer often the wall time without its zone; when
+    either is the EXIF's time, the EXIF's says more (its offset) and stays.
+    """
+    if fields.taken_at is None or fields.taken_at_offset_minutes is not None:
+        return False
+    if meta.taken_at is None or meta.taken_at_offset_minutes is None:
+        return False
+    # The EXIF's time is held in its own zone: its wall time, read as UTC, is the form an
+    # XMP time without a zone takes here.
+    return fields.taken_at in (meta.taken_at, meta.taken_at.replace(tzinfo=UTC))
