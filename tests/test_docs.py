@@ -66,6 +66,8 @@ def test_every_route_is_documented_with_its_method_and_path() -> None:
     text = _read(DOCS / "api.md")
     missing = sorted(route for route in routes if f"`{route}`" not in text)
     assert missing == [], f"docs/api.md has no `METHOD /path` entry for {missing}"
+    rows = {" ".join(m.groups()) for m in re.finditer(r"^\| (\w+) \| (/\S*) \|", text, re.M)}
+    assert sorted(routes - rows) == [], "docs/api.md's table of routes lacks these"
 
 
 def test_readme_names_the_serve_and_test_scripts() -> None:

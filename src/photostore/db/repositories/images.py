@@ -215,6 +215,23 @@ class ImageRepository:
         trashed_at = func.coalesce(_IMAGE.trashed_at, moved_at) if trashed else None
         return await self._set(image_id, {"trashed_at": trashed_at, "updated_at": at})
 
+    async def set_trashed_many(
+        self, image_ids: Sequence[uuid.UUID], trashed: bool, at: datetime
+    ) -> dict[uuid.UUID, ImageView]:
+        """:meth:`set_trashed` for many images of the owner in one statement; the views of
+        those it found, by id."""
+        moved_at = literal(at, _IMAGE.trashed_at.type)
+        trashed_at = func.coalesce(_IMAGE.trashed_at, moved_at) if trashed else None
+        rows = await self._session.execute(
+            update(_IMAGE)
+            .where(_IMAGE.owner_id == self._owner_id, _IMAGE.id.in_(list(image_ids)))
+            .values(trashed_at=trashed_at, updated_at=at)
+            .returning(*VIEW_COLUMNS)
+            .execution_options(**_NO_SYNC)
+        )
+        views = (view_of_row(row) for row in rows)
+        return {view.image.id: view for view in views}
+
     async def delete(self, image_id: uuid.UUID, sha256: str) -> Removed:
         """Delete the image of content ``sha256``, and the row of its original if no other
         image of the owner has those bytes."""
