@@ -1,9 +1,11 @@
-"""The shared camera corpus with sidecars: imported, exported, imported into another
-account, and every byte and field is the same."""
+"""The shared camera corpus with XMP and Takeout sidecars, through real ``photostore``
+processes: imported, exported, imported into another account, and every byte and every
+field is the same."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,76 +13,78 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from photostore.domain.sidecars import SidecarFields
-from photostore.services.context import ServiceContext
-from photostore.transfer.export import ExportDone, export_to_folder
-from photostore.transfer.folder import import_folder
-from photostore.transfer.restore import import_export
-from photostore.transfer.summary import ImportSummary
-from tests.conftest import Account, create_account
+from photostore.config import Settings
+from tests.conftest import Account, ScratchDatabase, create_account
 from tests.media import corpus
-from tests.transfer.library import call, library_rows, originals
+from tests.media.sidecars.documents import takeout, xmp
+from tests.processes import run_cli
+from tests.transfer.library import cli_env, library_rows, originals
 
 pytestmark = pytest.mark.slow  # the whole camera corpus, three times
 
-# Fields the sidecars the test writes say, by the photo they stand beside. The lookup
-# below stands in for the sidecar parsers' (the XMP and Takeout documents are there
-# for them); the import takes any lookup of that shape.
-SAID = {
-    0: SidecarFields(title="Harbour", description="XMP words", favorite=True, tags=("Sea",)),
-    1: SidecarFields(
-        title="Takeout title",
-        taken_at=datetime(2015, 6, 7, 8, 9, 10, tzinfo=UTC),
-        latitude=51.5,
-        longitude=-0.125,
-        altitude=12.0,
-    ),
-}
-
-
-def _sidecars(root: Path) -> dict[Path, SidecarFields]:
-    photos = [root / relative for relative in corpus.corpus_images()]
-    (photos[0].parent / (photos[0].name + ".xmp")).write_text(
-        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><dc:title>Harbour</dc:title></x:xmpmeta>'
-    )
-    (photos[1].parent / (photos[1].name + ".json")).write_text(
-        '{"title": "Takeout title", "photoTakenTime": {"timestamp": "1433664550"}}'
-    )
-    return {photos[0].resolve(): SAID[0], photos[1].resolve(): SAID[1]}
+XMP = xmp(
+    """><dc:title><rdf:Alt><rdf:li xml:lang="x-default">Harbour</rdf:li></rdf:Alt></dc:title>
+   <dc:description><rdf:Alt><rdf:li xml:lang="x-default">XMP words</rdf:li></rdf:Alt>
+   </dc:description>
+   <dc:subject><rdf:Bag><rdf:li>Sea</rdf:li></rdf:Bag></dc:subject>
+   <xmp:Rating>5</xmp:Rating></rdf:Description>"""
+)
+TAKEN = datetime(2015, 6, 7, 8, 9, 10, tzinfo=UTC)
+TAKEOUT = takeout(
+    description="Takeout words",
+    favorited=True,
+    photoTakenTime={"timestamp": str(int(TAKEN.timestamp()))},
+    geoData={"latitude": 51.5, "longitude": -0.125, "altitude": 12.0},
+)
 
 
 def test_the_corpus_survives_import_export_and_import(
-    client: TestClient, alice: Account, exif_corpus: Path, tmp_path: Path
+    client: TestClient,
+    settings: Settings,
+    database: ScratchDatabase,
+    alice: Account,
+    exif_corpus: Path,
+    tmp_path: Path,
 ) -> None:
     root = Path(shutil.copytree(exif_corpus, tmp_path / "corpus"))
-    said = _sidecars(root)
+    images = corpus.corpus_images()
+    (root / (images[0] + ".xmp")).write_bytes(XMP)
+    (root / (images[1] + ".json")).write_bytes(TAKEOUT)
+    env = cli_env(settings, database.owner_url)
 
-    async def run(ctx: ServiceContext) -> tuple[ImportSummary, ExportDone, ImportSummary]:
-        first = await import_folder(
-            ctx,
-            alice.id,
-            root,
-            sidecar_for=lambda photo, top: said.get(photo),
-            is_sidecar=lambda path: path.suffix in {".xmp", ".json"},
-        )
-        exported = await export_to_folder(ctx, alice.id, tmp_path / "export")
-        second = await import_export(ctx, carol.id, tmp_path / "export")
-        return first, exported, second
+    first = run_cli("import", str(root), "--user", alice.email, env=env)
+    assert first.returncode == 0, first.stderr
+    # The corpus's READMEs and expected values are all it passes over.
+    others = [
+        p
+        for p in exif_corpus.rglob("*")
+        if p.is_file() and p.suffix.lower() not in corpus.IMAGE_SUFFIXES
+    ]
+    assert f"{len(images)} stored, 0 already stored, {len(others)} skipped" in first.stdout
+    assert f"skipped {len(others)}: not an image photostore accepts" in first.stdout
 
+    exported = run_cli("export", "--user", alice.email, "--to", str(tmp_path / "out"), env=env)
+    assert exported.returncode == 0, exported.stderr
     carol = create_account(client, "carol@example.org")
-    first, exported, second = call(client, run)
-    # The corpus's text files are all it passes over.
-    assert set(first.skipped) <= {"not an image photostore accepts"}
-    assert first.stored == len(corpus.corpus_images()) == exported.images == second.stored
+    second = run_cli("import", str(tmp_path / "out"), "--user", carol.email, env=env)
+    assert second.returncode == 0, second.stderr
+    assert f"{len(images)} stored, 0 already stored, 0 skipped" in second.stdout
 
     stored = originals(client, alice.id)
-    for relative in corpus.corpus_images():
+    for relative in images:
         data = (exif_corpus / relative).read_bytes()
         assert stored[hashlib.sha256(data).hexdigest()] == data, relative
     assert originals(client, carol.id) == stored
     rows = library_rows(client, alice.id)
     assert library_rows(client, carol.id) == rows
-    by_title = {row["title"]: row for row in rows["images"] if row["title"]}
-    assert by_title["Harbour"]["favorite"] and by_title["Harbour"]["tags"] == ["Sea"]
-    assert by_title["Takeout title"]["taken_at"] == SAID[1].taken_at
-    assert by_title["Takeout title"]["latitude"] == 51.5
+    by_name = {row["original_filename"]: row for row in rows["images"]}
+    harbour = by_name[Path(images[0]).name]
+    assert (harbour["title"], harbour["description"]) == ("Harbour", "XMP words")
+    assert harbour["favorite"] and harbour["tags"] == ["Sea"]
+    placed = by_name[Path(images[1]).name]
+    assert (placed["description"], placed["favorite"]) == ("Takeout words", True)
+    assert (placed["taken_at"], placed["taken_at_source"]) == (TAKEN, "sidecar")
+    assert (placed["latitude"], placed["longitude"], placed["altitude"]) == (51.5, -0.125, 12.0)
+    assert json.loads((tmp_path / "out" / "library.json").read_text())["owner"] == {
+        "id": str(alice.id)
+    }

@@ -19,6 +19,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 
 from photostore.domain.sidecars import SidecarFields
 from photostore.errors import InvalidInput
+from photostore.media import sidecars
 from photostore.services.context import ServiceContext
 from photostore.transfer.files import FileImporter
 from photostore.transfer.summary import ImportSummary
@@ -37,24 +38,18 @@ def in_flight(ctx: ServiceContext) -> int:
     return 2 * max(1, ctx.settings.max_concurrent_decodes)
 
 
-def _none(photo: Path, root: Path) -> SidecarFields | None:
-    return None
-
-
-def _never(path: Path) -> bool:
-    return False
-
-
 async def import_folder(
     ctx: ServiceContext,
     owner_id: uuid.UUID,
     root: Path,
     *,
-    sidecar_for: SidecarLookup = _none,
-    is_sidecar: IsSidecar = _never,
+    sidecar_for: SidecarLookup = sidecars.sidecar_for,
+    is_sidecar: IsSidecar = sidecars.is_sidecar,
     progress: Progress | None = None,
 ) -> ImportSummary:
-    """Import every photo below ``root`` for ``owner_id``; the summary of what it did."""
+    """Import every photo below ``root`` for ``owner_id``, each with the fields of its
+    sidecars (``media.sidecars``; a lookup of that shape can stand in); the summary of
+    what it did."""
     root = await anyio.to_thread.run_sync(root.resolve)
     summary = ImportSummary()
     importer = FileImporter(ctx, owner_id, summary)
