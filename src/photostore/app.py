@@ -25,6 +25,7 @@ from photostore.api import (
     analysis,
     api_keys,
     batches,
+    changes,
     embeddings,
     faces,
     health,
@@ -278,6 +279,7 @@ def create_app(settings: Settings, embedded: EmbeddedCluster | None = None) -> F
     app.include_router(embeddings.router)
     app.include_router(analysis.router)
     app.include_router(batches.router)
+    app.include_router(changes.router)
     app.include_router(faces.router)
     app.include_router(people.router)
     app.include_router(tags.router)

@@ -296,6 +296,24 @@ def _seed_title_and_damage(conn: psycopg.Connection[Any]) -> None:
     conn.execute("UPDATE images SET title = 'Lighthouse', damaged = true WHERE id = %s", (IMAGE,))
 
 
+_CHANGE_COLUMNS = {"owner_id", "id", "xid", "kind", "image_id", "detail", "at"}
+
+
+def _change_feed_empty(library: Library) -> None:
+    library["changes"] = Table(set(_CHANGE_COLUMNS), rows=[])
+
+
+def _seed_changes(conn: psycopg.Connection[Any]) -> None:
+    """A change its trigger writes (an image made a favorite), and one with a detail."""
+    as_user(conn, ADA)
+    conn.execute("UPDATE images SET favorite = NOT favorite WHERE id = %s", (IMAGE,))
+    conn.execute(
+        "INSERT INTO changes (owner_id, kind, image_id, detail) "
+        "VALUES (%s, 'analysis.written', %s, 'captioner')",
+        (ADA, IMAGE),
+    )
+
+
 STEPS: dict[str, Step] = {
     "0001_baseline": Step(seed=_seed_baseline),
     "0002_search_words": Step(
@@ -331,4 +349,8 @@ STEPS: dict[str, Step] = {
         down=lambda library: drop_columns(library, "images", "title", "damaged"),
     ),
     "0010_schema_version_readable": Step(),  # a grant: no row changes
+    # Lost: the change feed (a service following it starts again from its end).
+    "0011_change_feed": Step(
+        seed=_seed_changes, up=_change_feed_empty, down=_drop_table("changes")
+    ),
 }
