@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.abc
@@ -24,9 +24,11 @@ from photostore.api import (
     albums,
     analysis,
     api_keys,
+    batches,
     embeddings,
     faces,
     health,
+    image_batches,
     images,
     people,
     search,
@@ -34,6 +36,7 @@ from photostore.api import (
     users,
 )
 from photostore.api.headers import SecurityHeadersMiddleware
+from photostore.api.openapi_document import complete_document, operation_id
 from photostore.api.problems import error_response, install_problem_handlers
 from photostore.auth.signing import signing_key_for
 from photostore.auth.tokens import TokenCodec
@@ -129,6 +132,13 @@ class PhotostoreApp(FastAPI):
         pages = (self.docs_url, self.swagger_ui_oauth2_redirect_url, self.redoc_url)
         return SecurityHeadersMiddleware(super().build_middleware_stack(), pages)
 
+    def openapi(self) -> dict[str, Any]:
+        """FastAPI's document with every answer the routes really give
+        (``api.openapi_document``)."""
+        if self.openapi_schema is None:
+            complete_document(super().openapi(), self.routes)
+        return super().openapi()
+
 
 def create_app(settings: Settings, embedded: EmbeddedCluster | None = None) -> FastAPI:
     """The photostore API for ``settings`` (whose ``database_url`` must be set); with the
@@ -178,15 +188,18 @@ def create_app(settings: Settings, embedded: EmbeddedCluster | None = None) -> F
         version="0.1.0",
         summary="Storage of users' photos, metadata, analysis results and vectors.",
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     metrics = Metrics()
     app.state.metrics = metrics
     install_problem_handlers(app)
     app.include_router(health.router)
     app.include_router(users.router)
+    app.include_router(image_batches.router)
     app.include_router(images.router)
     app.include_router(embeddings.router)
     app.include_router(analysis.router)
+    app.include_router(batches.router)
     app.include_router(faces.router)
     app.include_router(people.router)
     app.include_router(tags.router)

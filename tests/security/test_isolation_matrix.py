@@ -55,6 +55,19 @@ BODIES: dict[tuple[str, str], Body] = {
     ("POST", "/v1/tags/{tag_id}/images/remove"): lambda own: {"image_ids": [own["image_id"]]},
     ("PATCH", "/v1/albums/{album_id}"): lambda own: {"name": "mine now"},
     ("POST", "/v1/albums/{album_id}/images"): lambda own: {"image_ids": [own["image_id"]]},
+    ("POST", "/v1/images/batch"): lambda own: {
+        "items": [{"id": own["image_id"], "favorite": True}]
+    },
+    ("POST", "/v1/images/trash"): lambda own: {"image_ids": [own["image_id"]]},
+    ("POST", "/v1/analysis/batch"): lambda own: {
+        "items": [
+            {"image_id": own["image_id"], "analyzer": "batch", "model_version": "1", "payload": {}}
+        ]
+    },
+    ("POST", "/v1/faces/batch"): lambda own: {
+        "items": [{"image_id": own["image_id"], "faces": [FACE]}]
+    },
+    ("POST", "/v1/images/restore"): lambda own: {"image_ids": [own["image_id"]]},
     ("POST", "/v1/albums/{album_id}/images/remove"): lambda own: {"image_ids": [own["image_id"]]},
 }
 

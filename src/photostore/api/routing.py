@@ -17,6 +17,10 @@ about 200 MB of memory before its 401. A :class:`GuardedRoute` runs first:
    on the others; past it, 413 from ``Content-Length`` or as soon as the stream passes
    it. Routes that read their body themselves (uploads, bulk vector writes) stream it
    under limits of their own, after their dependencies.
+3. A query parameter the route does not declare is answered 400 naming it, after the
+   caller is known and before any work: ``?camera_make=`` on a route that has no such
+   filter would otherwise be ignored, and the caller would take the unfiltered answer
+   for the filtered one.
 
 Every router of ``photostore.api`` is made with ``route_class=GuardedRoute``; a test fails
 for a route that is not one.
@@ -35,6 +39,7 @@ from starlette.types import Message, Receive
 
 from photostore.api.bodies import read_body
 from photostore.api.deps import Requires, authenticate, current_principal, optional_principal
+from photostore.errors import BadRequest
 
 #: The largest body of a route an anonymous caller may reach: a login form (320 + 1,024
 #: characters at most), a refresh token (4,096), a sign-up (an email and a password).
@@ -49,6 +54,15 @@ def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
         if sub.call is not None:
             yield sub.call
         yield from _calls(sub)
+
+
+def _query_names(dependant: Dependant) -> Iterator[str]:
+    """The query parameters ``dependant`` and its dependencies declare, by their names in
+    the URL."""
+    for param in dependant.query_params:
+        yield param.alias
+    for sub in dependant.dependencies:
+        yield from _query_names(sub)
 
 
 def _replaying(body: bytes, receive: Receive) -> Receive:
@@ -75,12 +89,24 @@ class GuardedRoute(APIRoute):
         needs_caller = current_principal in calls or any(isinstance(c, Requires) for c in calls)
         authenticates = needs_caller or optional_principal in calls
         parses_body = self.body_field is not None
+        known_query = frozenset(_query_names(self.dependant))
 
         async def guarded(request: Request) -> Response:
             if authenticates:
                 caller = await authenticate(request)
                 if needs_caller and caller is None:
                     await current_principal(request, None)  # the route's 401
+            unknown = sorted(set(request.query_params) - known_query)
+            if unknown:
+                raise BadRequest(
+                    f"unknown query parameter{'s' if len(unknown) > 1 else ''}: "
+                    + ", ".join(repr(name) for name in unknown)
+                    + (
+                        f"; this route takes {', '.join(sorted(known_query))}"
+                        if known_query
+                        else "; this route takes none"
+                    )
+                )
             if parses_body:
                 limit = (
                     request.app.state.ctx.settings.max_json_body_bytes

@@ -13,13 +13,15 @@ collapsed; a name given twice in one write keeps its highest confidence.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from photostore.db.repositories.analysis import AnalysisRepository
 from photostore.db.repositories.ownership import ensure_owned
 from photostore.db.repositories.search_documents import refresh_search_documents
 from photostore.domain.analysis import AnalysisResult, AnalysisWrite, RawLabel
-from photostore.errors import NotFound
+from photostore.errors import InvalidInput, NotFound
+from photostore.services.batches import check_batch_size
 from photostore.services.context import ServiceContext
 from photostore.services.pagination import check_limit, decode_cursor, encode_cursor
 from photostore.text_rules import normalize_label
@@ -75,6 +77,40 @@ class AnalysisService:
             )
             await refresh_search_documents(session, owner_id, [image_id])
             return result
+
+    async def write_many(
+        self, owner_id: uuid.UUID, writes: Sequence[tuple[uuid.UUID, str, AnalysisWrite]]
+    ) -> list[AnalysisResult]:
+        """Store many writes of (image, analyzer) in one transaction, all or nothing; the
+        results in the writes' order. A pair given twice is refused (which would be
+        newest is not for the order of a list to say)."""
+        check_batch_size(len(writes), "items")
+        first: dict[tuple[uuid.UUID, str], int] = {}
+        for position, (image_id, analyzer, _) in enumerate(writes):
+            earlier = first.setdefault((image_id, analyzer), position)
+            if earlier != position:
+                raise InvalidInput(
+                    f"items[{position}]: the image and analyzer are in the batch already, "
+                    f"as items[{earlier}]"
+                )
+        image_ids = list(dict.fromkeys(image_id for image_id, _, _ in writes))
+        async with self.ctx.db.for_user(owner_id) as session:
+            await ensure_owned(session, "image", owner_id, image_ids)
+            results = AnalysisRepository(session, owner_id)
+            # In one order for every batch, so two batches never wait on each other's locks.
+            for image_id, analyzer in sorted(first):
+                await results.serialize_writes(image_id, analyzer)
+            now = self.ctx.clock()
+            stored: list[AnalysisResult] = []
+            for image_id, analyzer, write in writes:
+                stored.append(
+                    await results.add(image_id, analyzer, write.model_version, write.payload, now)
+                )
+                await results.replace_derived(
+                    image_id, analyzer, merge_labels(write.labels), derived_texts(write)
+                )
+            await refresh_search_documents(session, owner_id, image_ids)
+            return stored
 
     async def current(self, owner_id: uuid.UUID, image_id: uuid.UUID) -> list[AnalysisResult]:
         """The newest result of each analyzer about the image, by analyzer name."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import anyio
@@ -60,7 +60,9 @@ class BlobRef:
 class ImageService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
-        self.limits = decode_limits(ctx.settings)
+        # The thumbnails of a stored original come from what decodes, even where new
+        # damaged uploads are refused: it was kept, so it is shown.
+        self.limits = replace(decode_limits(ctx.settings), reject_damaged=False)
 
     # -- reading --------------------------------------------------------------------
 
@@ -161,15 +163,7 @@ class ImageService:
         self, owner_id: uuid.UUID, image_id: uuid.UUID, changes: ImageChanges
     ) -> ImageView:
         """Change title, description, favorite, taken_at (then the user's) or the tags."""
-        if "title" in changes.fields:
-            check_title(changes.title)
-        if "description" in changes.fields:
-            check_description(changes.description)
-        if "favorite" in changes.fields and changes.favorite is None:
-            raise InvalidInput("favorite must be true or false")
-        if "taken_at" in changes.fields:
-            check_taken_at(changes.taken_at)
-        tag_names = clean_tag_names(changes.tags) if "tags" in changes.fields else None
+        tag_names = check_changes(changes)
         async with self.ctx.db.for_user(owner_id) as session:
             await ensure_owned(session, "image", owner_id, [image_id], for_update=True)
             if tag_names is not None:
@@ -215,6 +209,20 @@ class ImageService:
             if removed.original_unused:
                 key = original_key(str(owner_id), image.sha256)
                 await anyio.to_thread.run_sync(blobs.delete, key)
+
+
+def check_changes(changes: ImageChanges) -> list[str] | None:
+    """Refuse changes an image could not take; the cleaned tag names when ``changes``
+    replaces the tags, else None."""
+    if "title" in changes.fields:
+        check_title(changes.title)
+    if "description" in changes.fields:
+        check_description(changes.description)
+    if "favorite" in changes.fields and changes.favorite is None:
+        raise InvalidInput("favorite must be true or false")
+    if "taken_at" in changes.fields:
+        check_taken_at(changes.taken_at)
+    return clean_tag_names(changes.tags) if "tags" in changes.fields else None
 
 
 def _thumbnail_ref(owner_id: uuid.UUID, image: Image, thumbnail: Thumbnail) -> BlobRef:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from photostore.api.schemas.common import Box, Unit
+from photostore.api.schemas.common import MAX_BULK_IDS, Box, Unit
 from photostore.domain.analysis import AnalysisResult, AnalysisWrite, RawLabel
 from photostore.services.analysis import HistoryPage
 from photostore.text_rules import MAX_LABEL_LENGTH
@@ -103,3 +103,16 @@ class AnalysisPage(BaseModel):
     @classmethod
     def of(cls, page: HistoryPage) -> AnalysisPage:
         return cls(items=[AnalysisOut.of(r) for r in page.items], next_cursor=page.next_cursor)
+
+
+class AnalysisItemIn(AnalysisIn):
+    """One result of a batch: the image and analyzer it is about, and the result."""
+
+    image_id: uuid.UUID
+    analyzer: str = Field(pattern=r"^[a-z0-9._-]{1,100}$")
+
+
+class AnalysisBatchIn(_Strict):
+    """1 to 1000 results; all are stored, or none."""
+
+    items: list[AnalysisItemIn] = Field(min_length=1, max_length=MAX_BULK_IDS)

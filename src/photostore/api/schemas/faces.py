@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from photostore.api.schemas.common import Box, Unit
+from photostore.api.schemas.common import MAX_BULK_IDS, Box, Unit
 from photostore.domain.faces import Face, NewFace
 
 # Finite numbers only: NaN or infinity would poison every distance computed from them.
@@ -78,3 +78,28 @@ class FaceList(BaseModel):
     @classmethod
     def of(cls, faces: list[Face]) -> FaceList:
         return cls(items=[FaceOut.of(f) for f in faces])
+
+
+class FacesOfImageIn(FacesIn):
+    """The faces found in one image of a batch."""
+
+    image_id: uuid.UUID
+
+
+class FaceBatchIn(BaseModel):
+    """The faces found in 1 to 1000 images; all are stored, or none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[FacesOfImageIn] = Field(min_length=1, max_length=MAX_BULK_IDS)
+
+
+class FacesOfImageOut(BaseModel):
+    image_id: uuid.UUID
+    faces: list[FaceOut]
+
+
+class FaceBatchOut(BaseModel):
+    """The stored faces of each item, in the items' order."""
+
+    items: list[FacesOfImageOut]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from photostore.api.schemas.common import MAX_BULK_IDS
 from photostore.domain.images import ImageChanges, ImageView
 from photostore.services.image_pages import Page
 from photostore.text_rules import MAX_DESCRIPTION_LENGTH, MAX_TAGS_PER_REQUEST, MAX_TITLE_LENGTH
@@ -123,3 +125,31 @@ class ImagePatch(BaseModel):
             favorite=self.favorite,
             tags=self.tags or [],
         )
+
+
+class ImageChangeItem(ImagePatch):
+    """One image of a batch change, and the fields to change of it."""
+
+    id: uuid.UUID
+
+    def changes(self) -> ImageChanges:
+        changes = super().changes()
+        return replace(changes, fields=changes.fields - {"id"})
+
+
+class ImageChangeBatch(BaseModel):
+    """1 to 1000 images and their changes; all are applied, or none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[ImageChangeItem] = Field(min_length=1, max_length=MAX_BULK_IDS)
+
+
+class ImageList(BaseModel):
+    """Images in the order the request named them."""
+
+    items: list[ImageOut]
+
+    @classmethod
+    def of(cls, views: list[ImageView]) -> ImageList:
+        return cls(items=[ImageOut.of(view) for view in views])

@@ -68,7 +68,7 @@ class FiltersIn(BaseModel):
         )
 
 
-class VectorIn(BaseModel):
+class QueryVectorIn(BaseModel):
     """Similarity in a named space: to ``values``, or to the vector of ``like_image``."""
 
     model_config = ConfigDict(extra="forbid")
@@ -91,7 +91,7 @@ class SearchIn(BaseModel):
 
     filters: FiltersIn = Field(default_factory=FiltersIn)
     text: str | None = Field(default=None, min_length=1, max_length=500)
-    vector: VectorIn | None = None
+    vector: QueryVectorIn | None = None
     limit: int = Field(default=20, ge=1, le=MAX_SEARCH_PAGE_SIZE)
     cursor: str | None = Field(default=None, max_length=512)
 

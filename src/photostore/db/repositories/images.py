@@ -13,7 +13,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, literal, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    delete,
+    exists,
+    func,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -101,9 +112,43 @@ class ImageRepository:
             stmt = stmt.where(_IMAGE.taken_at < filters.taken_before)
         if filters.favorite is not None:
             stmt = stmt.where(_IMAGE.favorite.is_(filters.favorite))
+        if filters.damaged is not None:
+            stmt = stmt.where(_IMAGE.damaged.is_(filters.damaged))
+        if filters.created_after is not None:
+            stmt = stmt.where(_IMAGE.uploaded_at >= filters.created_after)
+        if filters.updated_after is not None:
+            stmt = stmt.where(_IMAGE.updated_at >= filters.updated_after)
         if filters.tag is not None:
             stmt = stmt.where(_IMAGE.id.in_(self._tagged_by_name(filters.tag)))
+        if filters.missing_analysis is not None:
+            results = models.AnalysisResult
+            stmt = stmt.where(
+                ~exists().where(
+                    results.owner_id == self._owner_id,
+                    results.image_id == _IMAGE.id,
+                    results.analyzer == filters.missing_analysis,
+                )
+            )
+        if filters.missing_vector is not None:
+            space_id = await self._space_id(filters.missing_vector)
+            vectors = models.Embedding
+            stmt = stmt.where(
+                ~exists().where(
+                    vectors.owner_id == self._owner_id,
+                    vectors.space_id == space_id,
+                    vectors.image_id == _IMAGE.id,
+                )
+            )
         return await self._page(stmt, after, limit)
+
+    async def _space_id(self, name: str) -> uuid.UUID:
+        spaces = models.EmbeddingSpace
+        found = await self._session.scalar(
+            select(spaces.id).where(spaces.owner_id == self._owner_id, spaces.name == name)
+        )
+        if found is None:
+            raise NotFound(f"no embedding space named {name!r}")
+        return found
 
     async def members(
         self, membership: Membership, after: tuple[datetime, uuid.UUID] | None, limit: int
@@ -214,6 +259,23 @@ class ImageRepository:
         moved_at = literal(at, _IMAGE.trashed_at.type)
         trashed_at = func.coalesce(_IMAGE.trashed_at, moved_at) if trashed else None
         return await self._set(image_id, {"trashed_at": trashed_at, "updated_at": at})
+
+    async def set_trashed_many(
+        self, image_ids: Sequence[uuid.UUID], trashed: bool, at: datetime
+    ) -> dict[uuid.UUID, ImageView]:
+        """:meth:`set_trashed` for many images of the owner in one statement; the views of
+        those it found, by id."""
+        moved_at = literal(at, _IMAGE.trashed_at.type)
+        trashed_at = func.coalesce(_IMAGE.trashed_at, moved_at) if trashed else None
+        rows = await self._session.execute(
+            update(_IMAGE)
+            .where(_IMAGE.owner_id == self._owner_id, _IMAGE.id.in_(list(image_ids)))
+            .values(trashed_at=trashed_at, updated_at=at)
+            .returning(*VIEW_COLUMNS)
+            .execution_options(**_NO_SYNC)
+        )
+        views = (view_of_row(row) for row in rows)
+        return {view.image.id: view for view in views}
 
     async def delete(self, image_id: uuid.UUID, sha256: str) -> Removed:
         """Delete the image of content ``sha256``, and the row of its original if no other
