@@ -3,7 +3,6 @@ backup, restore, verify, gc."""
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import uuid
 from collections.abc import Awaitable, Callable
@@ -18,7 +17,6 @@ from photostore.auth.principal import Role
 from photostore.backup_cli import backup_app, gc, restore, verify
 from photostore.cli_common import DataDir, fail, settings_from
 from photostore.config import Settings
-from photostore.db.embedded import DATABASE, OWNER_ROLE, SUPERUSER, running_cluster_socket
 from photostore.errors import PhotostoreError
 from photostore.keys_cli import keys_app
 
@@ -107,7 +105,9 @@ def serve(
 def _refuse_missing_keys(settings: Settings) -> None:
     """Stop with the reason, before the server starts, when a master key is missing (the
     app's start checks it too, but uvicorn would bury the message in a traceback)."""
-    from photostore.app import check_start
+    import asyncio
+
+    from photostore.provider import check_start
     from photostore.services.master_keys import MasterKeysMissing
 
     try:
@@ -172,7 +172,9 @@ def user_create(
 def _run_with_context(settings: Settings, work: Callable[[ServiceContext], Awaitable[T]]) -> T:
     """Run ``work`` with a service context on ``settings``' database (started if embedded);
     a photostore error is printed and exits 1."""
-    from photostore.app import open_context
+    import asyncio
+
+    from photostore.provider import open_context
     from photostore.runtime import database_runtime
     from photostore.services.master_keys import MasterKeysMissing
 
@@ -254,7 +256,7 @@ def service_key_revoke(
 @db_app.command("url")
 def db_url(data_dir: DataDir = None) -> None:
     """Print a psql connection URL for the running embedded database (superuser)."""
-    from urllib.parse import quote
+    from photostore.db.embedded import DATABASE, SUPERUSER, running_cluster_socket
 
     settings = settings_from(data_dir)
     where = running_cluster_socket(settings.embedded_pgdata)
@@ -308,6 +310,8 @@ def _owner_libpq_url(settings: Settings, ready: Settings) -> str:
 
     ``settings`` are the ones given (embedded or not); ``ready`` has the database URL.
     """
+    from photostore.db.embedded import DATABASE, OWNER_ROLE, running_cluster_socket
+
     if not settings.uses_embedded_database:
         url = ready.migration_database_url or ready.database_url
         assert url is not None
