@@ -69,6 +69,5 @@ class VectorRoutes:
 
     @route
     def search(**request: Unpack[SearchIn]) -> Call[SearchOut]:
-        """One page of hits for filters, text and a vector (``iter_search``: every page).
-        Search by POST changes nothing, so it is tried again like a read."""
+        """One page of hits for filters, text and a vector (``iter_search``: every page)."""
         return Call("POST", "/v1/search", json=request)
