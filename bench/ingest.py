@@ -2,8 +2,9 @@
 
     python -m bench.ingest [--files DIR] [--large N] [--repeat R]
 
-Data: the shared EXIF corpus (real camera files, ``shared/corpus/exif-samples``) and N
-synthetic 24 MP JPEGs made by libvips from a fixed seed (``tests.imagegen``). Each image
+Data: the shared EXIF corpus (real camera files, ``shared/corpus/exif-samples``), N
+synthetic 24 MP JPEGs made by libvips from a fixed seed (``tests.imagegen``), and the
+same N cut at 90 %: damaged photos, kept after a second, lenient decode. Each image
 is uploaded through the real ASGI application into a real embedded PostgreSQL and a
 local blob store. The floor is the same files through ``analyze_file`` alone (sniff +
 EXIF + one decode + both thumbnails, no HTTP, no database, no disk writes), measured in
@@ -125,6 +126,11 @@ def main(argv: list[str] | None = None) -> int:
             path = work / f"large-{seed}.jpg"
             imagegen.make_large_jpeg(path, seed=seed)
             large_paths.append(path)
+        cut_paths = []
+        for path in large_paths:
+            cut = path.with_name(f"cut-{path.name}")
+            cut.write_bytes(imagegen.truncate(path.read_bytes(), 0.9))
+            cut_paths.append(cut)
 
         cluster = start_cluster(work / "pgdata")
         try:
@@ -147,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows = [run_case("exif-samples corpus", corpus_paths, client, headers)]
                 if large_paths:
                     rows.append(run_case("24 MP JPEG (synthetic)", large_paths, client, headers))
+                    rows.append(run_case("24 MP JPEG cut at 90 %", cut_paths, client, headers))
         finally:
             cluster.stop()
     print_table(rows, _peak_rss_mb())

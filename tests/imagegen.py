@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -327,6 +327,35 @@ def truncate(data: bytes, fraction: float = 0.5) -> bytes:
     return data[: int(len(data) * fraction)]
 
 
+def with_corrupt_scan(jpeg: bytes, length: int = 300) -> bytes:
+    """``jpeg`` with ``length`` bytes halfway through its first scan set to 0xFF, as an
+    erased block of flash memory reads.
+
+    libjpeg reports "Corrupt JPEG data: premature end of data segment" and fills the
+    blocks it cannot decode; viewers show the photo with a grey band.
+    """
+    start = _scan_data_offset(jpeg)
+    middle = (start + len(jpeg)) // 2
+    return jpeg[:middle] + b"\xff" * length + jpeg[middle + length :]
+
+
+def cut_after_scan_header(jpeg: bytes) -> bytes:
+    """``jpeg`` cut right after the header of its first scan: every header, no pixels."""
+    return jpeg[: _scan_data_offset(jpeg)]
+
+
+def cut_before_image_data(png: bytes) -> bytes:
+    """``png`` cut right before its first IDAT chunk: the header, no pixels."""
+    return png[: png.index(b"IDAT") - 4]  # the chunk's length field comes first
+
+
+def _scan_data_offset(jpeg: bytes) -> int:
+    """Where the entropy-coded data of ``jpeg``'s first scan starts, after its SOS header."""
+    sos = _segment_offset(jpeg, lambda marker: marker == 0xDA)
+    length = int.from_bytes(jpeg[sos + 2 : sos + 4], "big")
+    return sos + 2 + length
+
+
 def make_png_bomb(width: int, height: int) -> bytes:
     """A tiny PNG whose header claims ``width x height`` pixels (one zero row of data)."""
 
@@ -371,15 +400,21 @@ def with_app1(jpeg: bytes, payload: bytes) -> bytes:
 
 
 def _sof_offset(jpeg: bytes) -> int:
-    """Where the first SOFn marker of ``jpeg`` starts, walking the segment chain."""
+    """Where the first SOFn marker of ``jpeg`` starts."""
+    return _segment_offset(jpeg, lambda m: 0xC0 <= m <= 0xCF and m not in (0xC4, 0xC8, 0xCC))
+
+
+def _segment_offset(jpeg: bytes, wanted: Callable[[int], bool]) -> int:
+    """Where the first segment of ``jpeg`` whose marker is ``wanted`` starts, walking the
+    segment chain (so an EXIF thumbnail's markers are never taken for the photo's)."""
     offset = 2
     while offset + 4 <= len(jpeg):
         marker = jpeg[offset + 1]
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+        if wanted(marker):
             return offset
         (length,) = struct.unpack(">H", jpeg[offset + 2 : offset + 4])
         offset += 2 + length
-    raise ValueError("no SOF segment in this JPEG")
+    raise ValueError("no such segment in this JPEG")
 
 
 def make_large_jpeg(

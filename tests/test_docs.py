@@ -59,6 +59,26 @@ def test_every_setting_is_documented_as_an_environment_variable() -> None:
     assert missing == [], f"docs/configuration.md does not document {missing}"
 
 
+def test_documented_boolean_and_number_defaults_are_the_code_s() -> None:
+    # "| `PHOTOSTORE_NAME` | type | `default` ... |": only defaults written as one value.
+    documented = dict(
+        re.findall(
+            r"^\| `PHOTOSTORE_(\w+)` \| [^|]+ \| `([^`]+)`", _read(DOCS / "configuration.md"), re.M
+        )
+    )
+    checked, wrong = 0, []
+    for name, field in Settings.model_fields.items():
+        default, doc = field.default, documented.get(name.upper())
+        if doc is None or not isinstance(default, bool | int | float):
+            continue
+        checked += 1
+        same = doc == str(default).lower() if isinstance(default, bool) else float(doc) == default
+        if not same:
+            wrong.append(f"PHOTOSTORE_{name.upper()}: docs say {doc}, the code {default!r}")
+    assert checked > 10  # the pattern still finds the table
+    assert wrong == [], wrong
+
+
 def test_every_route_is_documented_with_its_method_and_path() -> None:
     routes = _routes(_app())
     # Guard against a silent pass should route discovery ever find nothing.

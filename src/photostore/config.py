@@ -162,8 +162,9 @@ class Settings(BaseSettings):
         "Retry-After.",
     )
     reject_damaged_images: bool = Field(
-        default=True,
-        description="Refuse images whose decoder reports damaged data, not only truncation.",
+        default=False,
+        description="Refuse images whose data is truncated or partly corrupt instead of "
+        "keeping them marked damaged.",
     )
     staging_sweep_seconds: float = Field(
         default=60.0,

@@ -120,3 +120,36 @@ def test_a_forged_cursor_is_400(client: TestClient, alice: Account) -> None:
     response = client.get("/v1/images?cursor=bm9wZQ", headers=alice.headers)
     assert response.status_code == 400
     assert response.json()["type"].endswith("/bad-request")
+
+
+def test_filters_for_a_service_with_work_to_do(client: TestClient, alice: Account) -> None:
+    first = upload(client, alice, imagegen.make_jpeg(None, 16, 16, seed=71)).json()
+    second = upload(client, alice, imagegen.make_jpeg(None, 16, 16, seed=72)).json()
+    space = {"name": "clip", "model": "m", "dimension": 3, "metric": "cosine"}
+    assert client.post("/v1/embedding-spaces", json=space, headers=alice.headers).is_success
+    vector = {"values": [0.1, 0.2, 0.3]}
+    url = f"/v1/images/{first['id']}/embeddings/clip"
+    assert client.put(url, json=vector, headers=alice.headers).is_success
+    result = {"model_version": "1", "payload": {"caption": "x"}}
+    url = f"/v1/images/{second['id']}/analysis/captioner"
+    assert client.put(url, json=result, headers=alice.headers).is_success
+
+    def ids(query: str) -> list[str]:
+        response = client.get(f"/v1/images?{query}", headers=alice.headers)
+        assert response.status_code == 200, response.text
+        return [item["id"] for item in response.json()["items"]]
+
+    assert ids("missing_vector=clip") == [second["id"]]
+    assert ids("missing_analysis=captioner") == [first["id"]]
+    assert ids("missing_analysis=tagger") == sorted([first["id"], second["id"]], key=ids("").index)
+    unknown = client.get("/v1/images?missing_vector=nope", headers=alice.headers)
+    assert unknown.status_code == 404
+    changed = client.patch(
+        f"/v1/images/{first['id']}", json={"favorite": True}, headers=alice.headers
+    ).json()
+    since = changed["updated_at"].replace("+00:00", "Z")
+    assert ids(f"updated_after={since}") == [first["id"]]
+    assert set(ids(f"created_after={second['uploaded_at'].replace('+00:00', 'Z')}")) >= {
+        second["id"]
+    }
+    assert ids("created_after=2999-01-01T00:00:00Z") == []

@@ -39,6 +39,7 @@ def test_every_accepted_format_is_identified_by_content(
     assert record["byte_size"] == len(data)
     assert record["sha256"] == hashlib.sha256(data).hexdigest()
     assert record["original_filename"] == "misleading.txt"
+    assert record["damaged"] is False
     stored = client.get(f"/v1/images/{record['id']}/content", headers=alice.headers)
     assert stored.content == data
     assert stored.headers["content-type"] == content_type
@@ -143,8 +144,17 @@ BAD_UPLOADS: dict[str, tuple[bytes, int, str]] = {
     "pdf": (b"%PDF-1.7\n" + b"0" * 200, 415, "unsupported-media-type"),
     "zip": (b"PK\x03\x04" + b"\x00" * 200, 415, "unsupported-media-type"),
     "empty": (b"", 415, "unsupported-media-type"),
-    "truncated-jpeg": (imagegen.truncate(imagegen.make_jpeg(None, 300, 200)), 422, "invalid-image"),
-    "truncated-png": (imagegen.truncate(imagegen.make_png(None, 300, 200)), 422, "invalid-image"),
+    # Damaged files are kept (test_damaged_uploads); these have no picture in them.
+    "jpeg-headers-only": (
+        imagegen.cut_after_scan_header(imagegen.make_jpeg(None, 300, 200)),
+        422,
+        "invalid-image",
+    ),
+    "png-header-only": (
+        imagegen.cut_before_image_data(imagegen.make_png(None, 300, 200)),
+        422,
+        "invalid-image",
+    ),
     "truncated-webp": (imagegen.truncate(imagegen.make_webp(None, 300, 200)), 422, "invalid-image"),
     "truncated-heic": (imagegen.truncate(imagegen.make_heic(None, 300, 200)), 422, "invalid-image"),
     "png-magic-then-garbage": (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, 422, "invalid-image"),
@@ -261,28 +271,19 @@ def test_uploading_needs_a_token(client: TestClient) -> None:
     assert response.status_code == 401
 
 
-def test_damaged_but_decodable_jpegs_can_be_accepted_when_configured(
+def test_damaged_but_decodable_jpegs_are_kept_unless_configured_otherwise(
     settings: Settings,
 ) -> None:
     # A JPEG whose frame header claims twice its size: the decoder warns and fills the
     # missing rows; the file is damaged but not cut short.
     damaged = imagegen.with_frame_size(imagegen.make_jpeg(None), 128, 96)
-    lenient = settings.model_copy(update={"reject_damaged_images": False})
-    with TestClient(create_app(settings)) as strict_client:
+    strict = settings.model_copy(update={"reject_damaged_images": True})
+    with TestClient(create_app(strict)) as strict_client:
         account = create_account(strict_client, "strict@example.org")
-        assert upload(strict_client, account, damaged).status_code == 422
-    with TestClient(create_app(lenient)) as lenient_client:
-        account = Account(
-            id=account.id,
-            email=account.email,
-            password=account.password,
-            headers=_login(lenient_client),
-        )
-        assert upload(lenient_client, account, damaged).status_code == 201
-
-
-def _login(client: TestClient) -> dict[str, str]:
-    token = client.post(
-        "/v1/auth/token", data={"username": "strict@example.org", "password": "correct horse"}
-    )
-    return {"Authorization": f"Bearer {token.json()['access_token']}"}
+        refused = upload(strict_client, account, damaged)
+        assert refused.status_code == 422
+        assert refused.json()["detail"] == "the JPEG image data is corrupt or truncated"
+    with TestClient(create_app(settings)) as keeping_client:
+        kept = upload(keeping_client, account, damaged)
+        assert kept.status_code == 201, kept.text
+        assert kept.json()["damaged"] is True

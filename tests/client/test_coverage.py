@@ -7,6 +7,7 @@ These read the document of an application that is built, not started: no databas
 
 from __future__ import annotations
 
+import inspect
 import io
 import json
 import os
@@ -25,6 +26,7 @@ from photostore.client import AsyncClient, Client, Retries, errors, schemas
 from photostore.client._call import Upload
 from photostore.client._route import Pager
 from photostore.client.retries import parse_retry_after
+from photostore.client.routes.images import ImageRoutes
 from photostore.config import Settings
 
 SERVER_PACKAGES = ("photostore.api", "photostore.services", "photostore.db", "pyvips", "fastapi")
@@ -190,3 +192,13 @@ def test_only_an_upload_that_can_be_read_again_is_tried_again(tmp_path: Path) ->
         assert Upload(io.BytesIO(b"x")).replayable
         assert Upload(file).replayable
         assert not Upload(pipe).replayable
+
+
+def test_every_part_of_an_upload_is_a_parameter_of_upload_image(
+    document: dict[str, Any],
+) -> None:
+    form = document["paths"]["/v1/images"]["post"]["requestBody"]["content"]
+    parts = set(form["multipart/form-data"]["schema"]["properties"])
+    parameters = set(inspect.signature(ImageRoutes.upload_image.build).parameters)
+    # ``file`` is the first argument; ``xmp`` is another name of the ``sidecar`` part.
+    assert parts - {"file", "xmp"} <= parameters

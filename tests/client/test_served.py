@@ -82,12 +82,20 @@ def test_an_upload_streams_a_file_and_reads_come_back_typed(base: str, tmp_path:
     with _signed_in(base, "stream") as client, CountingReads(photo) as file:
         stored = client.upload_image(file, description="lighthouse at dusk", tags=["sea"])
         again = client.upload_image(photo)
+        placed = client.upload_image(
+            imagegen.make_jpeg(None, 16, 16, seed=2), title="Harbour", favorite=True,
+            taken_at="2024-05-06T07:08:09+02:00", latitude=54.5, longitude=-3.25,
+        )  # fmt: skip
         read = client.get_image(stored["id"])
     assert 0 < file.largest <= CHUNK, "the file was read whole"
     assert (stored["width"], stored["byte_size"], stored["original_filename"]) == (
         640, len(data), "harbour.jpg",
     )  # fmt: skip
     assert again["id"] == stored["id"]
+    assert (placed["title"], placed["favorite"], placed["taken_at_offset_minutes"]) == (
+        "Harbour", True, 120,
+    )  # fmt: skip
+    assert placed["gps"] is not None and placed["gps"]["latitude"] == 54.5
     assert (read["description"], read["tags"]) == ("lighthouse at dusk", ["sea"])
 
 

@@ -16,8 +16,8 @@ from tests import imagegen
 
 # The files under jpg/tests/ broke EXIF parsers, not image decoders: each was decoded
 # to the last pixel with libjpeg warnings treated as errors, and all are whole images.
-# A file listed here would have to be refused with InvalidImage instead.
-BROKEN_CORPUS_IMAGES: frozenset[str] = frozenset()
+# A file listed here would have to come back marked damaged instead.
+DAMAGED_CORPUS_IMAGES: frozenset[str] = frozenset()
 
 
 def assert_thumbnails_fit(analyzed: AnalyzedImage, limits: DecodeLimits) -> None:
@@ -35,12 +35,8 @@ def assert_thumbnails_fit(analyzed: AnalyzedImage, limits: DecodeLimits) -> None
 def test_every_corpus_image_is_analyzed(
     exif_corpus: Path, corpus_image: str, limits: DecodeLimits
 ) -> None:
-    path = exif_corpus / corpus_image
-    if corpus_image in BROKEN_CORPUS_IMAGES:
-        with pytest.raises(InvalidImage):
-            analyze_file(path, limits)
-        return
-    analyzed = analyze_file(path, limits)
+    analyzed = analyze_file(exif_corpus / corpus_image, limits)
+    assert analyzed.damaged is (corpus_image in DAMAGED_CORPUS_IMAGES)
     expected = ImageFormat.TIFF if corpus_image.startswith("tiff/") else ImageFormat.JPEG
     assert analyzed.format is expected
     assert analyzed.content_type == expected.content_type
@@ -105,14 +101,28 @@ def test_an_empty_file_is_an_unsupported_media_type(tmp_path: Path, limits: Deco
 @pytest.mark.parametrize(
     "make",
     [
-        lambda: imagegen.make_jpeg(None, 300, 200),
-        lambda: imagegen.make_png(None, 300, 200),
-        lambda: imagegen.make_webp(None, 300, 200),
-        lambda: imagegen.make_heic(None, 300, 200),
+        lambda: imagegen.make_jpeg(None, 300, 200, exif=imagegen.make_exif(make="Canon")),
+        lambda: imagegen.make_png(None, 300, 200, exif=imagegen.make_exif(make="Canon")),
     ],
-    ids=["jpeg", "png", "webp", "heic"],
+    ids=["jpeg", "png"],
 )
-def test_a_file_cut_in_half_is_an_invalid_image(
+def test_a_file_cut_in_half_is_analyzed_as_damaged_with_its_metadata(
+    tmp_path: Path, limits: DecodeLimits, make: Callable[[], bytes]
+) -> None:
+    path = tmp_path / "cut"
+    path.write_bytes(imagegen.truncate(make()))
+    analyzed = analyze_file(path, limits)
+    assert analyzed.damaged is True
+    assert analyzed.metadata.camera_make == "Canon"  # EXIF comes before the pixels
+    assert_thumbnails_fit(analyzed, limits)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda: imagegen.make_webp(None, 300, 200), lambda: imagegen.make_heic(None, 300, 200)],
+    ids=["webp", "heic"],
+)
+def test_a_file_cut_in_half_its_decoder_cannot_open_is_an_invalid_image(
     tmp_path: Path, limits: DecodeLimits, make: Callable[[], bytes]
 ) -> None:
     path = tmp_path / "cut"

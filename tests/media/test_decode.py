@@ -1,4 +1,5 @@
-"""Decoding: bombs refused before decoding, damage detected, thumbnails that always work."""
+"""Decoding: bombs refused before decoding, damaged photos kept and marked, thumbnails that
+always work."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 import pyvips
+from numpy.typing import NDArray
 from PIL import Image
 
 import photostore.media
@@ -81,6 +84,7 @@ def test_every_format_gives_8bit_srgb_webp_thumbnails_of_its_first_frame(
 
     decoded = probe_image(path, fmt, limits)
 
+    assert decoded.damaged is False
     assert (decoded.width, decoded.height) == (300, 200)  # first frame, first page
     assert set(decoded.thumbnails) == {"small", "preview"}
     small = open_webp(decoded.thumbnails["small"])
@@ -144,28 +148,110 @@ def test_a_heic_is_shown_turned_as_its_transforms_say(tmp_path: Path, limits: De
     assert open_webp(decoded.thumbnails["preview"]).size == (200, 300)
 
 
-TRUNCATED: dict[str, tuple[Callable[[], bytes], ImageFormat]] = {
+def rgb(webp: bytes) -> NDArray[np.float64]:
+    """A thumbnail's pixels as a ``height x width x 3`` float array."""
+    return np.asarray(open_webp(webp).convert("RGB"), dtype=np.float64)
+
+
+def mean_difference(a: NDArray[np.float64], b: NDArray[np.float64]) -> float:
+    return float(np.abs(a - b).mean())
+
+
+CUT: dict[str, tuple[Callable[[], bytes], ImageFormat]] = {
     "jpeg": (lambda: imagegen.make_jpeg(None, 300, 200), ImageFormat.JPEG),
+    "progressive-jpeg": (lambda: imagegen.make_progressive_jpeg(None, 300, 200), ImageFormat.JPEG),
     "png": (lambda: imagegen.make_png(None, 300, 200), ImageFormat.PNG),
-    "webp": (lambda: imagegen.make_webp(None, 300, 200), ImageFormat.WEBP),
     "gif": (lambda: imagegen.make_gif(None, 300, 200), ImageFormat.GIF),
+    "webp": (lambda: imagegen.make_webp(None, 300, 200), ImageFormat.WEBP),
     "tiff": (lambda: imagegen.make_tiff(None, 300, 200), ImageFormat.TIFF),
     "heic": (lambda: imagegen.make_heic(None, 300, 200), ImageFormat.HEIC),
 }
+# The decoders of these read nothing of a file cut short (see media.decode).
+UNREADABLE_WHEN_CUT = frozenset({"webp", "tiff", "heic"})
 
 
-@pytest.mark.parametrize("name", sorted(TRUNCATED))
+@pytest.mark.parametrize("name", sorted(CUT.keys() - UNREADABLE_WHEN_CUT))
 @pytest.mark.parametrize("fraction", [0.5, 0.9])
-def test_a_truncated_file_is_rejected_with_a_clear_message(
+def test_a_cut_file_is_kept_as_damaged_with_thumbnails_of_what_decodes(
     tmp_path: Path, limits: DecodeLimits, name: str, fraction: float
 ) -> None:
-    make, fmt = TRUNCATED[name]
+    make, fmt = CUT[name]
+    whole_path, cut_path = tmp_path / "whole", tmp_path / "cut"
+    data = make()
+    whole_path.write_bytes(data)
+    cut_path.write_bytes(imagegen.truncate(data, fraction))
+    whole = probe_image(whole_path, fmt, limits)
+
+    cut = probe_image(cut_path, fmt, limits)
+
+    assert cut.damaged is True
+    assert (cut.width, cut.height) == (300, 200)
+    assert open_webp(cut.thumbnails["small"]).size == (256, 171)
+    assert open_webp(cut.thumbnails["preview"]).size == (300, 200)
+    # The top of the picture is in the first bytes: it decodes as in the whole file.
+    got, expected = rgb(cut.thumbnails["preview"]), rgb(whole.thumbnails["preview"])
+    assert mean_difference(got[:40], expected[:40]) < 8
+    if fraction == 0.5 and name != "progressive-jpeg":  # each scan covers the whole image
+        assert mean_difference(got[-20:], expected[-20:]) > 20  # filled in, not decoded
+
+
+@pytest.mark.parametrize("name", sorted(UNREADABLE_WHEN_CUT))
+@pytest.mark.parametrize("fraction", [0.5, 0.9])
+def test_a_cut_file_its_decoder_reads_nothing_of_is_refused_as_truncated(
+    tmp_path: Path, limits: DecodeLimits, name: str, fraction: float
+) -> None:
+    make, fmt = CUT[name]
     path = tmp_path / name
     path.write_bytes(imagegen.truncate(make(), fraction))
     with pytest.raises(InvalidImage, match="truncated") as caught:
         probe_image(path, fmt, limits)
     assert fmt.label in caught.value.detail
     assert str(path) not in caught.value.detail  # server paths stay in the logs
+
+
+DAMAGED: dict[str, tuple[Callable[[], bytes], ImageFormat]] = {
+    "jpeg-cut": (lambda: imagegen.truncate(imagegen.make_jpeg(None, 300, 200)), ImageFormat.JPEG),
+    "jpeg-corrupt-scan": (
+        lambda: imagegen.with_corrupt_scan(imagegen.make_jpeg(None, 300, 200)),
+        ImageFormat.JPEG,
+    ),
+    # The frame header claims more rows than the data holds: the rest is filled in.
+    "jpeg-frame-larger-than-data": (
+        lambda: imagegen.with_frame_size(imagegen.make_jpeg(None), 128, 96),
+        ImageFormat.JPEG,
+    ),
+    "png-corrupt-idat": (
+        lambda: imagegen.make_png(None, 300, 200)[:-400] + bytes(range(200)) + b"\x00" * 200,
+        ImageFormat.PNG,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DAMAGED))
+def test_damaged_data_is_kept_and_marked_unless_the_limits_refuse_it(
+    tmp_path: Path, limits: DecodeLimits, name: str
+) -> None:
+    make, fmt = DAMAGED[name]
+    path = tmp_path / name
+    path.write_bytes(make())
+    decoded = probe_image(path, fmt, limits)
+    assert decoded.damaged is True
+    assert open_webp(decoded.thumbnails["preview"]).size == (decoded.width, decoded.height)
+    with pytest.raises(InvalidImage, match=r"corrupt|truncated"):
+        probe_image(path, fmt, DecodeLimits(reject_damaged=True))
+
+
+def test_a_corrupt_jpeg_scan_decodes_around_the_damage(
+    tmp_path: Path, limits: DecodeLimits
+) -> None:
+    whole_path, damaged_path = tmp_path / "whole.jpg", tmp_path / "damaged.jpg"
+    data = imagegen.make_jpeg(None, 300, 200)
+    whole_path.write_bytes(data)
+    damaged_path.write_bytes(imagegen.with_corrupt_scan(data))
+    whole = rgb(probe_image(whole_path, ImageFormat.JPEG, limits).thumbnails["preview"])
+    damaged = rgb(probe_image(damaged_path, ImageFormat.JPEG, limits).thumbnails["preview"])
+    assert mean_difference(damaged[:40], whole[:40]) < 8
+    assert mean_difference(damaged[-20:], whole[-20:]) > 10
 
 
 @pytest.mark.parametrize(
@@ -213,15 +299,25 @@ def test_a_truncated_file_is_rejected_with_a_clear_message(
             "header says JPEG but the data is not valid JPEG",
         ),
         (
-            # SOF says 4000x3000 but the data holds 64x48.
+            # SOF says 4000x3000 but the data holds 64x48: 0.03 % of it decodes.
             imagegen.with_frame_size(imagegen.make_jpeg(None), 4000, 3000),
             ImageFormat.JPEG,
-            "JPEG image data is corrupt or truncated",
+            "JPEG file's header reads, but almost none of its image data decodes",
         ),
         (
-            imagegen.make_png(None, 300, 200)[:-400] + bytes(range(200)) + b"\x00" * 200,
+            imagegen.cut_after_scan_header(imagegen.make_jpeg(None, 300, 200)),
+            ImageFormat.JPEG,
+            "no picture to keep",
+        ),
+        (
+            imagegen.cut_after_scan_header(imagegen.make_progressive_jpeg(None, 300, 200)),
+            ImageFormat.JPEG,
+            "no picture to keep",
+        ),
+        (
+            imagegen.cut_before_image_data(imagegen.make_png(None, 300, 200)),
             ImageFormat.PNG,
-            "PNG image data is corrupt",
+            "header says PNG but the data is not valid PNG",
         ),
     ],
     ids=[
@@ -234,7 +330,9 @@ def test_a_truncated_file_is_rejected_with_a_clear_message(
         "jpeg-sof-precision-3",
         "jpeg-sof-height-0",
         "jpeg-sof-larger-than-data",
-        "png-corrupt-idat",
+        "jpeg-headers-only",
+        "progressive-jpeg-headers-only",
+        "png-header-only",
     ],
 )
 def test_a_file_whose_header_lies_or_data_is_corrupt_is_rejected(
@@ -244,15 +342,6 @@ def test_a_file_whose_header_lies_or_data_is_corrupt_is_rejected(
     path.write_bytes(data)
     with pytest.raises(InvalidImage, match=message):
         probe_image(path, fmt, limits)
-
-
-def test_damaged_jpeg_data_can_be_accepted_when_limits_allow_it(tmp_path: Path) -> None:
-    path = tmp_path / "damaged.jpg"
-    path.write_bytes(imagegen.with_frame_size(imagegen.make_jpeg(None), 128, 96))
-    with pytest.raises(InvalidImage):
-        probe_image(path, ImageFormat.JPEG, DecodeLimits())
-    lenient = DecodeLimits(reject_decoder_warnings=False)
-    assert probe_image(path, ImageFormat.JPEG, lenient).width == 128
 
 
 BOMBS: dict[str, tuple[Callable[[int, int], bytes], ImageFormat]] = {

@@ -1,20 +1,27 @@
-"""Logs: a database error is logged without the values of its statement (issue 13, 8)."""
+"""Logs: a database error is logged without the values of its statement (issue 13, 8); a
+damaged image kept is one line."""
 
 from __future__ import annotations
 
 import io
 import json
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+import photostore
 from photostore.app import create_app
 from photostore.config import Settings
 from photostore.observability.logging import JsonFormatter
+from tests import imagegen
 
 CANARY = "canary-4f1e@example.org"
 
@@ -80,3 +87,36 @@ def test_a_database_error_is_logged_without_its_values(
     exception = errors[-1]["exception"]
     assert f"SQLSTATE {FAILING[case][1]}" in exception
     assert "[SQL: " in exception
+
+
+_DAMAGED_SCRIPT = """
+import sys
+from pathlib import Path
+from photostore.media import DecodeLimits, ImageFormat, configure_vips, probe_image
+from photostore.observability.logging import configure_logging
+
+configure_logging("INFO")
+configure_vips()
+assert probe_image(Path(sys.argv[1]), ImageFormat.PNG, DecodeLimits()).damaged
+"""
+
+
+def test_a_damaged_image_kept_is_one_log_line_not_one_per_bad_row(tmp_path: Path) -> None:
+    # libvips warns once per row it cannot read: about a hundred lines for this PNG.
+    path = tmp_path / "cut.png"
+    path.write_bytes(imagegen.truncate(imagegen.make_png(None, 300, 200)))
+    src = Path(photostore.__file__).resolve().parents[1]
+    completed = subprocess.run(
+        [sys.executable, "-W", "error", "-c", _DAMAGED_SCRIPT, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")]),
+        },
+    )
+    lines = [json.loads(line) for line in completed.stderr.splitlines()]
+    assert [line["logger"] for line in lines] == ["photostore.media.decode"]
+    assert "kept damaged PNG image" in lines[0]["message"]

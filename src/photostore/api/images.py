@@ -23,8 +23,13 @@ from photostore.api.routing import GuardedRoute
 from photostore.api.schemas.images import ImageOut, ImagePage, ImagePatch
 from photostore.domain.images import TimelineFilters
 from photostore.errors import BlobMissing, Unreadable
+from photostore.services.upload_fields import (
+    MAX_SIDECAR_PART_BYTES,
+    SIDECAR_PARTS,
+    UPLOAD_TEXT_FIELDS,
+)
 from photostore.storage.base import UncheckedBlob
-from photostore.text_rules import MAX_TAG_LENGTH
+from photostore.text_rules import MAX_DESCRIPTION_LENGTH, MAX_TAG_LENGTH, MAX_TITLE_LENGTH
 
 router = APIRouter(prefix="/v1/images", tags=["images"], route_class=GuardedRoute)
 
@@ -44,8 +49,37 @@ _UPLOAD_DOC = {
                     "required": ["file"],
                     "properties": {
                         "file": {"type": "string", "format": "binary"},
-                        "description": {"type": "string"},
-                        "tags": {"type": "array", "items": {"type": "string"}},
+                        "title": {"type": "string", "maxLength": MAX_TITLE_LENGTH},
+                        "description": {"type": "string", "maxLength": MAX_DESCRIPTION_LENGTH},
+                        "tags": {
+                            "type": "array",
+                            "items": {"type": "string", "maxLength": MAX_TAG_LENGTH},
+                            "description": "repeat the field, or separate names with commas",
+                        },
+                        "taken_at": {
+                            "type": "string",
+                            "format": "date-time",
+                            "description": "with its offset: 2024-05-06T07:08:09+02:00",
+                        },
+                        "latitude": {"type": "number", "minimum": -90, "maximum": 90},
+                        "longitude": {"type": "number", "minimum": -180, "maximum": 180},
+                        "altitude": {
+                            "type": "number",
+                            "description": "metres; only with latitude and longitude",
+                        },
+                        "favorite": {"type": "boolean"},
+                        **{
+                            part: {
+                                "type": "string",
+                                "format": "binary",
+                                "maxLength": MAX_SIDECAR_PART_BYTES,
+                                "description": (
+                                    "an XMP packet or a Google Takeout JSON document; "
+                                    "send one sidecar or xmp part at most"
+                                ),
+                            }
+                            for part in SIDECAR_PARTS
+                        },
                     },
                 }
             }
@@ -70,24 +104,23 @@ async def upload_image(
 ) -> ImageOut:
     """Store an original (JPEG, PNG, WebP, GIF, TIFF, HEIC), byte-exact.
 
-    Fields: ``file`` (required), ``description``, ``tags`` (repeat the field, or
-    separate names with commas). The same bytes again give 200 and the existing record.
+    Fields: ``file`` (required), ``title``, ``description``, ``tags`` (repeat the field,
+    or separate names with commas), ``taken_at``, ``latitude``, ``longitude``,
+    ``altitude``, ``favorite``, and a ``sidecar`` (or ``xmp``) part holding an XMP or
+    Google Takeout JSON document. They win over the file's EXIF, the fields over the
+    sidecar. The same bytes again give 200 and the existing record, unchanged.
     """
     form = await receive_upload(
         request,
         ctx.staging_folder(),
         ctx.settings.max_upload_bytes,
-        allowed_fields=frozenset({"description", "tags"}),
+        allowed_fields=UPLOAD_TEXT_FIELDS,
         space=ctx.free_space,
+        attachment_limits=dict.fromkeys(SIDECAR_PARTS, MAX_SIDECAR_PART_BYTES),
     )
-    descriptions = form.fields.get("description", [])
-    tags = [t for value in form.fields.get("tags", []) for t in value.split(",")]
-    result = await uploads.ingest(
-        principal.user_id,
-        form.staged,
-        form.filename,
-        description=descriptions[-1] if descriptions else None,
-        tags=tags,
+    document = next(iter(form.attachments.values()), None)
+    result = await uploads.ingest_upload(
+        principal.user_id, form.staged, form.filename, form.fields, document
     )
     if not result.created:
         response.status_code = status.HTTP_200_OK
@@ -103,16 +136,32 @@ async def list_images(
     taken_before: AwareDatetime | None = None,
     tag: Annotated[str | None, Query(max_length=MAX_TAG_LENGTH)] = None,
     favorite: bool | None = None,
+    damaged: bool | None = None,
+    created_after: AwareDatetime | None = None,
+    updated_after: AwareDatetime | None = None,
+    missing_analysis: Annotated[str | None, Query(pattern=r"^[a-z0-9._-]{1,100}$")] = None,
+    missing_vector: Annotated[str | None, Query(pattern=r"^[a-z0-9._-]{1,100}$")] = None,
     trashed: bool = False,
     limit: PageLimit = 100,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> ImagePage:
-    """The timeline, newest ``taken_at`` first, in pages joined by ``next_cursor``."""
+    """The timeline, newest ``taken_at`` first, in pages joined by ``next_cursor``.
+
+    ``created_after`` and ``updated_after`` keep the images stored or changed at or after
+    a time; ``missing_analysis`` those without a result of that analyzer and
+    ``missing_vector`` those without a vector in that space (404 if the caller has no
+    such space): what a service still has to do.
+    """
     filters = TimelineFilters(
         taken_after=taken_after,
         taken_before=taken_before,
+        created_after=created_after,
+        updated_after=updated_after,
         tag=tag,
         favorite=favorite,
+        damaged=damaged,
+        missing_analysis=missing_analysis,
+        missing_vector=missing_vector,
         trashed=trashed,
     )
     return ImagePage.of(await images.timeline(principal.user_id, filters, limit, cursor))

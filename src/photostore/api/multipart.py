@@ -3,11 +3,13 @@
 Starlette's form parser spools every file whole before the route sees it. Uploads here
 stream instead: the body is parsed as it arrives, the ``file`` part goes straight into a
 :class:`~photostore.services.staging.StagingFile` (hashed, size-limited) and the upload
-stops at the first byte over the limit.
+stops at the first byte over the limit. Small documents sent beside it (a sidecar) are
+attachments: held in memory up to a limit of their own, never staged as a file.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,11 +37,13 @@ PARSE_BATCH_BYTES = 256 * 1024
 
 @dataclass
 class UploadForm:
-    """A received upload: the staged file, its client-side name and the text fields."""
+    """A received upload: the staged file, its client-side name, the text fields and the
+    attachments (by part name)."""
 
     staged: StagedUpload
     filename: str | None
     fields: dict[str, list[str]] = field(default_factory=dict)
+    attachments: dict[str, bytes] = field(default_factory=dict)
 
 
 @dataclass
@@ -47,7 +51,7 @@ class _Part:
     headers: dict[bytes, bytes] = field(default_factory=dict)
     name: str = ""
     filename: str | None = None
-    is_file: bool = False
+    is_attachment: bool = False
     data: bytearray = field(default_factory=bytearray)
 
 
@@ -60,6 +64,7 @@ class _FormCollector:
         limit: int,
         file_field: str,
         allowed_fields: frozenset[str],
+        attachment_limits: Mapping[str, int],
         space: FreeSpace | None,
         declared: int,
     ) -> None:
@@ -69,6 +74,8 @@ class _FormCollector:
         self.declared = declared
         self.file_field = file_field
         self.allowed_fields = allowed_fields
+        self.attachment_limits = attachment_limits
+        self.attachments: dict[str, bytes] = {}
         self.part = _Part()
         self.header_field = bytearray()
         self.header_value = bytearray()
@@ -110,8 +117,15 @@ class _FormCollector:
             self.filename = raw_filename.decode("utf-8", "replace") if raw_filename else None
             self.file = StagingFile(self.staging_dir, self.limit, self.space, self.declared)
             self.writing_file = True
+        elif name in self.attachment_limits:
+            self.part.is_attachment = True
+            if self.attachments:
+                names = " or ".join(repr(n) for n in self.attachment_limits)
+                raise InvalidInput(f"send at most one {names} part")
         elif name not in self.allowed_fields:
-            allowed = ", ".join(sorted({self.file_field, *self.allowed_fields}))
+            allowed = ", ".join(
+                sorted({self.file_field, *self.allowed_fields, *self.attachment_limits})
+            )
             raise InvalidInput(f"unknown form field {name!r}; the fields are: {allowed}")
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
@@ -120,12 +134,16 @@ class _FormCollector:
             self.file.write(data[start:end])
             return
         self.part.data += data[start:end]
-        if len(self.part.data) > MAX_FIELD_BYTES:
-            raise TooLarge(f"form field {self.part.name!r} is over {MAX_FIELD_BYTES} bytes")
+        limit = self.attachment_limits.get(self.part.name, MAX_FIELD_BYTES)
+        if len(self.part.data) > limit:
+            raise TooLarge(f"form field {self.part.name!r} is over {limit} bytes")
 
     def on_part_end(self) -> None:
         if self.writing_file:
             self.writing_file = False
+            return
+        if self.part.is_attachment:
+            self.attachments[self.part.name] = bytes(self.part.data)
             return
         try:
             value = self.part.data.decode("utf-8")
@@ -145,9 +163,14 @@ async def receive_upload(
     file_field: str = "file",
     allowed_fields: frozenset[str] = frozenset(),
     space: FreeSpace | None = None,
+    attachment_limits: Mapping[str, int] | None = None,
 ) -> UploadForm:
     """Parse a multipart upload as it streams in; raise before the limit is passed, and
-    before anything is staged when ``space`` has no room for it (``services.staging``)."""
+    before anything is staged when ``space`` has no room for it (``services.staging``).
+
+    ``attachment_limits`` names the parts taken as attachments, each with its largest
+    size; one of them at most may be sent."""
+    attachment_limits = attachment_limits or {}
     content_type, params = parse_options_header(request.headers.get("content-type", ""))
     if content_type != b"multipart/form-data" or b"boundary" not in params:
         raise UnsupportedMediaType(
@@ -155,12 +178,14 @@ async def receive_upload(
         )
     header = request.headers.get("content-length")
     declared = int(header) if header is not None and header.isdigit() else 0
-    if declared > limit + FORM_OVERHEAD_BYTES:
+    if declared > limit + FORM_OVERHEAD_BYTES + max(attachment_limits.values(), default=0):
         raise TooLarge(f"the upload is larger than the limit of {limit} bytes")
 
     if not 1 <= len(params[b"boundary"]) <= MAX_BOUNDARY_BYTES:
         raise BadRequest(f"the multipart boundary must have 1-{MAX_BOUNDARY_BYTES} characters")
-    collector = _FormCollector(staging_dir, limit, file_field, allowed_fields, space, declared)
+    collector = _FormCollector(
+        staging_dir, limit, file_field, allowed_fields, attachment_limits, space, declared
+    )
     parser = MultipartParser(
         params[b"boundary"],
         callbacks={
@@ -202,4 +227,9 @@ async def receive_upload(
     except BaseException:
         await clean_up_in_thread(collector.discard)
         raise
-    return UploadForm(staged=staged, filename=collector.filename, fields=collector.fields)
+    return UploadForm(
+        staged=staged,
+        filename=collector.filename,
+        fields=collector.fields,
+        attachments=collector.attachments,
+    )

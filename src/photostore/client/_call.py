@@ -60,6 +60,8 @@ class Upload:
     filename: str | None = None
     content_type: str = "application/octet-stream"
     fields: Mapping[str, FormValue] = field(default_factory=dict)
+    # An XMP or Google Takeout JSON sidecar (at most 4 MiB): bytes, or a path read whole.
+    sidecar: bytes | str | os.PathLike[str] | None = None
 
     @property
     def replayable(self) -> bool:
@@ -80,11 +82,21 @@ class Upload:
     def opened(self) -> Iterator[dict[str, tuple[str, bytes | IO[bytes], str]]]:
         """The ``files`` of one attempt: a path is opened for it and closed after it, and
         httpx2 reads the file in 64 KiB chunks as it sends (never whole into memory)."""
-        if isinstance(self.source, str | os.PathLike):
-            with Path(self.source).open("rb") as file:
-                yield {"file": (self._name(), file, self.content_type)}
-        else:
-            yield {"file": (self._name(), self.source, self.content_type)}
+        with contextlib.ExitStack() as stack:
+            source = self.source
+            if isinstance(source, str | os.PathLike):
+                source = stack.enter_context(Path(source).open("rb"))
+            files = {"file": (self._name(), source, self.content_type)}
+            if self.sidecar is not None:
+                files["sidecar"] = self._sidecar()
+            yield files
+
+    def _sidecar(self) -> tuple[str, bytes, str]:
+        if isinstance(self.sidecar, bytes):
+            return ("sidecar", self.sidecar, "application/octet-stream")
+        assert self.sidecar is not None
+        path = Path(self.sidecar)
+        return (path.name, path.read_bytes(), "application/octet-stream")
 
 
 @dataclass(frozen=True)

@@ -85,13 +85,20 @@ class ImageChanges:
 @dataclass(frozen=True, slots=True)
 class TimelineFilters:
     """Which of a user's images the timeline shows: taken in ``[taken_after,
-    taken_before)``, carrying the tag ``tag`` (ignoring case), favourites or not, and
-    from the trash or not."""
+    taken_before)``, stored or changed at or after ``created_after`` or ``updated_after``,
+    carrying the tag ``tag`` (ignoring case), favourites or not, damaged or not, without a
+    result of the analyzer ``missing_analysis`` or a vector in the space
+    ``missing_vector``, and from the trash or not."""
 
     taken_after: datetime | None = None
     taken_before: datetime | None = None
+    created_after: datetime | None = None
+    updated_after: datetime | None = None
     tag: str | None = None
     favorite: bool | None = None
+    damaged: bool | None = None
+    missing_analysis: str | None = None
+    missing_vector: str | None = None
     trashed: bool = False
 
 

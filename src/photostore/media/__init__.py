@@ -4,6 +4,7 @@
     exif.py      read_metadata(path) -> ImageMetadata   via exifread, never raises
     decode.py    probe_image(path, fmt, limits)         bomb check, one decode, WebP
     analyze.py   analyze_file(path, limits)             the upload service's one call
+    sidecars/    sidecar_for(photo, root), parse_sidecar(data)   XMP, Takeout, PhotoPrism
 
 Nothing here touches HTTP or the database. Call :func:`configure_vips` once at start-up.
 """

@@ -22,6 +22,8 @@ class AnalyzedImage:
 
     ``width`` and ``height`` are as displayed (EXIF orientation applied); thumbnails
     are WebP bytes keyed by the names in :attr:`DecodeLimits.thumbnail_sizes`.
+    ``damaged`` says the pixel data is truncated or partly corrupt: the thumbnails show
+    what decodes.
     """
 
     format: ImageFormat
@@ -31,6 +33,7 @@ class AnalyzedImage:
     orientation: int
     metadata: ImageMetadata
     thumbnails: dict[str, bytes]
+    damaged: bool
 
 
 def analyze_file(path: Path, limits: DecodeLimits) -> AnalyzedImage:
@@ -38,7 +41,8 @@ def analyze_file(path: Path, limits: DecodeLimits) -> AnalyzedImage:
 
     Raises :class:`UnsupportedMediaType` when the file is empty or not in an accepted
     format, and :class:`InvalidImage` when its image cannot be decoded within
-    ``limits``. Unreadable metadata is never an error: it comes back empty.
+    ``limits`` (a damaged file of which part decodes is kept, see ``media.decode``).
+    Unreadable metadata is never an error: it comes back empty.
     """
     with path.open("rb") as file:
         head = file.read(SNIFF_BYTES)
@@ -59,4 +63,5 @@ def analyze_file(path: Path, limits: DecodeLimits) -> AnalyzedImage:
         orientation=decoded.orientation,
         metadata=metadata,
         thumbnails=decoded.thumbnails,
+        damaged=decoded.damaged,
     )

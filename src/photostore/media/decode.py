@@ -1,11 +1,28 @@
-"""Decode an uploaded image once, prove it is whole, and make its WebP thumbnails.
+"""Decode an uploaded image once, tell whether it is whole, and make its WebP thumbnails.
 
 The order matters for safety: the header is read first and a file claiming more pixels
 than :attr:`DecodeLimits.max_pixels` is refused before any pixel is decoded (a
 decompression bomb costs us a few kilobytes, not gigabytes). Then every pixel is decoded
-exactly once, shrinking while decoding where the format allows it (libvips
-``thumbnail``, which makes JPEG decode at 1/2, 1/4 or 1/8 scale), and all thumbnails
-come from that one decode, largest first.
+once (a damaged file twice, see below), shrinking while decoding where the format allows
+it (libvips ``thumbnail``, which makes JPEG decode at 1/2, 1/4 or 1/8 scale), and all
+thumbnails come from that decode, largest first.
+
+A file whose header and dimensions read but whose data is truncated or partly corrupt
+is a damaged photo, kept: the first decode is strict (any decoder warning fails it), and
+only a file it fails is decoded a second time, filling what does not decode (libvips
+makes it grey or black). Good photos pay nothing for this. What each format allows:
+
+- JPEG (baseline and progressive), PNG, GIF: a file cut short, or with bad entropy,
+  deflate or LZW data libvips can step over, decodes as far as its data goes.
+- TIFF: corrupt strip or tile data is stepped over; a cut file has usually lost its
+  directory (most writers put it last), so its size is unknown and it is refused.
+- WebP: libwebp parses the whole RIFF container before any pixel; a cut file does not
+  open and is refused. Corrupt VP8 data decodes without a warning, so it is kept but
+  cannot be told from a whole one.
+- HEIC: libheif checks every data extent against the file size first, so a cut file is
+  refused; corrupt HEVC data decodes without an error and cannot be told either.
+- A damaged file of which almost nothing decodes (its headers alone: the decoder's
+  filler but for :data:`_STRAY_SHARE` of it) is refused: there is no photo to keep.
 
 JPEG, PNG, WebP, GIF and TIFF go through libvips. HEIC goes through pillow-heif: the
 libvips in the ``pyvips-binary`` wheel reads HEIF headers but has no HEVC decoder.
@@ -63,6 +80,10 @@ _TRUNCATION_HINTS: Final = ("premature end of jpeg image", "truncated", "unexpec
 # Android phones), progressive JPEG up to 80 MP.
 _HEIC_BYTES_PER_PIXEL: Final = 16
 _PROGRESSIVE_JPEG_BYTES_PER_PIXEL: Final = 10
+# A JPEG cut right after its scan header decodes to grey but for a few stray blocks
+# (0.35 % of a 300x200 image): a damaged file of which less than this share differs from
+# one filler value has no picture in it.
+_STRAY_SHARE: Final = 0.01
 # What pillow-heif and Pillow raise on bad input (pillow-heif: ValueError "Invalid
 # input", RuntimeError; Pillow: OSError, SyntaxError, EOFError on broken data).
 _PILLOW_ERRORS: Final = (ValueError, RuntimeError, OSError, SyntaxError, EOFError)
@@ -73,9 +94,9 @@ class DecodeLimits:
     """How much image photostore agrees to decode, and which thumbnails it makes.
 
     ``thumbnail_sizes`` maps a thumbnail name to its longest edge in pixels.
-    ``reject_decoder_warnings`` refuses files the decoder can only partly read (a JPEG
-    with damaged entropy data decodes with grey smudges and a warning); turn it off to
-    keep such photos, as Immich does. ``max_decode_bytes`` bounds the memory of one
+    ``reject_damaged`` refuses files the decoder can only partly read (cut short, or a
+    JPEG whose damaged entropy data decodes with grey smudges and a warning), which are
+    otherwise kept and marked damaged. ``max_decode_bytes`` bounds the memory of one
     decode, estimated from the header for the decodes that must hold the whole image
     (HEIC, progressive JPEG): by default a 48 MP HEIC (iPhone) fits, a 100 MP one does not.
     """
@@ -83,7 +104,7 @@ class DecodeLimits:
     max_pixels: int = 100_000_000
     max_decode_bytes: int = 768 * 1024 * 1024
     thumbnail_sizes: Mapping[str, int] = field(default_factory=lambda: _DEFAULT_THUMBNAIL_SIZES)
-    reject_decoder_warnings: bool = True
+    reject_damaged: bool = False
 
     def __post_init__(self) -> None:
         """Refuse limits that could never accept an image or make a thumbnail."""
@@ -97,12 +118,14 @@ class DecodeLimits:
 
 @dataclass(frozen=True, slots=True)
 class DecodedImage:
-    """A fully decoded image: its dimensions and its thumbnails.
+    """A decoded image: its dimensions, its thumbnails, and whether its data is damaged.
 
     ``width`` and ``height`` are as displayed, after the EXIF ``orientation`` (1-8) is
     applied; ``raw_width`` and ``raw_height`` are as stored in the file. Thumbnails are
     WebP bytes keyed like :attr:`DecodeLimits.thumbnail_sizes`, already rotated,
-    8-bit sRGB, stripped of metadata, and never larger than the image.
+    8-bit sRGB, stripped of metadata, and never larger than the image. ``damaged``
+    says the decoder could only partly read the pixel data (truncated or corrupt); the
+    thumbnails then show what decodes.
     """
 
     width: int
@@ -111,6 +134,7 @@ class DecodedImage:
     raw_height: int
     orientation: int
     thumbnails: dict[str, bytes]
+    damaged: bool
 
 
 def configure_vips() -> None:
@@ -128,10 +152,11 @@ def configure_vips() -> None:
 
 
 def probe_image(path: Path, fmt: ImageFormat, limits: DecodeLimits) -> DecodedImage:
-    """Decode the ``fmt`` image at ``path`` once and return its facts and thumbnails.
+    """Decode the ``fmt`` image at ``path`` and return its facts and thumbnails.
 
-    Raises :class:`InvalidImage` when the file is too large, lies about its format,
-    is truncated or is corrupt.
+    Raises :class:`InvalidImage` when the file is too large, lies about its format, has
+    a header that does not read, or none of its data decodes; a file whose data is
+    truncated or corrupt is kept with ``damaged`` set, unless ``limits.reject_damaged``.
     """
     if fmt is ImageFormat.HEIC:
         return _probe_heic(path, limits)
@@ -139,7 +164,8 @@ def probe_image(path: Path, fmt: ImageFormat, limits: DecodeLimits) -> DecodedIm
 
 
 def _probe_with_vips(path: Path, fmt: ImageFormat, limits: DecodeLimits) -> DecodedImage:
-    """JPEG, PNG, WebP, GIF, TIFF: header check, then one shrink-on-load decode."""
+    """JPEG, PNG, WebP, GIF, TIFF: header check, then a shrink-on-load decode (two when
+    the file is damaged)."""
     loader = _VIPS_LOADERS[fmt]
     try:
         # Loading is lazy: this reads the header only. Animated GIF/WebP and multi-page
@@ -154,26 +180,62 @@ def _probe_with_vips(path: Path, fmt: ImageFormat, limits: DecodeLimits) -> Deco
     orientation = _vips_orientation(header)
 
     largest = max(limits.thumbnail_sizes.values())
-    fail_on = "warning" if limits.reject_decoder_warnings else "truncated"
+    preview, damaged = _decode_preview(path, fmt, largest, limits)
     try:
-        # From a source, not a filename: libvips reads "name[options]" in filenames.
-        # With a source, libvips 8.18 ignores the fail_on argument of thumbnail; only
-        # the loader option string passes it on (the truncation tests check this).
-        preview = pyvips.Image.thumbnail_source(
-            pyvips.Source.new_from_file(str(path)),
-            largest,
-            height=largest,
-            size="down",
-            option_string=f"fail_on={fail_on}",
-        )
-        if preview.get("vips-loader") != f"{loader}_source":  # libvips saw another format
-            raise InvalidImage(f"the file's header says {fmt.label} but the data is not")
-        # copy_memory() runs the decode: this is where truncation and bad data show.
-        preview = _to_srgb8(preview).copy_memory()
         thumbnails = _encode_thumbnails(preview, limits.thumbnail_sizes)
     except pyvips.Error as exc:
         raise _invalid(path, fmt, exc, _failure_message(fmt, exc, header=False)) from exc
-    return _decoded(raw_width, raw_height, orientation, thumbnails)
+    return _decoded(raw_width, raw_height, orientation, thumbnails, damaged=damaged)
+
+
+def _decode_preview(
+    path: Path, fmt: ImageFormat, largest: int, limits: DecodeLimits
+) -> tuple[pyvips.Image, bool]:
+    """The decoded preview, and whether its data is damaged: strict first, then lenient."""
+    try:
+        return _vips_preview(path, fmt, largest, fail_on="warning"), False
+    except pyvips.Error as strict:
+        if limits.reject_damaged:
+            message = _failure_message(fmt, strict, header=False)
+            raise _invalid(path, fmt, strict, message) from strict
+        # Only a file the strict decode fails pays for this second one.
+        try:
+            preview = _vips_preview(path, fmt, largest, fail_on="none")
+        except pyvips.Error as exc:
+            raise _invalid(path, fmt, exc, _failure_message(fmt, exc, header=False)) from exc
+        if _is_flat(preview):
+            raise _invalid(path, fmt, strict, _nothing_decodes(fmt)) from strict
+        logger.info("kept damaged %s image %s (%s)", fmt.name, path, strict)
+        return preview, True
+
+
+def _vips_preview(path: Path, fmt: ImageFormat, largest: int, *, fail_on: str) -> pyvips.Image:
+    """The image decoded once, shrunk to ``largest``, as 8-bit sRGB in memory.
+
+    ``fail_on`` is libvips's: ``"warning"`` fails on any decoder warning, ``"none"``
+    decodes what it can and fills the rest.
+    """
+    # From a source, not a filename: libvips reads "name[options]" in filenames.
+    # With a source, libvips 8.18 ignores the fail_on argument of thumbnail; only
+    # the loader option string passes it on (the damage tests check this).
+    preview = pyvips.Image.thumbnail_source(
+        pyvips.Source.new_from_file(str(path)),
+        largest,
+        height=largest,
+        size="down",
+        option_string=f"fail_on={fail_on}",
+    )
+    if preview.get("vips-loader") != f"{_VIPS_LOADERS[fmt]}_source":  # another format
+        raise InvalidImage(f"the file's header says {fmt.label} but the data is not")
+    # copy_memory() runs the decode: this is where truncation and bad data show.
+    return _to_srgb8(preview).copy_memory()
+
+
+def _is_flat(image: pyvips.Image) -> bool:
+    """Whether ``image`` is the decoder's filler: one value in each band, give or take
+    :data:`_STRAY_SHARE` of the pixels."""
+    most = (1 - _STRAY_SHARE) * image.width * image.height
+    return all(image.hist_find(band=band).max() >= most for band in range(image.bands))
 
 
 def _probe_heic(path: Path, limits: DecodeLimits) -> DecodedImage:
@@ -216,7 +278,8 @@ def _probe_heic(path: Path, limits: DecodeLimits) -> DecodedImage:
     except pyvips.Error as exc:
         raise _invalid(path, fmt, exc, _failure_message(fmt, exc, header=False)) from exc
     raw_width, raw_height = _swap_if_turned(picture.width, picture.height, orientation)
-    return _decoded(raw_width, raw_height, orientation, thumbnails)
+    # libheif either reads a file whole or not at all: a HEIC is never kept as damaged.
+    return _decoded(raw_width, raw_height, orientation, thumbnails, damaged=False)
 
 
 def _check_dimensions(width: int, height: int, limits: DecodeLimits) -> None:
@@ -293,11 +356,16 @@ def _swap_if_turned(width: int, height: int, orientation: int) -> tuple[int, int
 
 
 def _decoded(
-    raw_width: int, raw_height: int, orientation: int, thumbnails: dict[str, bytes]
+    raw_width: int,
+    raw_height: int,
+    orientation: int,
+    thumbnails: dict[str, bytes],
+    *,
+    damaged: bool,
 ) -> DecodedImage:
     """Assemble a :class:`DecodedImage` from the stored size and orientation."""
     width, height = _swap_if_turned(raw_width, raw_height, orientation)
-    return DecodedImage(width, height, raw_width, raw_height, orientation, thumbnails)
+    return DecodedImage(width, height, raw_width, raw_height, orientation, thumbnails, damaged)
 
 
 def _failure_message(fmt: ImageFormat, exc: Exception, *, header: bool) -> str:
@@ -310,6 +378,14 @@ def _failure_message(fmt: ImageFormat, exc: Exception, *, header: bool) -> str:
     if any(hint in str(exc).lower() for hint in _TRUNCATION_HINTS):
         return f"the {name} image is truncated: the file ends before the image does"
     return f"the {name} image data is corrupt or truncated"
+
+
+def _nothing_decodes(fmt: ImageFormat) -> str:
+    """Say that a damaged file holds no picture: its header, and data that decodes to filler."""
+    return (
+        f"the {fmt.label} file's header reads, but almost none of its image data decodes "
+        "(cut short or corrupt right after the header): there is no picture to keep"
+    )
 
 
 def _invalid(path: Path, fmt: ImageFormat, exc: Exception, message: str) -> InvalidImage:

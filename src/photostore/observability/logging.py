@@ -106,3 +106,6 @@ def configure_logging(level: str) -> None:
     # exifread warns about every odd maker note of real camera files; what it can read is
     # still read, and the upload is not at fault, so keep only its errors.
     logging.getLogger("exifread").setLevel(logging.ERROR)
+    # libvips warns once per bad row or tile of a damaged file (hundreds for one cut PNG);
+    # media.decode logs one line per damaged image instead.
+    logging.getLogger("pyvips").setLevel(logging.ERROR)

@@ -43,5 +43,5 @@ def decode_limits(settings: Settings) -> DecodeLimits:
             "preview": settings.thumbnail_preview_px,
             "small": settings.thumbnail_small_px,
         },
-        reject_decoder_warnings=settings.reject_damaged_images,
+        reject_damaged=settings.reject_damaged_images,
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import anyio
@@ -60,7 +60,9 @@ class BlobRef:
 class ImageService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
-        self.limits = decode_limits(ctx.settings)
+        # The thumbnails of a stored original come from what decodes, even where new
+        # damaged uploads are refused: it was kept, so it is shown.
+        self.limits = replace(decode_limits(ctx.settings), reject_damaged=False)
 
     # -- reading --------------------------------------------------------------------
 

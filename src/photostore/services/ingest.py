@@ -15,8 +15,9 @@ Ingest order, chosen so that a failure loses nothing and leaves nothing behind:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC
 
 import anyio
 
@@ -27,11 +28,13 @@ from photostore.domain.images import Image, ImageView, Thumbnail
 from photostore.domain.sidecars import SidecarFields
 from photostore.ids import new_id
 from photostore.media.analyze import AnalyzedImage, analyze_file
+from photostore.media.exif import ImageMetadata
 from photostore.services.context import ServiceContext
 from photostore.services.decoding import decode_limits
 from photostore.services.filenames import display_filename
 from photostore.services.images import THUMBNAIL_CONTENT_TYPE
 from photostore.services.staging import StagedUpload
+from photostore.services.upload_fields import upload_sidecar_fields
 from photostore.storage.base import derivative_key, original_key
 from photostore.text_rules import check_sidecar, clean_tag_names
 from photostore.threads import clean_up_in_thread
@@ -80,6 +83,30 @@ class IngestService:
             )
         finally:
             await clean_up_in_thread(staged.discard)
+
+    async def ingest_upload(
+        self,
+        owner_id: uuid.UUID,
+        staged: StagedUpload,
+        filename: str | None,
+        fields: Mapping[str, Sequence[str]],
+        sidecar_document: bytes | None = None,
+    ) -> IngestResult:
+        """Store an upload with what its form says of it (``services.upload_fields``):
+        its fields over its sidecar document over the file's EXIF. A field that cannot be
+        read refuses the upload, and the staged file is removed, with nothing stored."""
+        try:
+            if sidecar_document is None:
+                sidecar = upload_sidecar_fields(fields, None)
+            else:
+                # A document of a few MiB takes milliseconds to parse: off the event loop.
+                sidecar = await anyio.to_thread.run_sync(
+                    upload_sidecar_fields, fields, sidecar_document
+                )
+        except BaseException:
+            await clean_up_in_thread(staged.discard)
+            raise
+        return await self.ingest(owner_id, staged, filename, sidecar=sidecar)
 
     async def _find_by_sha(self, owner_id: uuid.UUID, sha256: str) -> ImageView | None:
         async with self.ctx.db.for_user(owner_id) as session:
@@ -148,13 +175,11 @@ class IngestService:
         meta = analyzed.metadata
         now = self.ctx.clock()
         gps = meta.gps
-        taken_at, offset = meta.taken_at, None
+        taken_at, offset = meta.taken_at, meta.taken_at_offset_minutes
         taken_at_source: str | None = meta.taken_at_source
-        if fields.taken_at is not None:
+        if fields.taken_at is not None and not _same_capture_time(fields, meta):
             taken_at, taken_at_source = fields.taken_at, "sidecar"
             offset = fields.taken_at_offset_minutes
-        elif meta.taken_at is not None:
-            offset = meta.taken_at_offset_minutes
         latitude, longitude, altitude = (
             (gps.latitude, gps.longitude, gps.altitude) if gps else (None, None, None)
         )
@@ -183,6 +208,21 @@ class IngestService:
             title=fields.title,
             description=fields.description,
             favorite=bool(fields.favorite),
-            damaged=False,
+            damaged=analyzed.damaged,
             trashed_at=None,
         )
+
+
+def _same_capture_time(fields: SidecarFields, meta: ImageMetadata) -> bool:
+    """Whether a sidecar's time without an offset is the moment the EXIF gives with one.
+
+    Takeout gives the instant, an XMP writer often the wall time without its zone; when
+    either is the EXIF's time, the EXIF's says more (its offset) and stays.
+    """
+    if fields.taken_at is None or fields.taken_at_offset_minutes is not None:
+        return False
+    if meta.taken_at is None or meta.taken_at_offset_minutes is None:
+        return False
+    # The EXIF's time is held in its own zone: its wall time, read as UTC, is the form an
+    # XMP time without a zone takes here.
+    return fields.taken_at in (meta.taken_at, meta.taken_at.replace(tzinfo=UTC))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from typing import Literal, Unpack
 
@@ -40,18 +41,33 @@ class ImageRoutes:
         file: FileSource,
         *,
         filename: str | None = None,
+        title: str | None = None,
         description: str | None = None,
         tags: list[str] | None = None,
+        taken_at: datetime | str | None = None,
+        latitude: float | None = None,
+        longitude: float | None = None,
+        altitude: float | None = None,
+        favorite: bool | None = None,
+        sidecar: bytes | str | os.PathLike[str] | None = None,
     ) -> Call[ImageOut]:
         """Store an original: ``file`` is a path, bytes or a binary file object, sent in
         chunks as it is read. The same bytes again give the image stored before.
-        ``filename`` is the name recorded (by default the path's or the file's)."""
-        fields: dict[str, FormValue] = {}
-        if description is not None:
-            fields["description"] = description
+        ``filename`` is the name recorded (by default the path's or the file's);
+        ``sidecar`` an XMP or Google Takeout JSON document (bytes or a path), whose
+        values the fields given here win over."""
+        given = query(
+            title=title, description=description, taken_at=taken_at, latitude=latitude,
+            longitude=longitude, altitude=altitude, favorite=favorite,
+        )  # fmt: skip
+        fields: dict[str, FormValue] = {
+            name: str(value).lower() if isinstance(value, bool) else str(value)
+            for name, value in given.items()
+        }
         if tags is not None:
             fields["tags"] = tags
-        return Call("POST", "/v1/images", upload=Upload(file, filename, fields=fields))
+        upload = Upload(file, filename, fields=fields, sidecar=sidecar)
+        return Call("POST", "/v1/images", upload=upload)
 
     @route
     def list_images(

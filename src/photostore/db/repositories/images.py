@@ -13,7 +13,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, literal, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    delete,
+    exists,
+    func,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -101,9 +112,43 @@ class ImageRepository:
             stmt = stmt.where(_IMAGE.taken_at < filters.taken_before)
         if filters.favorite is not None:
             stmt = stmt.where(_IMAGE.favorite.is_(filters.favorite))
+        if filters.damaged is not None:
+            stmt = stmt.where(_IMAGE.damaged.is_(filters.damaged))
+        if filters.created_after is not None:
+            stmt = stmt.where(_IMAGE.uploaded_at >= filters.created_after)
+        if filters.updated_after is not None:
+            stmt = stmt.where(_IMAGE.updated_at >= filters.updated_after)
         if filters.tag is not None:
             stmt = stmt.where(_IMAGE.id.in_(self._tagged_by_name(filters.tag)))
+        if filters.missing_analysis is not None:
+            results = models.AnalysisResult
+            stmt = stmt.where(
+                ~exists().where(
+                    results.owner_id == self._owner_id,
+                    results.image_id == _IMAGE.id,
+                    results.analyzer == filters.missing_analysis,
+                )
+            )
+        if filters.missing_vector is not None:
+            space_id = await self._space_id(filters.missing_vector)
+            vectors = models.Embedding
+            stmt = stmt.where(
+                ~exists().where(
+                    vectors.owner_id == self._owner_id,
+                    vectors.space_id == space_id,
+                    vectors.image_id == _IMAGE.id,
+                )
+            )
         return await self._page(stmt, after, limit)
+
+    async def _space_id(self, name: str) -> uuid.UUID:
+        spaces = models.EmbeddingSpace
+        found = await self._session.scalar(
+            select(spaces.id).where(spaces.owner_id == self._owner_id, spaces.name == name)
+        )
+        if found is None:
+            raise NotFound(f"no embedding space named {name!r}")
+        return found
 
     async def members(
         self, membership: Membership, after: tuple[datetime, uuid.UUID] | None, limit: int
