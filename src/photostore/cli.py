@@ -125,12 +125,29 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
 
 
 @app.command()
-def migrate(data_dir: DataDir = None) -> None:
-    """Apply the database migrations and exit."""
-    from photostore.runtime import database_runtime
+def migrate(
+    data_dir: DataDir = None,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            help="Bring the schema to this revision, down if it is older (default: the "
+            "newest); see docs/operations.md, 'Upgrading and downgrading'",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Apply the database migrations (or undo them down to --to) and exit."""
+    from photostore.db.migrate import known_revisions, migrate_to
+    from photostore.runtime import database_and_cluster, schema_owner_url
 
-    with database_runtime(settings_from(data_dir)):
-        typer.echo("the database schema is up to date")
+    known = known_revisions()
+    if to is not None and to not in known:
+        fail(f"no revision {to!r}; this photostore knows {', '.join(known)}")
+    settings = settings_from(data_dir)
+    with database_and_cluster(settings, migrate=False) as (_, cluster):
+        migrate_to(schema_owner_url(settings, cluster), to or known[-1])
+    typer.echo(f"the database schema is at {to or known[-1]}")
 
 
 @user_app.command("create")
@@ -329,4 +346,14 @@ app.command()(gc)
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except RuntimeError as exc:
+        # A database refused at start says why and what to do; a traceback would bury it.
+        from photostore.db.checks import DatabaseRefused
+        from photostore.db.migrate import SchemaRefused
+
+        if not isinstance(exc, DatabaseRefused | SchemaRefused):
+            raise
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(1) from None
