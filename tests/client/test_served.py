@@ -113,6 +113,19 @@ def test_iterators_walk_every_page(base: str) -> None:
     assert sorted(tags) == ["a", "b", "c"]
 
 
+def test_the_change_feed_is_walked_then_followed(base: str) -> None:
+    with _signed_in(base, "feed") as client:
+        start = client.list_changes(latest=True)
+        image = client.upload_image(imagegen.make_jpeg(None, 16, 16, seed=40))
+        client.update_image(image["id"], favorite=True)
+        walked = [change["kind"] for change in client.iter_changes(cursor=start["next_cursor"])]
+        page = client.list_changes(cursor=start["next_cursor"])
+        after = client.list_changes(cursor=page["next_cursor"])
+    assert walked == ["image.created", "image.updated"]
+    assert [change["kind"] for change in page["items"]] == walked
+    assert after["items"] == [] and after["next_cursor"] == page["next_cursor"]
+
+
 def test_search_and_batch_writes(base: str) -> None:
     with _signed_in(base, "batch") as client:
         one, two = (client.upload_image(imagegen.make_jpeg(None, 16, 16, seed=n)) for n in (7, 8))

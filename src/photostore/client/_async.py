@@ -92,7 +92,8 @@ class AsyncRunner(ClientBase):
             for item in page["items"]:
                 yield item
             cursor = page["next_cursor"]
-            if cursor is None:
+            # A list's last page has no next cursor; the change feed's end has no items.
+            if cursor is None or not page["items"]:
                 return
 
 

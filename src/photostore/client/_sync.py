@@ -89,7 +89,8 @@ class SyncRunner(ClientBase):
             page = self._run(build(*args, **kwargs, cursor=cursor))
             yield from page["items"]
             cursor = page["next_cursor"]
-            if cursor is None:
+            # A list's last page has no next cursor; the change feed's end has no items.
+            if cursor is None or not page["items"]:
                 return
 
 

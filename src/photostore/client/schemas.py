@@ -97,6 +97,13 @@ class ApiKeyCreated(TypedDict):
     key: str
 
 
+class ChangeOut(TypedDict):
+    kind: str
+    image_id: str
+    detail: str | None
+    at: str
+
+
 class AuditEntryOut(TypedDict):
     id: str
     at: str
@@ -260,6 +267,7 @@ AccountPage = Page[AccountOut]
 AlbumPage = Page[AlbumOut]
 AnalysisPage = Page[AnalysisOut]
 AuditPageOut = Page[AuditEntryOut]
+ChangePage = Page[ChangeOut]
 ImagePage = Page[ImageOut]
 PersonPage = Page[PersonOut]
 SearchOut = Page[SearchHitOut]

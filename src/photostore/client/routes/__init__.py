@@ -17,6 +17,7 @@ from photostore.client.routes.vectors import VectorRoutes
 
 class Routes(AccountRoutes, ImageRoutes, LibraryRoutes, CollectionRoutes, VectorRoutes):
     iter_images = Pager(ImageRoutes.list_images)
+    iter_changes = Pager(ImageRoutes.list_changes)
     iter_tagged_images = Pager(CollectionRoutes.tagged_images)
     iter_album_images = Pager(CollectionRoutes.album_images)
     iter_person_images = Pager(LibraryRoutes.person_images)

@@ -20,7 +20,14 @@ from photostore.client._call import (
     segment,
 )
 from photostore.client._route import route
-from photostore.client.schemas import ImageChangeItem, ImageList, ImageOut, ImagePage, ImagePatch
+from photostore.client.schemas import (
+    ChangePage,
+    ImageChangeItem,
+    ImageList,
+    ImageOut,
+    ImagePage,
+    ImagePatch,
+)
 
 
 def _file_call(path: str, destination: Destination | None, span: tuple[int, int | None] | None,
@@ -86,6 +93,15 @@ class ImageRoutes:
             trashed=trashed, limit=limit, cursor=cursor,
         )  # fmt: skip
         return Call("GET", "/v1/images", params=params)
+
+    @route
+    def list_changes(
+        *, cursor: str | None = None, limit: int | None = None, latest: bool | None = None
+    ) -> Call[ChangePage]:
+        """What changed after ``cursor``, oldest first; ``next_cursor`` is always given, to
+        poll with (``iter_changes`` walks what has changed so far and stops)."""
+        params = query(cursor=cursor, limit=limit, latest=latest)
+        return Call("GET", "/v1/changes", params=params)
 
     @route
     def get_image(image_id: Id) -> Call[ImageOut]:
