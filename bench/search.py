@@ -46,7 +46,6 @@ from sqlalchemy import text, update
 
 from bench.search_data import BenchUser, load, make_users, query_near
 from bench.serving import photostore_serve
-from photostore.app import build_context
 from photostore.auth.passwords import Passwords
 from photostore.config import Settings
 from photostore.db.embedded import APP_ROLE, OWNER_ROLE, ensure_database, start_cluster
@@ -56,6 +55,7 @@ from photostore.db.search.filters import candidate_images
 from photostore.db.search.nearest import NearestReads
 from photostore.db.search.spaces import SpaceRepository
 from photostore.domain.search import SearchFilters
+from photostore.provider import build_context
 from photostore.search import choose_plan, nearest
 from photostore.search.maintenance import optimize
 from photostore.services.context import ServiceContext

@@ -30,12 +30,12 @@ from pathlib import Path
 
 from tests import imagegen
 
-from photostore.app import build_context
 from photostore.config import Settings
 from photostore.db.embedded import APP_ROLE, OWNER_ROLE, ensure_database, start_cluster
 from photostore.db.migrate import upgrade_to_head
 from photostore.media import DecodeLimits, configure_vips
 from photostore.media.analyze import analyze_file
+from photostore.provider import build_context
 from photostore.services.context import ServiceContext
 from photostore.services.staging_area import StagingArea
 from photostore.services.users import UserService

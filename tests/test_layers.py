@@ -117,6 +117,14 @@ def test_the_data_layer_knows_nothing_above_it(name: str) -> None:
     assert not _reaches(_imports(_modules("db")[name]), above), f"db/{name} imports a layer above"
 
 
+@pytest.mark.parametrize("name", sorted(_modules("client")))
+def test_the_client_imports_nothing_of_the_server(name: str) -> None:
+    """``photostore.client`` runs in other services' processes: httpx2 and itself only."""
+    imports = _imports(_modules("client")[name])
+    server = sorted(n for n in imports if n.split(".")[0] in ("photostore", "fastapi", "pyvips"))
+    assert [n for n in server if not n.startswith("photostore.client")] == [], name
+
+
 def test_domain_types_hold_no_database_type() -> None:
     for name, path in _modules("domain").items():
         imports = _imports(path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -25,6 +25,7 @@ from photostore.api import (
     analysis,
     api_keys,
     batches,
+    changes,
     embeddings,
     export,
     faces,
@@ -42,96 +43,18 @@ from photostore.api.problems import error_response, install_problem_handlers
 from photostore.auth.signing import signing_key_for
 from photostore.auth.tokens import TokenCodec
 from photostore.config import Settings
-from photostore.crypto.datakeys import DataKeys
-from photostore.crypto.masterkeys import MasterKeyring, keyring_for
-from photostore.db.checks import refuse_unfit_database
 from photostore.db.embedded import EmbeddedCluster
-from photostore.db.session import Database, make_engine
 from photostore.db.supervisor import PostmasterSupervisor
 from photostore.media.decode import configure_vips
 from photostore.observability.audit import AuditMiddleware
 from photostore.observability.middleware import Metrics, RequestContextMiddleware
-from photostore.search.cache import VectorCache
+from photostore.provider import open_context
 from photostore.services.context import ServiceContext
 from photostore.services.deletions import reapply_deletions
-from photostore.services.master_keys import checked_keyring
 from photostore.services.staging_area import StagingArea, sweep_staging
-from photostore.storage.base import BlobStore
-from photostore.storage.checksummed import ChecksummedBlobStore
-from photostore.storage.encrypted import EncryptedBlobStore
-from photostore.storage.local import LocalBlobStore
 from photostore.storage.space import MIB
 
 log = logging.getLogger(__name__)
-
-
-def build_blob_store(
-    settings: Settings, keyring: MasterKeyring | None = None
-) -> tuple[BlobStore, tuple[Callable[[], None], ...]]:
-    """The blob store the settings name (encrypting unless turned off), and its closers.
-
-    ``keyring`` is the checked one of :func:`open_context`; without it the settings'
-    keyring is read (and its key file made if missing).
-    """
-    store = LocalBlobStore(settings.resolved_blob_dir)
-    if not settings.encrypt_blobs:
-        # Plain blobs carry chunk checksums of their own; encrypted ones are authenticated.
-        return ChecksummedBlobStore(store), ()
-    assert settings.database_url is not None
-    ring = keyring if keyring is not None else keyring_for(settings)
-    keys = DataKeys.connect(settings.database_url, ring, settings.database_pool_size)
-    return EncryptedBlobStore(store, keys), (keys.close,)
-
-
-def build_context(
-    settings: Settings, keyring: MasterKeyring | None = None, staging: StagingArea | None = None
-) -> ServiceContext:
-    """Database and blob store for ``settings``: the one provider for API, CLI and jobs.
-
-    ``staging`` is the serving process's staging folder; the context releases it."""
-    if settings.database_url is None:
-        raise ValueError("settings.database_url is not set; start the embedded database first")
-    engine = make_engine(settings.database_url, settings.database_pool_size)
-    blobs, closers = build_blob_store(settings, keyring)
-    db = Database(engine)
-    cache = (
-        VectorCache(
-            db,
-            settings.vector_cache_mb * 1024 * 1024,
-            settings.vector_cache_min_vectors,
-            settings.vector_cache_refresh_seconds,
-        )
-        if settings.vector_cache_mb > 0
-        else None
-    )
-    return ServiceContext(
-        settings=settings,
-        db=db,
-        blobs=blobs,
-        closers=closers,
-        vector_cache=cache,
-        staging=staging,
-    )
-
-
-async def check_start(settings: Settings) -> MasterKeyring | None:
-    """The start's checks, on a connection of their own: the database is one photostore
-    may run on (``db.checks``), and every master key its data keys need is configured
-    (``services.master_keys``: no key file is made for a database that holds data keys).
-    Returns the checked keyring (None when blobs are not encrypted)."""
-    if settings.database_url is None:
-        raise ValueError("settings.database_url is not set; start the embedded database first")
-    engine = make_engine(settings.database_url, 1)
-    try:
-        await refuse_unfit_database(engine)
-        return await checked_keyring(settings, Database(engine)) if settings.encrypt_blobs else None
-    finally:
-        await engine.dispose()
-
-
-async def open_context(settings: Settings, staging: StagingArea | None = None) -> ServiceContext:
-    """:func:`build_context` after :func:`check_start`."""
-    return build_context(settings, await check_start(settings), staging)
 
 
 def _log_sweep(root: Path) -> None:
@@ -272,21 +195,26 @@ def create_app(settings: Settings, embedded: EmbeddedCluster | None = None) -> F
     metrics = Metrics()
     app.state.metrics = metrics
     install_problem_handlers(app)
-    app.include_router(health.router)
-    app.include_router(users.router)
-    app.include_router(export.router)
-    app.include_router(image_batches.router)
-    app.include_router(images.router)
-    app.include_router(embeddings.router)
-    app.include_router(analysis.router)
-    app.include_router(batches.router)
-    app.include_router(faces.router)
-    app.include_router(people.router)
-    app.include_router(tags.router)
-    app.include_router(albums.router)
-    app.include_router(search.router)
-    app.include_router(api_keys.router)
-    app.include_router(admin.router)
+    # In this order: a route of an earlier router wins where two paths could match.
+    for module in (
+        health,
+        users,
+        export,
+        image_batches,
+        images,
+        embeddings,
+        analysis,
+        batches,
+        changes,
+        faces,
+        people,
+        tags,
+        albums,
+        search,
+        api_keys,
+        admin,
+    ):
+        app.include_router(module.router)
     # Inside RequestContextMiddleware (added after it, so it wraps this one): the request
     # id is known when the audit row is written.
     app.add_middleware(AuditMiddleware, answer=error_response)

@@ -3,7 +3,6 @@ backup, restore, verify, gc, import, export."""
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import uuid
 from datetime import timedelta
@@ -17,7 +16,6 @@ from photostore.auth.principal import Role
 from photostore.backup_cli import backup_app, gc, restore, verify
 from photostore.cli_common import DataDir, fail, run_with_context, settings_from
 from photostore.config import Settings
-from photostore.db.embedded import DATABASE, OWNER_ROLE, SUPERUSER, running_cluster_socket
 from photostore.keys_cli import keys_app
 from photostore.transfer_cli import export, import_
 
@@ -106,7 +104,9 @@ def serve(
 def _refuse_missing_keys(settings: Settings) -> None:
     """Stop with the reason, before the server starts, when a master key is missing (the
     app's start checks it too, but uvicorn would bury the message in a traceback)."""
-    from photostore.app import check_start
+    import asyncio
+
+    from photostore.provider import check_start
     from photostore.services.master_keys import MasterKeysMissing
 
     try:
@@ -124,12 +124,29 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
 
 
 @app.command()
-def migrate(data_dir: DataDir = None) -> None:
-    """Apply the database migrations and exit."""
-    from photostore.runtime import database_runtime
+def migrate(
+    data_dir: DataDir = None,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            help="Bring the schema to this revision, down if it is older (default: the "
+            "newest); see docs/operations.md, 'Upgrading and downgrading'",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Apply the database migrations (or undo them down to --to) and exit."""
+    from photostore.db.migrate import known_revisions, migrate_to
+    from photostore.runtime import database_and_cluster, schema_owner_url
 
-    with database_runtime(settings_from(data_dir)):
-        typer.echo("the database schema is up to date")
+    known = known_revisions()
+    if to is not None and to not in known:
+        fail(f"no revision {to!r}; this photostore knows {', '.join(known)}")
+    settings = settings_from(data_dir)
+    with database_and_cluster(settings, migrate=False) as (_, cluster):
+        migrate_to(schema_owner_url(settings, cluster), to or known[-1])
+    typer.echo(f"the database schema is at {to or known[-1]}")
 
 
 @user_app.command("create")
@@ -213,7 +230,7 @@ def service_key_revoke(
 @db_app.command("url")
 def db_url(data_dir: DataDir = None) -> None:
     """Print a psql connection URL for the running embedded database (superuser)."""
-    from urllib.parse import quote
+    from photostore.db.embedded import DATABASE, SUPERUSER, running_cluster_socket
 
     settings = settings_from(data_dir)
     where = running_cluster_socket(settings.embedded_pgdata)
@@ -267,6 +284,8 @@ def _owner_libpq_url(settings: Settings, ready: Settings) -> str:
 
     ``settings`` are the ones given (embedded or not); ``ready`` has the database URL.
     """
+    from photostore.db.embedded import DATABASE, OWNER_ROLE, running_cluster_socket
+
     if not settings.uses_embedded_database:
         url = ready.migration_database_url or ready.database_url
         assert url is not None
@@ -307,4 +326,14 @@ app.command("import")(import_)
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except RuntimeError as exc:
+        # A database refused at start says why and what to do; a traceback would bury it.
+        from photostore.db.checks import DatabaseRefused
+        from photostore.db.migrate import SchemaRefused
+
+        if not isinstance(exc, DatabaseRefused | SchemaRefused):
+            raise
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(1) from None

@@ -64,7 +64,7 @@ def run_with_context(
     a photostore error is printed and exits 1. ``stages``: the context has a staging
     folder of this process's own (``services.staging_area``), for a command that stores
     files as uploads are stored."""
-    from photostore.app import open_context
+    from photostore.provider import open_context
     from photostore.runtime import database_runtime
     from photostore.services.master_keys import MasterKeysMissing
     from photostore.services.staging_area import StagingArea

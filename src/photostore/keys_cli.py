@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +10,6 @@ import typer
 
 from photostore.cli_common import DataDir, fail, passphrase, settings_from
 from photostore.config import Settings
-from photostore.db.embedded import running_cluster_socket
 from photostore.errors import PhotostoreError
 
 keys_app = typer.Typer(help="Encryption keys.", no_args_is_help=True)
@@ -26,6 +24,9 @@ def keys_rotate(data_dir: DataDir = None) -> None:
     set it to the new key and PHOTOSTORE_RETIRED_MASTER_KEYS to the old one first.
     Stop `serve` first: a running server still holds the old key.
     """
+    import asyncio
+
+    from photostore.db.embedded import running_cluster_socket
     from photostore.runtime import database_runtime
 
     settings = settings_from(data_dir)
@@ -42,13 +43,13 @@ def keys_rotate(data_dir: DataDir = None) -> None:
 
 
 async def _rotate(settings: Settings) -> int:
-    from photostore.app import build_context
     from photostore.crypto.masterkeys import (
         KEY_BYTES,
         MasterKeyring,
         keyring_for,
         write_key_file,
     )
+    from photostore.provider import build_context
     from photostore.services.key_rotation import rewrap_data_keys
 
     ring = keyring_for(settings)

@@ -21,6 +21,16 @@ from photostore.private_files import FOLDER_MODE, private_folder, tighten_folder
 log = logging.getLogger(__name__)
 
 
+def schema_owner_url(settings: Settings, cluster: EmbeddedCluster | None) -> str:
+    """The URL ``photostore migrate`` connects with: the embedded owner role, else
+    ``PHOTOSTORE_MIGRATION_DATABASE_URL``, else (run by hand) ``PHOTOSTORE_DATABASE_URL``."""
+    if cluster is not None:
+        return cluster.url(OWNER_ROLE)
+    url = settings.migration_database_url or settings.database_url
+    assert url is not None
+    return url
+
+
 @contextmanager
 def database_runtime(settings: Settings, *, migrate: bool = True) -> Iterator[Settings]:
     """Settings whose ``database_url`` points at a ready, migrated database.
@@ -37,11 +47,15 @@ def database_and_cluster(
     settings: Settings, *, migrate: bool = True
 ) -> Iterator[tuple[Settings, EmbeddedCluster | None]]:
     """:func:`database_runtime`, with the embedded cluster it runs on (None for an
-    external database), for ``serve`` to supervise (``db.supervisor``)."""
+    external database), for ``serve`` to supervise (``db.supervisor``).
+
+    An external database is migrated only with the owner's URL
+    (``PHOTOSTORE_MIGRATION_DATABASE_URL``): the service role may not change the schema,
+    and the service's start check names the command that migrates an older one."""
     if not settings.uses_embedded_database:
         assert settings.database_url is not None
-        if migrate:
-            upgrade_to_head(settings.migration_database_url or settings.database_url)
+        if migrate and settings.migration_database_url is not None:
+            upgrade_to_head(settings.migration_database_url)
         yield settings, None
         return
     private_folder(settings.data_dir)

@@ -17,10 +17,10 @@ from numpy.typing import NDArray
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from photostore.app import build_context
 from photostore.config import Settings
 from photostore.db.models import Blob, Embedding, EmbeddingSpace, Image, User
 from photostore.domain.embeddings import SpaceRef
+from photostore.provider import build_context
 
 EPOCH = datetime(2015, 1, 1, tzinfo=UTC)
 

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from sqlalchemy import select, update
 
-from photostore.app import build_context
 from photostore.config import Settings
 from photostore.db.embedded import OWNER_ROLE, EmbeddedCluster
 from photostore.db.models import Image
@@ -19,6 +18,7 @@ from photostore.db.search.nearest import NearestReads
 from photostore.domain.embeddings import SpaceRef
 from photostore.domain.search import Neighbor
 from photostore.errors import NotFound
+from photostore.provider import build_context
 from photostore.search import Plan, PlanLimits, choose_plan, nearest
 from photostore.search.maintenance import optimize
 from tests.conftest import ScratchDatabase, SeededTemplate, seeded_template

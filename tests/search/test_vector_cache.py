@@ -16,7 +16,6 @@ from numpy.typing import NDArray
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from photostore.app import build_context
 from photostore.config import Settings
 from photostore.db.embedded import EmbeddedCluster
 from photostore.db.models import Embedding, EmbeddingChange, Image
@@ -26,6 +25,7 @@ from photostore.db.search.reads import VectorReads, parse_copy_binary
 from photostore.db.search.spaces import SpaceRepository
 from photostore.domain.embeddings import SpaceRef
 from photostore.domain.search import SearchFilters, TakenRange
+from photostore.provider import build_context
 from photostore.search import cache as cache_module
 from photostore.search import nearest
 from photostore.search import planner as planner_module

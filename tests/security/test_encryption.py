@@ -16,11 +16,11 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image, PngImagePlugin
 
-from photostore.app import build_context
 from photostore.config import Settings
 from photostore.crypto.envelope import CHUNK_SIZE, HEADER_BYTES, OVERHEAD
 from photostore.errors import Unreadable
 from photostore.keys_cli import _rotate
+from photostore.provider import build_context
 from photostore.storage.base import BlobStore, original_key
 from photostore.storage.encrypted import EncryptedBlobStore
 from tests import imagegen

@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 from psycopg import sql
 
-from photostore.app import build_blob_store, create_app
+from photostore.app import create_app
 from photostore.config import Settings
 from photostore.crypto.deletion_log import (
     DeletionLogDamaged,
@@ -28,6 +28,7 @@ from photostore.crypto.deletion_log import (
 )
 from photostore.db.embedded import OWNER_ROLE
 from photostore.errors import Unreadable
+from photostore.provider import build_blob_store
 from photostore.storage.base import BlobStore
 from tests import imagegen
 from tests.conftest import ScratchDatabase, create_account, upload

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from photostore.app import build_context, check_start
 from photostore.config import Settings
 from photostore.db.cluster_reads import (
     LibraryRows,
@@ -18,6 +17,7 @@ from photostore.db.cluster_reads import (
 )
 from photostore.db.embedded import APP_ROLE, EmbeddedCluster
 from photostore.db.session import Database, make_engine
+from photostore.provider import build_context, check_start
 from photostore.services.garbage import GarbageCollector, GarbageReport
 from photostore.services.verification import LibraryReport, verify_library
 from photostore.storage.local import LocalBlobStore

@@ -1,9 +1,11 @@
-"""Start-up checks of the database: the engine photostore needs and the wall it relies on.
+"""Start-up checks of the database: the engine photostore needs, the wall it relies on,
+and the schema it was written for.
 
 The service refuses to start, in every environment, on a database that would let it
 run wrong: a PostgreSQL too old for the features the schema uses, a pgvector without
-iterative index scans, or a service role that row-level security does not bind. Each
-problem is named with what to do about it.
+iterative index scans, a service role that row-level security does not bind, or a
+schema at another revision than this photostore's newest (a newer photostore's, or an
+older one nobody migrated). Each problem is named with what to do about it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from photostore.db.migrate import known_revisions, no_schema, revision_problem, too_old
 
 MIN_POSTGRES_MAJOR = 15
 MIN_PGVECTOR = (0, 8)
@@ -28,6 +32,16 @@ _FACTS = text(
              WHERE schemaname = current_schema()
                AND pg_has_role(current_user, tableowner, 'MEMBER'))
       FROM pg_roles r WHERE r.rolname = current_user
+    """
+)
+
+
+# Whether the schema has a revision table, and whether the service role may read it
+# (from migrate.READABLE_SINCE on).
+_VERSION_TABLE = text(
+    """
+    SELECT t IS NOT NULL, coalesce(has_table_privilege(t, 'SELECT'), false)
+      FROM to_regclass('alembic_version') AS t
     """
 )
 
@@ -101,8 +115,25 @@ async def read_database_facts(engine: AsyncEngine) -> DatabaseFacts:
     )
 
 
+async def _schema_problem(conn: AsyncConnection) -> str | None:
+    """Why the schema is not the one this photostore serves (None when it is)."""
+    known = known_revisions()
+    exists, readable = (await conn.execute(_VERSION_TABLE)).one()
+    if not exists:
+        return no_schema()
+    if not readable:
+        return too_old(None, known[-1])
+    found = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+    return revision_problem(found, known)
+
+
 async def refuse_unfit_database(engine: AsyncEngine) -> None:
     """Raise :class:`DatabaseRefused` naming every problem of the service's database."""
     problems = database_problems(await read_database_facts(engine))
+    if not problems:
+        # The schema is read only on a database fit to hold it.
+        async with engine.connect() as conn:
+            schema = await _schema_problem(conn)
+        problems = [schema] if schema is not None else []
     if problems:
         raise DatabaseRefused("photostore cannot use this database: " + "; ".join(problems))

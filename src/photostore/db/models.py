@@ -23,6 +23,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKeyConstraint,
+    Identity,
     Index,
     Integer,
     LargeBinary,
@@ -35,6 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import UserDefinedType
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -445,6 +447,7 @@ TENANT_TABLES: tuple[str, ...] = (
     "refresh_families",
     "audit_log",
     "user_keys",
+    "changes",
 )
 """Tables whose rows belong to one user and are fenced by row-level security."""
 
@@ -510,6 +513,35 @@ class MasterKeyUse(Base):
     data_keys: Mapped[int] = mapped_column(BigInteger)
 
     __table_args__ = (CheckConstraint("data_keys >= 0", name="data_keys"),)
+
+
+class Xid8(UserDefinedType[int]):
+    """PostgreSQL's 64-bit transaction id (``pg_current_xact_id()``)."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "xid8"
+
+
+class Change(Base):
+    """One change in a user's library, written by the triggers of migration 0011 and read
+    by the change feed in (``xid``, ``id``) order (``db.repositories.changes``)."""
+
+    __tablename__ = "changes"
+
+    owner_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    xid: Mapped[int] = mapped_column(Xid8(), server_default=text("pg_current_xact_id()"))
+    kind: Mapped[str] = mapped_column(String(32))
+    image_id: Mapped[uuid.UUID]
+    detail: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (
+        ForeignKeyConstraint(["owner_id"], ["users.id"], ondelete="CASCADE"),
+        Index("ix_changes_feed", "owner_id", "xid", "id"),
+    )
 
 
 class RefreshFamily(Base):

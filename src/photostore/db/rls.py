@@ -84,8 +84,14 @@ def enable_system_only_rls(op: Any, table: str) -> None:
 
 
 def grant_app_read_only(op: Any, table: str) -> None:
-    """Let the service role read rows of ``table``; only triggers of its owner write them."""
+    """Let the service role read rows of ``table``, never write them (its owner's
+    triggers, or the migrations, do)."""
     op.execute(f"GRANT SELECT ON {table} TO {_app_role(op)}")
+
+
+def revoke_app_access(op: Any, table: str) -> None:
+    """Take back every right of the service role on ``table``."""
+    op.execute(f"REVOKE ALL ON {table} FROM {_app_role(op)}")
 
 
 def grant_app_no_delete(op: Any, table: str) -> None:
