@@ -158,3 +158,10 @@ class ImageRoutes:
         """A thumbnail (``small`` by default), as :meth:`get_original` sends a file."""
         path = f"/v1/images/{segment(image_id)}/thumbnail"
         return _file_call(path, to, byte_range, size)
+
+    @route
+    def export_library(to: Destination | None = None) -> Call[Download]:
+        """The caller's whole library as a tar archive (docs/export-format.md), written
+        in chunks to ``to`` (a path or a binary file), or kept in ``Download.content``
+        without one; ``photostore import`` reads it back once unpacked."""
+        return _file_call("/v1/export", to, None)
