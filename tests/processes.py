@@ -17,12 +17,21 @@ import httpx2 as httpx
 import psutil
 import pytest
 
+from photostore.auth.passwords import MIN_MEMORY_KIB
+
 COMMAND = [sys.executable, "-m", "photostore"]
 
 
 def cli_env() -> dict[str, str]:
+    """The environment of a test's ``photostore`` process: none of the caller's settings,
+    quiet logs, and the cheapest password hashes (test runs only), as the in-process
+    services of the suite hash (``tests.conftest.service_settings``); a test of hashing
+    itself sets the production cost in its own ``env``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PHOTOSTORE_")}
     env["PHOTOSTORE_LOG_LEVEL"] = "WARNING"
+    env["PHOTOSTORE_ENVIRONMENT"] = "test"
+    env["PHOTOSTORE_PASSWORD_HASH_MEMORY_KIB"] = str(MIN_MEMORY_KIB)
+    env["PHOTOSTORE_PASSWORD_HASH_TIME_COST"] = "1"
     return env
 
 
