@@ -9,12 +9,14 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from photostore.domain.sidecars import SidecarFields
+from photostore.media import sidecars
 from photostore.services.context import ServiceContext
 from photostore.transfer import summary as reasons
 from photostore.transfer.folder import import_folder
 from photostore.transfer.summary import ImportSummary
 from tests import imagegen
 from tests.conftest import Account
+from tests.media.sidecars import documents
 
 SEA = SidecarFields(
     title="Sea",
@@ -92,3 +94,43 @@ def test_a_folder_is_imported_with_its_sidecars_and_each_skip_has_its_reason(
     assert (again.stored, again.already_stored) == (0, 2)
     assert again.skipped == done.skipped
     assert len(client.get("/v1/images", headers=alice.headers).json()["items"]) == 2
+
+
+def test_immich_and_photoprism_libraries_import_as_they_lie(
+    client: TestClient, alice: Account, tmp_path: Path
+) -> None:
+    immich = tmp_path / "immich"
+    photo = immich / "library" / "admin" / "2024" / "IMG_1.jpg"
+    photo.parent.mkdir(parents=True)
+    imagegen.make_jpeg(photo, 32, 24, seed=21)
+    (photo.parent / "IMG_1.jpg.xmp").write_bytes(documents.IMMICH)
+    for generated in ("thumbs/admin", "encoded-video/admin", "profile/admin"):
+        (immich / generated).mkdir(parents=True)
+        imagegen.make_jpeg(immich / generated / "t.jpg", 8, 8, seed=22)
+    prism = tmp_path / "photoprism"
+    original = prism / "originals" / "2020" / "08" / "IMG_1234.jpg"
+    original.parent.mkdir(parents=True)
+    imagegen.make_jpeg(original, 32, 24, seed=23)
+    yaml_path = prism / "storage" / "sidecar" / "2020" / "08" / "IMG_1234.yml"
+    yaml_path.parent.mkdir(parents=True)
+    yaml_path.write_bytes(documents.PHOTOPRISM)
+    (prism / "storage" / "cache" / "thumbnails").mkdir(parents=True)
+    imagegen.make_jpeg(prism / "storage" / "cache" / "thumbnails" / "t.jpg", 8, 8, seed=24)
+
+    async def run(ctx: ServiceContext, root: Path) -> ImportSummary:
+        return await import_folder(
+            ctx, alice.id, root, sidecar_for=sidecars.sidecar_for, is_sidecar=sidecars.is_sidecar
+        )
+
+    assert client.portal is not None
+    ctx = client.app.state.ctx  # type: ignore[attr-defined]
+    for root in (immich, prism):
+        done = client.portal.call(functools.partial(run, ctx, root))
+        assert (done.stored, done.skipped) == (1, {}), done.lines()
+    items = client.get("/v1/images", headers=alice.headers).json()["items"]
+    by_name = {item["original_filename"]: item for item in items}
+    assert set(by_name) == {"IMG_1.jpg", "IMG_1234.jpg"}
+    assert by_name["IMG_1234.jpg"]["title"] == "Sunset over the lake"
+    assert by_name["IMG_1234.jpg"]["favorite"] is True
+    assert by_name["IMG_1.jpg"]["description"] == "Birthday cake"
+    assert by_name["IMG_1.jpg"]["taken_at_source"] == "sidecar"
